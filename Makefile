@@ -1,0 +1,149 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# espmasq: plain GNU make.  `make V=1` shows the commands.
+
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+SYSCONFDIR ?= /etc
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+PKG_CONFIG ?= pkg-config
+CC ?= cc
+PYTHON ?= /usr/bin/python3
+
+VERSION := 0.1
+
+# Debian packages the build, the tests and the demo need.
+DEPS_BUILD := build-essential pkg-config libnetfilter-queue-dev \
+	libnfnetlink-dev libmnl-dev libevent-dev libcmocka-dev
+DEPS_TEST := iptables iproute2 tcpdump tshark python3-scapy conntrack \
+	ethtool kmod procps
+DEPS := $(DEPS_BUILD) $(DEPS_TEST)
+
+SANITIZE ?=
+BUILD := build$(if $(SANITIZE),-san)
+
+LIBS_PKG := libnetfilter_queue libnfnetlink libmnl libevent libevent_pthreads
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(LIBS_PKG) 2>/dev/null)
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(LIBS_PKG) 2>/dev/null)
+CMOCKA_LIBS = $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wformat=2 -Wno-format-nonliteral
+HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+CFLAGS ?= -O2 -g
+CPPFLAGS ?=
+LDFLAGS ?=
+ALL_CFLAGS := -std=c11 $(WARN) $(HARDEN) $(CFLAGS) -pthread
+ALL_CPPFLAGS := -D_GNU_SOURCE -DESPMASQ_VERSION='"$(VERSION)"' -Iinclude \
+	$(CPPFLAGS)
+ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now -pthread $(LDFLAGS)
+ifneq ($(SANITIZE),)
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer \
+	-fno-sanitize-recover=all
+ALL_LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+ifeq ($(V),1)
+Q :=
+E := @:
+else
+Q := @
+E := @echo
+endif
+
+CORE := csum packet session alias translate config log rules queue worker \
+	control
+CORE_OBJ := $(CORE:%=$(BUILD)/%.o)
+UNIT := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT:%=$(BUILD)/tests/%)
+
+.PHONY: all check unit integration demo install deps clean
+all: $(BUILD)/espmasqd $(BUILD)/espmasqctl
+
+$(BUILD)/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(E) "  CC      $@"
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libespmasq.a: $(CORE_OBJ)
+	$(E) "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/espmasqd: $(BUILD)/espmasqd.o $(BUILD)/libespmasq.a
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ $(PKG_LIBS) -o $@
+
+$(BUILD)/espmasqctl: $(BUILD)/espmasqctl.o
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@
+
+$(BUILD)/tests/%.o: tests/unit/%.c
+	@mkdir -p $(@D)
+	$(E) "  CC      $@"
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libespmasq.a
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ $(PKG_LIBS) $(CMOCKA_LIBS) -o $@
+
+# Installs the Debian packages that are missing (needs root and apt).
+deps:
+	@missing=""; for p in $(DEPS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+			grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "make deps: run as root to install:$$missing" >&2; \
+			exit 1; \
+		fi; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $$missing; \
+	fi
+
+unit: all $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do \
+		echo "== $$t"; \
+		ESPMASQ_CONF_EXAMPLE=conf/espmasq.conf ./$$t || fail=1; \
+	done; exit $$fail
+
+integration: all
+	@ESPMASQD=$(CURDIR)/$(BUILD)/espmasqd \
+	 ESPMASQCTL=$(CURDIR)/$(BUILD)/espmasqctl PYTHON=$(PYTHON) \
+	 tests/integration/run-all.sh
+
+check: deps
+	$(MAKE) unit
+	$(MAKE) integration
+
+demo: deps
+	$(MAKE) all
+	@ESPMASQD=$(CURDIR)/$(BUILD)/espmasqd \
+	 ESPMASQCTL=$(CURDIR)/$(BUILD)/espmasqctl PYTHON=$(PYTHON) \
+	 contrib/espmasq-demo.sh
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/espmasq
+	install -m 0755 $(BUILD)/espmasqd $(BUILD)/espmasqctl \
+		$(DESTDIR)$(SBINDIR)/
+	install -m 0755 contrib/espmasq-rules $(DESTDIR)$(SBINDIR)/
+	install -m 0644 conf/espmasq.conf \
+		$(DESTDIR)$(SYSCONFDIR)/espmasq/espmasq.conf.example
+
+clean:
+	rm -rf build build-san
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d)
+
+# In-core benchmark: parse + lookup + rewrite, no kernel.  Prints numbers,
+# never fails on timing.  `make bench-core BENCH_ARGS="-s 1000000"`.
+BENCH_ARGS ?=
+$(BUILD)/bench_core: bench/bench_core.c $(BUILD)/libespmasq.a
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ $(PKG_LIBS) -o $@
+
+.PHONY: bench-core
+bench-core: $(BUILD)/bench_core
+	./$(BUILD)/bench_core $(BENCH_ARGS)

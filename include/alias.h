@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Alias pool: the external addresses espmasq puts on clients' traffic.
+ * Immutable once built, so workers read it without locking.
+ */
+#ifndef ESPMASQ_ALIAS_H
+#define ESPMASQ_ALIAS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct alias_pool;
+
+/* Callback: is @alias already used by some session toward @server? */
+typedef bool (*alias_taken_fn)(void *ctx, uint32_t alias, uint32_t server);
+
+/* Builds the pool from the config's aliases and pins.  Returns NULL with
+ * errno set on failure. */
+struct alias_pool *alias_pool_new(const struct config *c);
+void alias_pool_free(struct alias_pool *p);
+
+/* True if @addr (host order) is one of the aliases, pinned or not. */
+bool alias_pool_has(const struct alias_pool *p, uint32_t addr);
+
+/* Number of aliases available for automatic picking (not pinned). */
+unsigned alias_pool_free_count(const struct alias_pool *p);
+
+/*
+ * Chooses the alias for a new session of @client toward @server: its pin
+ * if it has one, otherwise an unpinned alias that no session uses toward
+ * @server, trying first the one the client's address hashes to so that a
+ * client tends to keep one alias toward every server.  Sets *@pinned.
+ * Returns the alias, or 0 when none is free.
+ */
+uint32_t alias_pick(const struct alias_pool *p, uint32_t client,
+		    uint32_t server, alias_taken_fn taken, void *ctx,
+		    bool *pinned);
+
+#endif

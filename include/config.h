@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Configuration: a pure init / line / finish parser (no I/O in the line
+ * parser, so unit tests and fuzzers drive it directly) plus a file loader
+ * that handles `include`.
+ *
+ * All addresses in struct config are IPv4 in host byte order.
+ */
+#ifndef ESPMASQ_CONFIG_H
+#define ESPMASQ_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_NETS		256	/* inside / server networks, each */
+#define CONFIG_MAX_ALIASES	4096
+#define CONFIG_MAX_PINS		4096
+#define CONFIG_MAX_MARKS	256
+#define CONFIG_MAX_QUEUES	64
+#define CONFIG_MAX_INCLUDE	8	/* include nesting depth */
+#define CONFIG_MAX_LINE		1024
+#define CONFIG_PATH_MAX		256
+#define CONFIG_SUN_PATH_MAX	108	/* sizeof(sockaddr_un.sun_path) */
+#define CONFIG_IFNAME_MAX	16	/* IFNAMSIZ */
+#define CONFIG_ERR_KEEP		16	/* error messages kept verbatim */
+#define CONFIG_ERR_LEN		256
+#define CONFIG_MAX_FILES	16	/* file names kept for messages */
+
+#define CONFIG_DEFAULT_PATH	"/etc/espmasq/espmasq.conf"
+#define CONFIG_DEFAULT_CONTROL	"/run/espmasq/espmasq.sock"
+
+struct cidr {
+	uint32_t addr;		/* already masked */
+	uint32_t mask;		/* e.g. 0xffffff00 for /24 */
+};
+
+/* A mark is applied as: new = (old & ~mask) | value.  value & ~mask == 0. */
+struct mark {
+	uint32_t value;
+	uint32_t mask;
+	bool set;
+};
+
+enum mark_scope {
+	MARK_SCOPE_CLIENT,	/* mark client CIDR VALUE[/MASK] */
+	MARK_SCOPE_SERVER,	/* mark server CIDR VALUE[/MASK] */
+	MARK_SCOPE_ALIAS,	/* mark alias ADDR VALUE[/MASK]  */
+};
+
+struct mark_rule {
+	enum mark_scope scope;
+	struct cidr net;	/* for ALIAS a /32 */
+	struct mark mark;
+};
+
+struct pin {
+	uint32_t client;
+	uint32_t alias;
+	unsigned line;		/* where it was defined, for messages */
+	unsigned file;		/* index into config.files[] */
+};
+
+/* A `cpu QUEUE CPU` line; config_finish() maps it onto config.cpu[]. */
+struct cpu_pin {
+	uint16_t queue;
+	uint16_t cpu;
+	unsigned line;
+	unsigned file;		/* index into config.files[] */
+};
+
+enum fail_policy {
+	FAIL_POLICY_DROP = 0,
+	FAIL_POLICY_BYPASS,
+};
+
+struct config {
+	struct cidr inside[CONFIG_MAX_NETS];
+	unsigned n_inside;
+	struct cidr servers[CONFIG_MAX_NETS];	/* none = any server */
+	unsigned n_servers;
+	char outside[CONFIG_IFNAME_MAX];	/* "" = any interface */
+
+	uint32_t aliases[CONFIG_MAX_ALIASES];	/* sorted, unique */
+	unsigned n_aliases;
+	struct pin pins[CONFIG_MAX_PINS];
+	unsigned n_pins;
+
+	uint16_t queues[CONFIG_MAX_QUEUES];	/* sorted, unique */
+	unsigned n_queues;
+	int cpu[CONFIG_MAX_QUEUES];		/* per index of queues[], -1 = any */
+	unsigned cpu_line[CONFIG_MAX_QUEUES];	/* parser bookkeeping */
+
+	struct mark mark;			/* global default mark */
+	struct mark_rule marks[CONFIG_MAX_MARKS];
+	unsigned n_marks;
+
+	uint32_t timeout_ike;		/* seconds, idle */
+	uint32_t timeout_esp;
+	uint32_t timeout_pending;
+	uint32_t timeout_natt;
+
+	uint32_t max_sessions;
+	uint32_t queue_maxlen;		/* kernel queue length per queue */
+	uint32_t rcvbuf;		/* netlink socket buffer, bytes */
+	uint32_t batch;			/* packets per receive / verdict burst */
+
+	char control[CONFIG_SUN_PATH_MAX];
+	char state[CONFIG_PATH_MAX];	/* "" = not kept */
+	enum fail_policy fail_policy;
+
+	/* parser bookkeeping: line where each singular directive was set */
+	unsigned seen_line[32];
+	unsigned seen_file[32];			/* index into files[] */
+	/* `cpu` lines may come before `queues`, so they wait for finish */
+	struct cpu_pin cpu_pins[CONFIG_MAX_QUEUES];
+	unsigned n_cpu_pins;
+	/* names passed to config_line(), so that messages about a line
+	 * read from an included file name that file; an index of
+	 * CONFIG_MAX_FILES means the name was not kept */
+	char files[CONFIG_MAX_FILES][CONFIG_PATH_MAX];
+	unsigned n_files;
+};
+
+/* Errors collected while parsing: every one is counted, the first
+ * CONFIG_ERR_KEEP are kept as "file:line: message". */
+struct config_errors {
+	char msg[CONFIG_ERR_KEEP][CONFIG_ERR_LEN];
+	unsigned n;		/* total errors seen */
+};
+
+/* Fills @c with defaults. */
+void config_init(struct config *c);
+
+/*
+ * Parses one line (without or with its trailing newline). @file and
+ * @lineno name it in error messages. `include` needs I/O, so
+ * config_load() handles it before calling this; here it is an error.
+ * Returns 0, or -EINVAL after appending a message to @errs.
+ */
+int config_line(struct config *c, const char *file, unsigned lineno,
+		const char *line, struct config_errors *errs);
+
+/*
+ * Checks the whole configuration once every line is in (defaults for
+ * missing queues, cross-references such as `cpu` naming a configured
+ * queue, pins not clashing, aliases outside the inside networks).
+ * Returns 0 or -EINVAL with messages in @errs naming @file.
+ */
+int config_finish(struct config *c, const char *file,
+		  struct config_errors *errs);
+
+/*
+ * Reads @path (following `include FILE`, relative to the including
+ * file's directory, at most CONFIG_MAX_INCLUDE deep), then calls
+ * config_finish(). @c must have been config_init()ed.
+ * Returns 0, -EINVAL (messages in @errs) or -errno when @path cannot be
+ * read (a message is appended too).
+ */
+int config_load(struct config *c, const char *path, struct config_errors *errs);
+
+/* Helpers other modules use. */
+bool cidr_contains(const struct cidr *n, uint32_t addr);
+bool config_is_inside(const struct config *c, uint32_t addr);
+bool config_is_server(const struct config *c, uint32_t addr); /* true if no server lines */
+/* Returns the pinned alias for @client or 0. */
+uint32_t config_pin_for(const struct config *c, uint32_t client);
+/* True if @alias is pinned to some client. */
+bool config_alias_pinned(const struct config *c, uint32_t alias);
+/* Mark for a translated packet of (client, server, alias): client rule,
+ * then server rule, then alias rule, then the global mark; first match
+ * in file order within a scope.  Returns a mark with set == false when
+ * none applies. */
+struct mark config_mark_for(const struct config *c, uint32_t client,
+			    uint32_t server, uint32_t alias);
+
+#endif

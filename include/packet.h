@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Packet core: validation and parsing of the IPv4 packets espmasq handles
+ * (IKE on udp/500, NAT-T on udp/4500, ESP), and address rewriting with
+ * checksum update.  Pure functions: bytes in, result out.
+ */
+#ifndef ESPMASQ_PACKET_H
+#define ESPMASQ_PACKET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define IKE_PORT	500
+#define NATT_PORT	4500
+#define IKE_HDR_LEN	28
+#define ESP_HDR_LEN	8
+#define IPPROTO_ESP_	50
+
+enum pkt_kind {
+	PKT_IKE = 0,		/* udp/500 with an IKE header */
+	PKT_NATT_IKE,		/* udp/4500, non-ESP marker, IKE header */
+	PKT_NATT_KEEPALIVE,	/* udp/4500, the single 0xff byte */
+	PKT_ESP_UDP,		/* udp/4500, ESP (RFC 3948) */
+	PKT_ESP,		/* IP protocol 50 */
+	PKT_FRAG,		/* non-first fragment or first one too short
+				 * for the IKE header: addresses only */
+	PKT_KIND_MAX
+};
+
+enum pkt_frag {
+	FRAG_NONE = 0,
+	FRAG_FIRST,		/* offset 0, MF set: L4 header present */
+	FRAG_LATER,		/* offset > 0: no L4 header */
+};
+
+/* Why a packet was refused; each one has its own counter. */
+enum pkt_err {
+	PKT_OK = 0,
+	PKT_ERR_SHORT,		/* shorter than an IPv4 header */
+	PKT_ERR_VERSION,	/* not IPv4 */
+	PKT_ERR_IHL,		/* IHL < 5 or beyond the data */
+	PKT_ERR_TOTLEN,		/* total length differs from the data */
+	PKT_ERR_FRAG,		/* fragment runs past 65535 bytes */
+	PKT_ERR_PROTO,		/* neither UDP nor ESP */
+	PKT_ERR_PORT,		/* UDP on neither 500 nor 4500 */
+	PKT_ERR_UDP_SHORT,	/* no room for the UDP header */
+	PKT_ERR_UDP_LEN,	/* UDP length disagrees with the IP length */
+	PKT_ERR_IKE_SHORT,	/* no room for the IKE header */
+	PKT_ERR_IKE_VERSION,	/* IKE major version not 1 or 2 */
+	PKT_ERR_IKE_LEN,	/* IKE length < 28 or beyond the datagram */
+	PKT_ERR_IKE_SPI,	/* initiator SPI of zero */
+	PKT_ERR_ESP_SHORT,	/* no room for SPI and sequence number */
+	PKT_ERR_ESP_SPI,	/* SPI in the reserved range 0..255 */
+	PKT_ERR_MAX
+};
+
+struct ike_info {
+	uint64_t ispi;		/* host order */
+	uint64_t rspi;
+	uint32_t msgid;
+	uint32_t length;
+	uint8_t version;	/* major version: 1 or 2 */
+	uint8_t exchange;
+	uint8_t flags;
+	uint8_t next_payload;
+};
+
+/* IKEv2 header flags */
+#define IKE2_FLAG_INITIATOR	0x08
+#define IKE2_FLAG_RESPONSE	0x20
+
+struct pkt_info {
+	uint32_t saddr;		/* as stored: network byte order */
+	uint32_t daddr;
+	uint16_t len;		/* IP total length */
+	uint16_t l4off;		/* IP header length */
+	uint16_t sport;		/* host order; 0 without a UDP header */
+	uint16_t dport;
+	uint8_t proto;
+	uint8_t kind;		/* enum pkt_kind */
+	uint8_t frag;		/* enum pkt_frag */
+	uint8_t has_ike;	/* ike is filled */
+	uint32_t spi;		/* ESP SPI, host order (PKT_ESP, PKT_ESP_UDP) */
+	uint32_t seq;
+	struct ike_info ike;
+};
+
+/*
+ * Validates and parses the IPv4 packet in @buf (@len bytes, starting at the
+ * IP header).  Returns PKT_OK and fills @pi, or the reason it was refused.
+ */
+enum pkt_err pkt_parse(const uint8_t *buf, size_t len, struct pkt_info *pi);
+
+/*
+ * Rewrites the source (@dst false) or destination address of the packet
+ * parsed into @pi to @addr (network byte order), updating the IP header
+ * checksum and, for UDP with a header in this fragment, the UDP checksum:
+ * a zero UDP checksum stays zero; with @l4_partial (the kernel handed the
+ * packet over with the checksum not yet computed, NFQA_SKB_CSUMNOTREADY)
+ * the UDP checksum is computed in full, because the kernel takes a
+ * rewritten payload as complete.  Updates @pi's address.
+ */
+void pkt_rewrite_addr(uint8_t *buf, struct pkt_info *pi, bool dst,
+		      uint32_t addr, bool l4_partial);
+
+const char *pkt_err_name(enum pkt_err err);
+const char *pkt_kind_name(enum pkt_kind kind);
+
+#endif

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Session table.  A session binds (client, server) to an alias; under it
+ * hang the SAs seen for it: IKE SAs by initiator SPI, ESP SAs by SPI and
+ * direction.  Fixed-size pools allocated once, hash chains linked by index,
+ * so the packet path never allocates.  Addresses are host byte order, times
+ * are seconds on a monotonic clock.
+ *
+ * Not thread-safe by itself: callers serialize access (the workers hold
+ * the table lock for a whole burst).
+ */
+#ifndef ESPMASQ_SESSION_H
+#define ESPMASQ_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct session_table;
+
+enum sa_kind {
+	SA_IKE = 0,
+	SA_ESP_OUT,		/* SPI seen leaving the client */
+	SA_ESP_IN,		/* SPI seen arriving for the client */
+	SA_KIND_MAX
+};
+
+#define SESSION_F_REPLIED	0x01	/* something came back from the server */
+#define SESSION_F_PINNED	0x02
+
+#define SA_F_NATT		0x01	/* IKE on 4500 / ESP in UDP */
+
+struct session_limits {
+	uint32_t max_sessions;
+	uint32_t max_sas;		/* SA entries in all */
+};
+
+/* Snapshot rows, for the control socket. */
+struct session_view {
+	uint32_t id;
+	uint32_t client, server, alias;
+	uint32_t flags;
+	uint32_t mark_value, mark_mask;
+	uint32_t created, last_seen, deadline;
+	uint64_t pkts_out, pkts_in, bytes_out, bytes_in;
+	uint32_t first_sa;		/* index into the SA rows */
+	uint32_t n_sa;
+};
+
+struct sa_view {
+	uint64_t spi_i;			/* IKE initiator SPI, or ESP SPI */
+	uint64_t spi_r;			/* IKE responder SPI */
+	uint8_t kind;			/* enum sa_kind */
+	uint8_t version;		/* IKE major version */
+	uint8_t flags;
+	uint8_t exchange;		/* last IKE exchange type seen */
+	uint32_t last_seen, deadline;
+	uint64_t pkts, bytes;
+};
+
+struct session_counters {
+	uint64_t created;
+	uint64_t expired;
+	uint64_t refused_full;		/* session table full */
+	uint64_t sa_created;
+	uint64_t sa_expired;
+	uint64_t sa_refused_full;	/* SA pool full: not tracked */
+	uint32_t active;
+	uint32_t sa_active;
+};
+
+/* Returns a new table, or NULL with errno set (ENOMEM, EINVAL). */
+struct session_table *session_table_new(const struct session_limits *lim);
+void session_table_free(struct session_table *t);
+
+/* Bytes a table with @lim allocates (pools and hash buckets). */
+size_t session_table_bytes(const struct session_limits *lim);
+
+/* Opaque handle of a session: valid until the next expiry or delete. */
+typedef uint32_t session_id;
+#define SESSION_NONE 0u
+
+session_id session_lookup_out(const struct session_table *t, uint32_t client,
+			      uint32_t server);
+session_id session_lookup_in(const struct session_table *t, uint32_t alias,
+			     uint32_t server);
+
+/*
+ * Adds a session.  The caller has checked that neither (client, server)
+ * nor (alias, server) is present.  Returns its handle, or SESSION_NONE when
+ * the table is full (counted).
+ */
+session_id session_add(struct session_table *t, uint32_t client,
+		       uint32_t server, uint32_t alias, uint32_t flags,
+		       uint32_t mark_value, uint32_t mark_mask, uint32_t now,
+		       uint32_t pending_timeout);
+
+/* Accessors for the packet path. */
+uint32_t session_client(const struct session_table *t, session_id s);
+uint32_t session_alias(const struct session_table *t, session_id s);
+void session_mark(const struct session_table *t, session_id s,
+		  uint32_t *value, uint32_t *mask);
+
+/*
+ * Accounts one packet of @bytes to @s in direction @inbound and extends its
+ * life to now + @timeout; while nothing came back, an outbound packet only
+ * extends it to now + @pending.
+ */
+void session_touch(struct session_table *t, session_id s, bool inbound,
+		   uint32_t bytes, uint32_t now, uint32_t timeout,
+		   uint32_t pending);
+
+/*
+ * Records an SA of session @s (found or created): IKE by @spi_i (the
+ * initiator SPI) learning @spi_r when it becomes known, ESP by @spi_i.
+ * Returns 0, or -ENOSPC when the SA pool is full (counted; the packet is
+ * still translated, only not itemized).
+ */
+int session_sa_touch(struct session_table *t, session_id s, enum sa_kind kind,
+		     uint64_t spi_i, uint64_t spi_r, uint8_t version,
+		     uint8_t exchange, uint8_t flags, uint32_t bytes,
+		     uint32_t now, uint32_t timeout);
+
+/* Drops sessions and SAs whose deadline has passed.  Returns how many
+ * sessions went. */
+unsigned session_expire(struct session_table *t, uint32_t now);
+
+/* Removes every session. */
+void session_flush(struct session_table *t);
+
+void session_counters(const struct session_table *t,
+		      struct session_counters *out);
+
+/*
+ * Copies the table into newly allocated arrays (free both with free()).
+ * Returns 0 or -ENOMEM.
+ */
+int session_snapshot(const struct session_table *t, struct session_view **sv,
+		     size_t *n_sv, struct sa_view **av, size_t *n_av);
+
+#endif

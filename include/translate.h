@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The per-packet decision: which session a parsed packet belongs to, what
+ * address it leaves with, which mark it carries.  No I/O; the caller holds
+ * the session table lock.
+ */
+#ifndef ESPMASQ_TRANSLATE_H
+#define ESPMASQ_TRANSLATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "alias.h"
+#include "config.h"
+#include "packet.h"
+#include "session.h"
+
+enum xlate_result {
+	XL_OUT = 0,		/* client -> server, source rewritten */
+	XL_IN,			/* server -> alias, destination rewritten */
+	XL_DROP_NOT_OURS,	/* neither direction matches the config */
+	XL_DROP_NO_ALIAS,	/* no alias free toward that server */
+	XL_DROP_FULL,		/* session table full */
+	XL_DROP_UNKNOWN,	/* inbound to an alias with no session */
+	XL_MAX
+};
+
+struct xlate_ctx {
+	struct session_table *table;
+	const struct config *cfg;
+	const struct alias_pool *pool;
+};
+
+struct xlate_out {
+	uint32_t mark_value;
+	uint32_t mark_mask;	/* 0: leave the mark alone */
+	uint32_t client, alias, server;	/* host order, for logging */
+	bool created;		/* a new session was made for this packet */
+};
+
+/*
+ * Translates the packet in @buf, parsed into @pi, in place.  @l4_partial:
+ * the kernel flagged the L4 checksum as not yet computed.  Returns XL_OUT or
+ * XL_IN when the packet was rewritten and is to be accepted, otherwise the
+ * reason to drop it (nothing in @buf changed).
+ */
+enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
+			       struct pkt_info *pi, bool l4_partial,
+			       uint32_t now, struct xlate_out *out);
+
+const char *xlate_result_name(enum xlate_result r);
+
+#endif

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "alias.h"
+
+struct alias_pool {
+	uint32_t *all;		/* sorted: every alias, pinned ones included */
+	unsigned n_all;
+	uint32_t *dyn;		/* unpinned aliases, in config order */
+	unsigned n_dyn;
+	const struct config *cfg;
+};
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct alias_pool *alias_pool_new(const struct config *c)
+{
+	struct alias_pool *p = calloc(1, sizeof(*p));
+	unsigned i, n = 0;
+
+	if (!p)
+		return NULL;
+	p->all = calloc(c->n_aliases + c->n_pins + 1, sizeof(uint32_t));
+	p->dyn = calloc(c->n_aliases + 1, sizeof(uint32_t));
+	if (!p->all || !p->dyn) {
+		alias_pool_free(p);
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (i = 0; i < c->n_aliases; i++) {
+		p->all[n++] = c->aliases[i];
+		if (!config_alias_pinned(c, c->aliases[i]))
+			p->dyn[p->n_dyn++] = c->aliases[i];
+	}
+	for (i = 0; i < c->n_pins; i++)
+		p->all[n++] = c->pins[i].alias;
+	qsort(p->all, n, sizeof(uint32_t), cmp_u32);
+	p->n_all = 0;
+	for (i = 0; i < n; i++)
+		if (!p->n_all || p->all[p->n_all - 1] != p->all[i])
+			p->all[p->n_all++] = p->all[i];
+	p->cfg = c;
+	return p;
+}
+
+void alias_pool_free(struct alias_pool *p)
+{
+	if (!p)
+		return;
+	free(p->all);
+	free(p->dyn);
+	free(p);
+}
+
+bool alias_pool_has(const struct alias_pool *p, uint32_t addr)
+{
+	unsigned lo = 0, hi = p->n_all;
+
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+
+		if (p->all[mid] == addr)
+			return true;
+		if (p->all[mid] < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+unsigned alias_pool_free_count(const struct alias_pool *p)
+{
+	return p->n_dyn;
+}
+
+uint32_t alias_pick(const struct alias_pool *p, uint32_t client,
+		    uint32_t server, alias_taken_fn taken, void *ctx,
+		    bool *pinned)
+{
+	uint32_t pin = config_pin_for(p->cfg, client);
+	unsigned i, start;
+
+	*pinned = pin != 0;
+	if (pin)
+		return taken(ctx, pin, server) ? 0 : pin;
+	if (!p->n_dyn)
+		return 0;
+	/* Fibonacci hashing of the client spreads neighbours apart. */
+	start = (unsigned)(((uint64_t)(client * 2654435761u) * p->n_dyn) >> 32);
+	for (i = 0; i < p->n_dyn; i++) {
+		uint32_t a = p->dyn[(start + i) % p->n_dyn];
+
+		if (!taken(ctx, a, server))
+			return a;
+	}
+	return 0;
+}

@@ -1,0 +1,1259 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Configuration.  config_line() does no I/O and no allocation, so unit
+ * tests and fuzzers drive it directly; config_load() adds files and
+ * `include`.  Every error is reported and parsing goes on, so one run of
+ * `espmasqd -t` lists everything that is wrong.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config.h"
+
+#define CONFIG_MAX_TOKENS	8
+#define CONFIG_FILE_NONE	CONFIG_MAX_FILES
+#define CONFIG_CIDR_STRLEN	(INET_ADDRSTRLEN + 3)
+
+/* Singular directives: the index into seen_line[] and seen_file[]. */
+enum config_once {
+	ONCE_OUTSIDE,
+	ONCE_QUEUES,
+	ONCE_MARK,
+	ONCE_TIMEOUT_IKE,
+	ONCE_TIMEOUT_ESP,
+	ONCE_TIMEOUT_PENDING,
+	ONCE_TIMEOUT_NATT,
+	ONCE_MAX_SESSIONS,
+	ONCE_QUEUE_MAXLEN,
+	ONCE_RCVBUF,
+	ONCE_BATCH,
+	ONCE_CONTROL,
+	ONCE_STATE,
+	ONCE_FAIL_POLICY,
+	ONCE_COUNT,
+	ONCE_NONE = -1,
+};
+
+_Static_assert(ONCE_COUNT <= sizeof(((struct config *)0)->seen_line) /
+			     sizeof(((struct config *)0)->seen_line[0]),
+	       "seen_line[] too small");
+_Static_assert(CONFIG_FILE_NONE <= UINT_MAX, "file index");
+
+/* One line being parsed. */
+struct config_ctx {
+	struct config *c;
+	const char *file;
+	unsigned line;
+	unsigned file_id;	/* CONFIG_FILE_NONE + 1 until looked up */
+	struct config_errors *errs;
+};
+
+struct config_tokens {
+	char buf[CONFIG_MAX_LINE + 1];
+	char *v[CONFIG_MAX_TOKENS];
+	unsigned n;		/* all tokens, also those not kept in v[] */
+};
+
+__attribute__((format(printf, 4, 0)))
+static void config_verr(struct config_errors *errs, const char *file,
+			unsigned line, const char *fmt, va_list ap)
+{
+	char *m, *p;
+	int n;
+
+	if (!errs)
+		return;
+	if (errs->n < CONFIG_ERR_KEEP) {
+		m = errs->msg[errs->n];
+		if (line)
+			n = snprintf(m, CONFIG_ERR_LEN, "%s:%u: ", file, line);
+		else
+			n = snprintf(m, CONFIG_ERR_LEN, "%s: ", file);
+		if (n >= 0 && n < CONFIG_ERR_LEN)
+			vsnprintf(m + n, CONFIG_ERR_LEN - (size_t)n, fmt, ap);
+		/* messages quote the input; keep them safe for a terminal */
+		for (p = m; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
+	}
+	if (errs->n < UINT_MAX)
+		errs->n++;
+}
+
+__attribute__((format(printf, 4, 5)))
+static int config_err(struct config_errors *errs, const char *file,
+		      unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	config_verr(errs, file, line, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* An error about the line in @x; returns -EINVAL. */
+__attribute__((format(printf, 2, 3)))
+static int config_error(struct config_ctx *x, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	config_verr(x->errs, x->file, x->line, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static unsigned config_file_id(struct config *c, const char *file)
+{
+	unsigned i;
+
+	if (strnlen(file, CONFIG_PATH_MAX) >= CONFIG_PATH_MAX)
+		return CONFIG_FILE_NONE;
+	for (i = 0; i < c->n_files; i++)
+		if (!strcmp(c->files[i], file))
+			return i;
+	if (c->n_files >= CONFIG_MAX_FILES)
+		return CONFIG_FILE_NONE;
+	strcpy(c->files[c->n_files], file);
+	return c->n_files++;
+}
+
+static unsigned config_ctx_file(struct config_ctx *x)
+{
+	if (x->file_id > CONFIG_FILE_NONE)
+		x->file_id = config_file_id(x->c, x->file);
+	return x->file_id;
+}
+
+/* "line 3" for the current file, "other.conf:3" for another one. */
+static const char *config_where(struct config_ctx *x, unsigned file,
+				unsigned line, char *buf, size_t size)
+{
+	const struct config *c = x->c;
+
+	if (file != config_ctx_file(x) && file < c->n_files)
+		snprintf(buf, size, "%s:%u", c->files[file], line);
+	else
+		snprintf(buf, size, "line %u", line);
+	return buf;
+}
+
+static const char *config_ntoa(uint32_t addr, char *buf)
+{
+	struct in_addr in = { .s_addr = htonl(addr) };
+
+	return inet_ntop(AF_INET, &in, buf, INET_ADDRSTRLEN);
+}
+
+static int config_prefix_len(uint32_t mask)
+{
+	return mask ? 32 - __builtin_ctz(mask) : 0;
+}
+
+static const char *config_cidr_str(const struct cidr *n, char *buf)
+{
+	char a[INET_ADDRSTRLEN];
+
+	snprintf(buf, CONFIG_CIDR_STRLEN, "%s/%d", config_ntoa(n->addr, a),
+		 config_prefix_len(n->mask));
+	return buf;
+}
+
+/*
+ * Splits @line into whitespace-separated tokens, dropping a trailing
+ * newline and everything from '#'.  -E2BIG if the line is too long.
+ */
+static int config_split(const char *line, struct config_tokens *t)
+{
+	size_t len = line ? strlen(line) : 0;
+	char *p, *save = NULL;
+
+	if (len && line[len - 1] == '\n')
+		len--;
+	if (len && line[len - 1] == '\r')
+		len--;
+	t->n = 0;
+	if (len > CONFIG_MAX_LINE)
+		return -E2BIG;
+	if (len)
+		memcpy(t->buf, line, len);
+	t->buf[len] = '\0';
+	p = strchr(t->buf, '#');
+	if (p)
+		*p = '\0';
+	for (p = strtok_r(t->buf, " \t\r\n", &save); p;
+	     p = strtok_r(NULL, " \t\r\n", &save)) {
+		if (t->n < CONFIG_MAX_TOKENS)
+			t->v[t->n] = p;
+		t->n++;
+	}
+	return 0;
+}
+
+/*
+ * Leading decimal digits of @s into @out, saturating above 2^33 so that
+ * callers can multiply by a suffix without overflow.  Returns the end,
+ * or NULL if there is no digit.
+ */
+static const char *config_digits(const char *s, uint64_t *out)
+{
+	const uint64_t cap = 1ULL << 33;
+	uint64_t v = 0;
+	const char *p;
+
+	for (p = s; *p >= '0' && *p <= '9'; p++)
+		v = v >= cap ? cap : v * 10 + (uint64_t)(*p - '0');
+	*out = v;
+	return p == s ? NULL : p;
+}
+
+/* A whole-token decimal number; 0 or -EINVAL. */
+static int config_dec(const char *s, uint64_t *out)
+{
+	const char *end = config_digits(s, out);
+
+	return end && !*end ? 0 : -EINVAL;
+}
+
+/* A whole-token 32-bit number, decimal or 0x hex; 0, -EINVAL or -ERANGE. */
+static int config_u32(const char *s, uint32_t *out)
+{
+	uint64_t v = 0;
+	const char *p;
+	int d;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		for (p = s + 2; *p; p++) {
+			if (*p >= '0' && *p <= '9')
+				d = *p - '0';
+			else if (*p >= 'a' && *p <= 'f')
+				d = *p - 'a' + 10;
+			else if (*p >= 'A' && *p <= 'F')
+				d = *p - 'A' + 10;
+			else
+				return -EINVAL;
+			if (v <= UINT32_MAX)
+				v = v * 16 + (uint64_t)d;
+		}
+		if (p == s + 2)
+			return -EINVAL;
+	} else if (config_dec(s, &v)) {
+		return -EINVAL;
+	}
+	if (v > UINT32_MAX)
+		return -ERANGE;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int config_addr(const char *s, uint32_t *out)
+{
+	struct in_addr in;
+
+	if (inet_pton(AF_INET, s, &in) != 1)
+		return -EINVAL;
+	*out = ntohl(in.s_addr);
+	return 0;
+}
+
+/* @what names the address in messages ("client", "alias", ...). */
+static int config_parse_addr(struct config_ctx *x, const char *what,
+			     const char *s, uint32_t *out)
+{
+	if (config_addr(s, out))
+		return config_error(x, "invalid %s address '%s'", what, s);
+	return 0;
+}
+
+/* ADDR/LEN or a bare ADDR (a /32); host bits must be clear. */
+static int config_parse_cidr(struct config_ctx *x, const char *s,
+			     struct cidr *out)
+{
+	const char *slash = strchr(s, '/');
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	char buf[INET_ADDRSTRLEN];
+	uint64_t len = 32;
+	uint32_t addr, mask;
+
+	if (alen >= sizeof(buf))
+		return config_error(x, "invalid address '%s'", s);
+	memcpy(buf, s, alen);
+	buf[alen] = '\0';
+	if (config_addr(buf, &addr))
+		return config_error(x, "invalid address '%s'", s);
+	if (slash && (config_dec(slash + 1, &len) || len > 32 ||
+		      strlen(slash + 1) > 2))
+		return config_error(x, "invalid prefix length in '%s' "
+				    "(0 to 32)", s);
+	mask = len ? UINT32_MAX << (32 - len) : 0;
+	if (addr & ~mask)
+		return config_error(x, "host bits set in %s", s);
+	out->addr = addr;
+	out->mask = mask;
+	return 0;
+}
+
+/* VALUE[/MASK] */
+static int config_parse_mark(struct config_ctx *x, const char *s,
+			     struct mark *out)
+{
+	const char *slash = strchr(s, '/');
+	uint32_t value, mask = UINT32_MAX;
+	char buf[24];
+	size_t vlen = slash ? (size_t)(slash - s) : strlen(s);
+	int err;
+
+	if (vlen >= sizeof(buf))
+		return config_error(x, "invalid mark '%s'", s);
+	memcpy(buf, s, vlen);
+	buf[vlen] = '\0';
+	err = config_u32(buf, &value);
+	if (!err && slash)
+		err = config_u32(slash + 1, &mask);
+	if (err == -ERANGE)
+		return config_error(x, "mark '%s' does not fit in 32 bits", s);
+	if (err)
+		return config_error(x, "invalid mark '%s' (VALUE[/MASK], "
+				    "decimal or 0x hex)", s);
+	if (!mask)
+		return config_error(x, "mark mask must not be 0 in '%s'", s);
+	if (value & ~mask)
+		return config_error(x, "mark value 0x%x has bits outside "
+				    "mask 0x%x", value, mask);
+	out->value = value;
+	out->mask = mask;
+	out->set = true;
+	return 0;
+}
+
+/* A decimal count in [min, max]; @what names it, quotes included. */
+static int config_parse_number(struct config_ctx *x, const char *what,
+			       const char *s, uint32_t min, uint32_t max,
+			       uint32_t *out)
+{
+	uint64_t v;
+
+	if (config_dec(s, &v))
+		return config_error(x, "invalid number '%s' for %s", s, what);
+	if (v < min || v > max)
+		return config_error(x, "%s must be %u to %u, not %s", what,
+				    min, max, s);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static bool config_seen(struct config_ctx *x, enum config_once k,
+			const char *name)
+{
+	char where[CONFIG_PATH_MAX + 16];
+
+	if (!x->c->seen_line[k])
+		return false;
+	config_error(x, "duplicate '%s' (first at %s)", name,
+		     config_where(x, x->c->seen_file[k], x->c->seen_line[k],
+				  where, sizeof(where)));
+	return true;
+}
+
+static void config_set_seen(struct config_ctx *x, enum config_once k)
+{
+	/* a caller numbering lines from 0 still gets duplicates caught */
+	x->c->seen_line[k] = x->line ? x->line : 1;
+	x->c->seen_file[k] = config_ctx_file(x);
+}
+
+static int config_do_inside(struct config_ctx *x, char **argv)
+{
+	struct config *c = x->c;
+	struct cidr n;
+
+	if (config_parse_cidr(x, argv[0], &n))
+		return -EINVAL;
+	if (c->n_inside >= CONFIG_MAX_NETS)
+		return config_error(x, "too many 'inside' networks "
+				    "(at most %d)", CONFIG_MAX_NETS);
+	c->inside[c->n_inside++] = n;
+	return 0;
+}
+
+static int config_do_server(struct config_ctx *x, char **argv)
+{
+	struct config *c = x->c;
+	struct cidr n;
+
+	if (config_parse_cidr(x, argv[0], &n))
+		return -EINVAL;
+	if (c->n_servers >= CONFIG_MAX_NETS)
+		return config_error(x, "too many 'server' networks "
+				    "(at most %d)", CONFIG_MAX_NETS);
+	c->servers[c->n_servers++] = n;
+	return 0;
+}
+
+static int config_do_outside(struct config_ctx *x, char **argv)
+{
+	const char *s = argv[0];
+	size_t i, len = strlen(s);
+
+	if (len >= CONFIG_IFNAME_MAX)
+		return config_error(x, "interface name '%s' is too long "
+				    "(at most %d characters)", s,
+				    CONFIG_IFNAME_MAX - 1);
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		      (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') ||
+		      s[i] == '-' || s[i] == '_' || s[i] == '.'))
+			break;
+	if (i < len || !strcmp(s, ".") || !strcmp(s, ".."))
+		return config_error(x, "invalid interface name '%s'", s);
+	memcpy(x->c->outside, s, len + 1);
+	return 0;
+}
+
+/* First index in sorted @a[0..n) whose value is >= @v. */
+static unsigned config_lower_bound(const uint32_t *a, unsigned n, uint32_t v)
+{
+	unsigned lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (a[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int config_do_alias(struct config_ctx *x, char **argv)
+{
+	struct config *c = x->c;
+	const char *s = argv[0], *dash = strchr(s, '-');
+	char buf[INET_ADDRSTRLEN], a[INET_ADDRSTRLEN];
+	uint32_t lo, hi, i;
+	uint64_t count;
+	unsigned pos;
+	size_t len;
+
+	len = dash ? (size_t)(dash - s) : strlen(s);
+	if (len >= sizeof(buf))
+		return config_error(x, "invalid alias '%s' (ADDR or "
+				    "ADDR-ADDR)", s);
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (config_addr(buf, &lo) || config_addr(dash ? dash + 1 : buf, &hi))
+		return config_error(x, "invalid alias '%s' (ADDR or "
+				    "ADDR-ADDR)", s);
+	if (lo > hi)
+		return config_error(x, "reversed alias range '%s'", s);
+	if (!lo)
+		return config_error(x, "alias 0.0.0.0 is not usable");
+	pos = config_lower_bound(c->aliases, c->n_aliases, lo);
+	if (pos < c->n_aliases && c->aliases[pos] <= hi)
+		return config_error(x, "duplicate alias %s",
+				    config_ntoa(c->aliases[pos], a));
+	count = (uint64_t)hi - lo + 1;
+	if (count > CONFIG_MAX_ALIASES - c->n_aliases)
+		return config_error(x, "too many aliases (at most %d)",
+				    CONFIG_MAX_ALIASES);
+	memmove(&c->aliases[pos + count], &c->aliases[pos],
+		(c->n_aliases - pos) * sizeof(c->aliases[0]));
+	for (i = 0; i < count; i++)
+		c->aliases[pos + i] = lo + i;
+	c->n_aliases += (unsigned)count;
+	return 0;
+}
+
+static int config_do_pin(struct config_ctx *x, char **argv)
+{
+	struct config *c = x->c;
+	char where[CONFIG_PATH_MAX + 16], a[INET_ADDRSTRLEN];
+	uint32_t client = 0, alias = 0;
+	const struct pin *p;
+	unsigned i;
+
+	if (config_parse_addr(x, "client", argv[0], &client) ||
+	    config_parse_addr(x, "alias", argv[1], &alias))
+		return -EINVAL;
+	if (!alias)
+		return config_error(x, "alias 0.0.0.0 is not usable");
+	for (i = 0; i < c->n_pins; i++) {
+		p = &c->pins[i];
+		if (p->client == client)
+			return config_error(x, "client %s is already pinned "
+					    "(first at %s)", argv[0],
+					    config_where(x, p->file, p->line,
+							 where, sizeof(where)));
+		if (p->alias == alias)
+			return config_error(x, "alias %s is already pinned to "
+					    "%s (at %s)", argv[1],
+					    config_ntoa(p->client, a),
+					    config_where(x, p->file, p->line,
+							 where, sizeof(where)));
+	}
+	if (c->n_pins >= CONFIG_MAX_PINS)
+		return config_error(x, "too many pins (at most %d)",
+				    CONFIG_MAX_PINS);
+	c->pins[c->n_pins++] = (struct pin){
+		.client = client,
+		.alias = alias,
+		.line = x->line,
+		.file = config_ctx_file(x),
+	};
+	return 0;
+}
+
+/* Adds @q to sorted, unique @q[0..*n); -ENOSPC when full. */
+static int config_queue_add(uint16_t *queues, unsigned *n, uint16_t q)
+{
+	unsigned pos = 0;
+
+	while (pos < *n && queues[pos] < q)
+		pos++;
+	if (pos < *n && queues[pos] == q)
+		return 0;
+	if (*n >= CONFIG_MAX_QUEUES)
+		return -ENOSPC;
+	memmove(&queues[pos + 1], &queues[pos], (*n - pos) * sizeof(*queues));
+	queues[pos] = q;
+	(*n)++;
+	return 0;
+}
+
+static int config_do_queues(struct config_ctx *x, char **argv)
+{
+	struct config *c = x->c;
+	uint16_t q[CONFIG_MAX_QUEUES];
+	const char *p = argv[0], *comma;
+	char item[24], *dash;
+	uint64_t lo, hi, v;
+	unsigned n = 0;
+	size_t len;
+
+	for (;;) {
+		comma = strchr(p, ',');
+		len = comma ? (size_t)(comma - p) : strlen(p);
+		if (!len || len >= sizeof(item))
+			return config_error(x, "invalid queue list '%s' "
+					    "(N or N-M, comma-separated)",
+					    argv[0]);
+		memcpy(item, p, len);
+		item[len] = '\0';
+		dash = strchr(item, '-');
+		if (dash)
+			*dash = '\0';
+		if (config_dec(item, &lo) || (dash && config_dec(dash + 1, &hi)))
+			return config_error(x, "invalid queue list '%s' "
+					    "(N or N-M, comma-separated)",
+					    argv[0]);
+		if (!dash)
+			hi = lo;
+		if (lo > UINT16_MAX || hi > UINT16_MAX)
+			return config_error(x, "queue numbers must be 0 to "
+					    "65535 in '%s'", argv[0]);
+		if (lo > hi)
+			return config_error(x, "reversed queue range %s-%s",
+					    item, dash + 1);
+		for (v = lo; v <= hi; v++)
+			if (config_queue_add(q, &n, (uint16_t)v))
+				return config_error(x, "too many queues "
+						    "(at most %d)",
+						    CONFIG_MAX_QUEUES);
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	memcpy(c->queues, q, n * sizeof(q[0]));
+	c->n_queues = n;
+	return 0;
+}
+
+static int config_do_cpu(struct config_ctx *x, char **argv)
+{
+	struct config *c = x->c;
+	char where[CONFIG_PATH_MAX + 16];
+	const struct cpu_pin *p;
+	uint32_t queue, cpu;
+	unsigned i;
+
+	if (config_parse_number(x, "the queue in 'cpu'", argv[0], 0,
+				UINT16_MAX, &queue) ||
+	    config_parse_number(x, "the CPU in 'cpu'", argv[1], 0, 1023,
+				&cpu))
+		return -EINVAL;
+	for (i = 0; i < c->n_cpu_pins; i++) {
+		p = &c->cpu_pins[i];
+		if (p->queue == queue)
+			return config_error(x, "duplicate 'cpu %u' (first at "
+					    "%s)", queue,
+					    config_where(x, p->file, p->line,
+							 where, sizeof(where)));
+	}
+	if (c->n_cpu_pins >= CONFIG_MAX_QUEUES)
+		return config_error(x, "too many 'cpu' lines (at most %d)",
+				    CONFIG_MAX_QUEUES);
+	c->cpu_pins[c->n_cpu_pins++] = (struct cpu_pin){
+		.queue = (uint16_t)queue,
+		.cpu = (uint16_t)cpu,
+		.line = x->line,
+		.file = config_ctx_file(x),
+	};
+	return 0;
+}
+
+static int config_do_mark(struct config_ctx *x, unsigned argc, char **argv)
+{
+	static const char *const scopes[] = {
+		[MARK_SCOPE_CLIENT] = "client",
+		[MARK_SCOPE_SERVER] = "server",
+		[MARK_SCOPE_ALIAS] = "alias",
+	};
+	struct config *c = x->c;
+	struct mark_rule r;
+	unsigned s;
+
+	if (argc == 1) {
+		if (config_seen(x, ONCE_MARK, "mark") ||
+		    config_parse_mark(x, argv[0], &c->mark))
+			return -EINVAL;
+		config_set_seen(x, ONCE_MARK);
+		return 0;
+	}
+	if (argc != 3)
+		return config_error(x, "wrong number of arguments to 'mark' "
+				    "(expected: mark VALUE[/MASK] or mark "
+				    "client|server|alias ADDR VALUE[/MASK])");
+	for (s = 0; s < sizeof(scopes) / sizeof(scopes[0]); s++)
+		if (!strcmp(argv[0], scopes[s]))
+			break;
+	if (s == sizeof(scopes) / sizeof(scopes[0]))
+		return config_error(x, "unknown mark scope '%s' (client, "
+				    "server or alias)", argv[0]);
+	r.scope = (enum mark_scope)s;
+	if (r.scope == MARK_SCOPE_ALIAS) {
+		if (config_parse_addr(x, "alias", argv[1], &r.net.addr))
+			return -EINVAL;
+		r.net.mask = UINT32_MAX;
+	} else if (config_parse_cidr(x, argv[1], &r.net)) {
+		return -EINVAL;
+	}
+	if (config_parse_mark(x, argv[2], &r.mark))
+		return -EINVAL;
+	if (c->n_marks >= CONFIG_MAX_MARKS)
+		return config_error(x, "too many mark rules (at most %d)",
+				    CONFIG_MAX_MARKS);
+	c->marks[c->n_marks++] = r;
+	return 0;
+}
+
+static int config_do_timeout(struct config_ctx *x, char **argv)
+{
+	static const struct {
+		const char *name;
+		enum config_once once;
+	} kinds[] = {
+		{ "ike", ONCE_TIMEOUT_IKE },
+		{ "esp", ONCE_TIMEOUT_ESP },
+		{ "pending", ONCE_TIMEOUT_PENDING },
+		{ "nat-t", ONCE_TIMEOUT_NATT },
+	};
+	struct config *c = x->c;
+	uint32_t *const dst[] = {
+		&c->timeout_ike, &c->timeout_esp, &c->timeout_pending,
+		&c->timeout_natt,
+	};
+	const uint64_t max = 30 * 86400;
+	char name[24];
+	const char *end;
+	uint64_t v, unit = 1;
+	unsigned k;
+
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		if (!strcmp(argv[0], kinds[k].name))
+			break;
+	if (k == sizeof(kinds) / sizeof(kinds[0]))
+		return config_error(x, "unknown timeout '%s' (ike, esp, "
+				    "pending or nat-t)", argv[0]);
+	snprintf(name, sizeof(name), "timeout %s", kinds[k].name);
+	if (config_seen(x, kinds[k].once, name))
+		return -EINVAL;
+
+	end = config_digits(argv[1], &v);
+	if (end && *end && !end[1]) {
+		unit = *end == 's' ? 1 : *end == 'm' ? 60 :
+		       *end == 'h' ? 3600 : *end == 'd' ? 86400 : 0;
+		if (unit)
+			end++;
+	}
+	if (!end || *end)
+		return config_error(x, "invalid duration '%s' (seconds, or a "
+				    "number followed by s, m, h or d)",
+				    argv[1]);
+	v *= unit;
+	if (v < 1 || v > max)
+		return config_error(x, "'%s' must be 1s to 30d, not %s", name,
+				    argv[1]);
+	*dst[k] = (uint32_t)v;
+	config_set_seen(x, kinds[k].once);
+	return 0;
+}
+
+static int config_do_max_sessions(struct config_ctx *x, char **argv)
+{
+	return config_parse_number(x, "'max-sessions'", argv[0], 1, 1U << 24,
+				   &x->c->max_sessions);
+}
+
+static int config_do_queue_maxlen(struct config_ctx *x, char **argv)
+{
+	return config_parse_number(x, "'queue-maxlen'", argv[0], 1, 1U << 20,
+				   &x->c->queue_maxlen);
+}
+
+static int config_do_batch(struct config_ctx *x, char **argv)
+{
+	return config_parse_number(x, "'batch'", argv[0], 1, 1024,
+				   &x->c->batch);
+}
+
+static int config_do_rcvbuf(struct config_ctx *x, char **argv)
+{
+	const uint64_t min = 64 << 10, max = 1 << 30;
+	const char *end;
+	uint64_t v, unit = 1;
+
+	end = config_digits(argv[0], &v);
+	if (end && *end && !end[1]) {
+		unit = (*end | 0x20) == 'k' ? 1 << 10 :
+		       (*end | 0x20) == 'm' ? 1 << 20 :
+		       (*end | 0x20) == 'g' ? 1 << 30 : 0;
+		if (unit)
+			end++;
+	}
+	if (!end || *end)
+		return config_error(x, "invalid size '%s' (bytes, or a number "
+				    "followed by k, m or g)", argv[0]);
+	v *= unit;
+	if (v < min || v > max)
+		return config_error(x, "'rcvbuf' must be 64k to 1g, not %s",
+				    argv[0]);
+	x->c->rcvbuf = (uint32_t)v;
+	return 0;
+}
+
+static int config_do_control(struct config_ctx *x, char **argv)
+{
+	size_t len = strlen(argv[0]);
+
+	if (argv[0][0] != '/')
+		return config_error(x, "control socket path '%s' is not "
+				    "absolute", argv[0]);
+	if (len >= CONFIG_SUN_PATH_MAX)
+		return config_error(x, "control socket path is too long (at "
+				    "most %d characters)",
+				    CONFIG_SUN_PATH_MAX - 1);
+	memcpy(x->c->control, argv[0], len + 1);
+	return 0;
+}
+
+static int config_do_state(struct config_ctx *x, char **argv)
+{
+	size_t len = strlen(argv[0]);
+
+	if (argv[0][0] != '/')
+		return config_error(x, "state path '%s' is not absolute",
+				    argv[0]);
+	if (len >= CONFIG_PATH_MAX)
+		return config_error(x, "state path is too long (at most %d "
+				    "characters)", CONFIG_PATH_MAX - 1);
+	memcpy(x->c->state, argv[0], len + 1);
+	return 0;
+}
+
+static int config_do_fail_policy(struct config_ctx *x, char **argv)
+{
+	if (!strcmp(argv[0], "drop"))
+		x->c->fail_policy = FAIL_POLICY_DROP;
+	else if (!strcmp(argv[0], "bypass"))
+		x->c->fail_policy = FAIL_POLICY_BYPASS;
+	else
+		return config_error(x, "unknown fail-policy '%s' (drop or "
+				    "bypass)", argv[0]);
+	return 0;
+}
+
+struct config_directive {
+	const char *name;
+	unsigned min_args, max_args;
+	int once;		/* enum config_once, ONCE_NONE if repeatable */
+	const char *usage;
+	/* exactly one of these */
+	int (*parse)(struct config_ctx *x, char **argv);
+	int (*parse_n)(struct config_ctx *x, unsigned argc, char **argv);
+};
+
+static const struct config_directive config_directives[] = {
+	{ "inside", 1, 1, ONCE_NONE, "inside CIDR", config_do_inside, NULL },
+	{ "outside", 1, 1, ONCE_OUTSIDE, "outside IFNAME",
+	  config_do_outside, NULL },
+	{ "alias", 1, 1, ONCE_NONE, "alias ADDR or alias ADDR-ADDR",
+	  config_do_alias, NULL },
+	{ "pin", 2, 2, ONCE_NONE, "pin CLIENT ALIAS", config_do_pin, NULL },
+	{ "server", 1, 1, ONCE_NONE, "server CIDR", config_do_server, NULL },
+	{ "queues", 1, 1, ONCE_QUEUES, "queues N[-M][,N[-M]...]",
+	  config_do_queues, NULL },
+	{ "cpu", 2, 2, ONCE_NONE, "cpu QUEUE CPU", config_do_cpu, NULL },
+	/* singular only in its one-argument form: config_do_mark checks */
+	{ "mark", 1, 3, ONCE_NONE, "mark VALUE[/MASK] or mark "
+	  "client|server|alias ADDR VALUE[/MASK]", NULL, config_do_mark },
+	/* singular per kind: config_do_timeout checks */
+	{ "timeout", 2, 2, ONCE_NONE, "timeout ike|esp|pending|nat-t "
+	  "DURATION", config_do_timeout, NULL },
+	{ "max-sessions", 1, 1, ONCE_MAX_SESSIONS, "max-sessions N",
+	  config_do_max_sessions, NULL },
+	{ "queue-maxlen", 1, 1, ONCE_QUEUE_MAXLEN, "queue-maxlen N",
+	  config_do_queue_maxlen, NULL },
+	{ "rcvbuf", 1, 1, ONCE_RCVBUF, "rcvbuf SIZE", config_do_rcvbuf,
+	  NULL },
+	{ "batch", 1, 1, ONCE_BATCH, "batch N", config_do_batch, NULL },
+	{ "control", 1, 1, ONCE_CONTROL, "control PATH", config_do_control,
+	  NULL },
+	{ "state", 1, 1, ONCE_STATE, "state PATH", config_do_state, NULL },
+	{ "fail-policy", 1, 1, ONCE_FAIL_POLICY, "fail-policy drop|bypass",
+	  config_do_fail_policy, NULL },
+};
+
+void config_init(struct config *c)
+{
+	unsigned i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < CONFIG_MAX_QUEUES; i++)
+		c->cpu[i] = -1;
+	c->timeout_ike = 3600;
+	c->timeout_esp = 900;
+	c->timeout_pending = 30;
+	c->timeout_natt = 300;
+	c->max_sessions = 65536;
+	c->queue_maxlen = 4096;
+	c->rcvbuf = 8 << 20;
+	c->batch = 64;
+	strcpy(c->control, CONFIG_DEFAULT_CONTROL);
+	c->fail_policy = FAIL_POLICY_DROP;
+}
+
+int config_line(struct config *c, const char *file, unsigned lineno,
+		const char *line, struct config_errors *errs)
+{
+	struct config_ctx x = {
+		.c = c,
+		.file = file ? file : "(config)",
+		.line = lineno,
+		.file_id = CONFIG_FILE_NONE + 1,
+		.errs = errs,
+	};
+	const struct config_directive *d = NULL;
+	struct config_tokens t;
+	unsigned i, argc;
+	int err;
+
+	if (config_split(line, &t))
+		return config_error(&x, "line too long (more than %d "
+				    "characters)", CONFIG_MAX_LINE);
+	if (!t.n)
+		return 0;
+	for (i = 0; i < sizeof(config_directives) /
+			sizeof(config_directives[0]) && !d; i++)
+		if (!strcmp(t.v[0], config_directives[i].name))
+			d = &config_directives[i];
+	if (!d) {
+		if (!strcmp(t.v[0], "include"))
+			return config_error(&x, "'include' is only possible "
+					    "in a file read by config_load()");
+		return config_error(&x, "unknown directive '%s'", t.v[0]);
+	}
+	argc = t.n - 1;
+	if (argc < d->min_args || argc > d->max_args)
+		return config_error(&x, "wrong number of arguments to '%s' "
+				    "(expected: %s)", d->name, d->usage);
+	if (d->once != ONCE_NONE &&
+	    config_seen(&x, (enum config_once)d->once, d->name))
+		return -EINVAL;
+	err = d->parse ? d->parse(&x, t.v + 1) : d->parse_n(&x, argc, t.v + 1);
+	if (!err && d->once != ONCE_NONE)
+		config_set_seen(&x, (enum config_once)d->once);
+	return err;
+}
+
+/* The inside network holding @addr, or NULL. */
+static const struct cidr *config_inside_net(const struct config *c,
+					    uint32_t addr)
+{
+	unsigned i;
+
+	for (i = 0; i < c->n_inside; i++)
+		if (cidr_contains(&c->inside[i], addr))
+			return &c->inside[i];
+	return NULL;
+}
+
+static bool config_check_aliases(const struct config *c, const char *file,
+				 struct config_errors *errs)
+{
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], n[CONFIG_CIDR_STRLEN];
+	const struct cidr *net;
+	bool ok = true;
+	unsigned i, j;
+
+	/* one message per run of addresses, not one per address */
+	for (i = 0; i < c->n_aliases; i = j) {
+		j = i + 1;
+		net = config_inside_net(c, c->aliases[i]);
+		if (!net)
+			continue;
+		while (j < c->n_aliases &&
+		       c->aliases[j] == c->aliases[j - 1] + 1 &&
+		       cidr_contains(net, c->aliases[j]))
+			j++;
+		ok = false;
+		if (j - i == 1)
+			config_err(errs, file, 0, "alias %s is inside "
+				   "'inside %s'", config_ntoa(c->aliases[i], a),
+				   config_cidr_str(net, n));
+		else
+			config_err(errs, file, 0, "aliases %s-%s are inside "
+				   "'inside %s'", config_ntoa(c->aliases[i], a),
+				   config_ntoa(c->aliases[j - 1], b),
+				   config_cidr_str(net, n));
+	}
+	return ok;
+}
+
+static bool config_check_pins(const struct config *c, const char *file,
+			      struct config_errors *errs)
+{
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], n[CONFIG_CIDR_STRLEN];
+	const struct cidr *net;
+	const struct pin *p;
+	const char *f;
+	bool ok = true;
+	unsigned i, line;
+
+	for (i = 0; i < c->n_pins; i++) {
+		p = &c->pins[i];
+		f = p->file < c->n_files ? c->files[p->file] : file;
+		line = p->file < c->n_files ? p->line : 0;
+		if (!config_inside_net(c, p->client)) {
+			config_err(errs, f, line, "pin %s %s: client is not "
+				   "inside any 'inside' network",
+				   config_ntoa(p->client, a),
+				   config_ntoa(p->alias, b));
+			ok = false;
+		}
+		net = config_inside_net(c, p->alias);
+		if (net) {
+			config_err(errs, f, line, "pin %s %s: alias is inside "
+				   "'inside %s'", config_ntoa(p->client, a),
+				   config_ntoa(p->alias, b),
+				   config_cidr_str(net, n));
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+static bool config_check_cpus(struct config *c, const char *file,
+			      struct config_errors *errs)
+{
+	const struct cpu_pin *p;
+	bool ok = true;
+	unsigned i, q;
+
+	for (i = 0; i < CONFIG_MAX_QUEUES; i++)
+		c->cpu[i] = -1;
+	for (i = 0; i < c->n_cpu_pins; i++) {
+		p = &c->cpu_pins[i];
+		for (q = 0; q < c->n_queues; q++)
+			if (c->queues[q] == p->queue)
+				break;
+		if (q < c->n_queues) {
+			c->cpu[q] = p->cpu;
+			continue;
+		}
+		config_err(errs, p->file < c->n_files ? c->files[p->file] : file,
+			   p->file < c->n_files ? p->line : 0,
+			   "cpu %u %u: queue %u is not in 'queues'", p->queue,
+			   p->cpu, p->queue);
+		ok = false;
+	}
+	return ok;
+}
+
+int config_finish(struct config *c, const char *file,
+		  struct config_errors *errs)
+{
+	bool ok = true;
+
+	if (!file)
+		file = "(config)";
+	if (!c->n_queues) {
+		c->queues[0] = 0;
+		c->n_queues = 1;
+	}
+	if (!c->n_inside) {
+		config_err(errs, file, 0, "no 'inside' network (at least one "
+			   "is needed)");
+		ok = false;
+	}
+	if (!c->n_aliases && !c->n_pins) {
+		config_err(errs, file, 0, "no 'alias' or 'pin' (at least one "
+			   "is needed)");
+		ok = false;
+	}
+	if (!config_check_aliases(c, file, errs))
+		ok = false;
+	if (!config_check_pins(c, file, errs))
+		ok = false;
+	if (!config_check_cpus(c, file, errs))
+		ok = false;
+	return ok ? 0 : -EINVAL;
+}
+
+struct config_loader {
+	struct config *c;
+	struct config_errors *errs;
+	struct {
+		dev_t dev;
+		ino_t ino;
+	} open[CONFIG_MAX_INCLUDE + 1];	/* the files being read, for loops */
+	unsigned depth;
+	bool failed;
+};
+
+static int config_read(struct config_loader *ld, const char *path,
+		       const char *from, unsigned from_line);
+
+/* @name relative to the directory of @from, unless it is absolute. */
+static int config_resolve(char *out, size_t size, const char *from,
+			  const char *name)
+{
+	const char *slash = strrchr(from, '/');
+	int n;
+
+	if (name[0] == '/' || !slash)
+		n = snprintf(out, size, "%s", name);
+	else
+		n = snprintf(out, size, "%.*s/%s", (int)(slash - from), from,
+			     name);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static void config_load_line(struct config_loader *ld, const char *path,
+			     unsigned lineno, const char *line)
+{
+	char inc[PATH_MAX];
+	struct config_tokens t;
+
+	if (config_split(line, &t) || !t.n || strcmp(t.v[0], "include")) {
+		if (config_line(ld->c, path, lineno, line, ld->errs))
+			ld->failed = true;
+		return;
+	}
+	/* a bad include is a config error, not a failure to read @path */
+	ld->failed = true;
+	if (t.n != 2) {
+		config_err(ld->errs, path, lineno, "wrong number of arguments "
+			   "to 'include' (expected: include FILE)");
+		return;
+	}
+	if (ld->depth > CONFIG_MAX_INCLUDE) {
+		config_err(ld->errs, path, lineno, "include %s: nested too "
+			   "deeply (at most %d levels)", t.v[1],
+			   CONFIG_MAX_INCLUDE);
+		return;
+	}
+	if (config_resolve(inc, sizeof(inc), path, t.v[1])) {
+		config_err(ld->errs, path, lineno, "include %s: path too long",
+			   t.v[1]);
+		return;
+	}
+	config_read(ld, inc, path, lineno);
+}
+
+/*
+ * Reads one file, recursing for `include`.  Errors inside the file set
+ * ld->failed; the return value only says whether the file could be read.
+ */
+static int config_read(struct config_loader *ld, const char *path,
+		       const char *from, unsigned from_line)
+{
+	char line[CONFIG_MAX_LINE + 1];
+	unsigned lineno = 0, i;
+	bool too_long, nul;
+	struct stat st;
+	size_t len;
+	FILE *f;
+	int ch, err = 0;
+
+	f = fopen(path, "re");
+	if (!f) {
+		err = -errno;
+		goto fail;
+	}
+	if (fstat(fileno(f), &st)) {
+		err = -errno;
+		goto fail;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		err = -EISDIR;
+		goto fail;
+	}
+	for (i = 0; i < ld->depth; i++) {
+		if (ld->open[i].dev == st.st_dev &&
+		    ld->open[i].ino == st.st_ino) {
+			config_err(ld->errs, from, from_line, "include %s: "
+				   "include loop (the file is already being "
+				   "read)", path);
+			err = -ELOOP;
+			goto out;
+		}
+	}
+	ld->open[ld->depth].dev = st.st_dev;
+	ld->open[ld->depth].ino = st.st_ino;
+	ld->depth++;
+	for (;;) {
+		len = 0;
+		too_long = nul = false;
+		while ((ch = getc(f)) != EOF && ch != '\n') {
+			if (!ch)
+				nul = true;
+			if (len < CONFIG_MAX_LINE)
+				line[len++] = (char)ch;
+			else
+				too_long = true;
+		}
+		if (ch == EOF && !len)
+			break;
+		line[len] = '\0';
+		lineno++;
+		if (too_long) {
+			config_err(ld->errs, path, lineno, "line too long "
+				   "(more than %d characters)",
+				   CONFIG_MAX_LINE);
+			ld->failed = true;
+		} else if (nul) {
+			config_err(ld->errs, path, lineno, "NUL byte in line");
+			ld->failed = true;
+		} else {
+			config_load_line(ld, path, lineno, line);
+		}
+		if (ch == EOF)
+			break;
+	}
+	ld->depth--;
+	if (ferror(f)) {
+		err = -EIO;
+		goto fail;
+	}
+	goto out;
+fail:
+	if (from)
+		config_err(ld->errs, from, from_line, "include %s: %s", path,
+			   strerror(-err));
+	else
+		config_err(ld->errs, path, 0, "%s", strerror(-err));
+out:
+	if (f)
+		fclose(f);
+	return err;
+}
+
+int config_load(struct config *c, const char *path, struct config_errors *errs)
+{
+	struct config_loader ld = { .c = c, .errs = errs };
+	int err;
+
+	err = config_read(&ld, path, NULL, 0);
+	if (err)
+		return err;
+	if (config_finish(c, path, errs))
+		ld.failed = true;
+	return ld.failed ? -EINVAL : 0;
+}
+
+bool cidr_contains(const struct cidr *n, uint32_t addr)
+{
+	return (addr & n->mask) == n->addr;
+}
+
+bool config_is_inside(const struct config *c, uint32_t addr)
+{
+	return config_inside_net(c, addr) != NULL;
+}
+
+bool config_is_server(const struct config *c, uint32_t addr)
+{
+	unsigned i;
+
+	if (!c->n_servers)
+		return true;
+	for (i = 0; i < c->n_servers; i++)
+		if (cidr_contains(&c->servers[i], addr))
+			return true;
+	return false;
+}
+
+uint32_t config_pin_for(const struct config *c, uint32_t client)
+{
+	unsigned i;
+
+	for (i = 0; i < c->n_pins; i++)
+		if (c->pins[i].client == client)
+			return c->pins[i].alias;
+	return 0;
+}
+
+bool config_alias_pinned(const struct config *c, uint32_t alias)
+{
+	unsigned i;
+
+	for (i = 0; i < c->n_pins; i++)
+		if (c->pins[i].alias == alias)
+			return true;
+	return false;
+}
+
+static const struct mark *config_mark_scope(const struct config *c,
+					    enum mark_scope scope,
+					    uint32_t addr)
+{
+	unsigned i;
+
+	for (i = 0; i < c->n_marks; i++)
+		if (c->marks[i].scope == scope &&
+		    cidr_contains(&c->marks[i].net, addr))
+			return &c->marks[i].mark;
+	return NULL;
+}
+
+struct mark config_mark_for(const struct config *c, uint32_t client,
+			    uint32_t server, uint32_t alias)
+{
+	const struct mark *m;
+
+	m = config_mark_scope(c, MARK_SCOPE_CLIENT, client);
+	if (!m)
+		m = config_mark_scope(c, MARK_SCOPE_SERVER, server);
+	if (!m)
+		m = config_mark_scope(c, MARK_SCOPE_ALIAS, alias);
+	if (!m)
+		m = &c->mark;
+	return *m;
+}

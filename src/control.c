@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "control.h"
+#include "ctlproto.h"
+#include "daemon.h"
+#include "log.h"
+#include "worker.h"
+
+struct control {
+	struct daemon *d;
+	struct evconnlistener *lis;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	unsigned n_clients;
+};
+
+struct ctl_client {
+	struct control *ctl;
+	struct bufferevent *bev;
+};
+
+static const char *sa_kind_name(uint8_t k)
+{
+	return k == SA_IKE ? "ike" : k == SA_ESP_OUT ? "esp-out" :
+	       k == SA_ESP_IN ? "esp-in" : "?";
+}
+
+static void put_addr(struct evbuffer *o, const char *key, uint32_t host)
+{
+	char s[INET_ADDRSTRLEN];
+	uint32_t n = htonl(host);
+
+	inet_ntop(AF_INET, &n, s, sizeof(s));
+	evbuffer_add_printf(o, " %s=%s", key, s);
+}
+
+static uint32_t left(uint32_t deadline, uint32_t now)
+{
+	return (int32_t)(deadline - now) > 0 ? deadline - now : 0;
+}
+
+static int cmd_sessions(struct control *c, struct evbuffer *o)
+{
+	struct daemon *d = c->d;
+	struct session_view *sv;
+	struct sa_view *av;
+	size_t nsv, nav, i, j;
+	uint32_t now;
+	int err;
+
+	pthread_mutex_lock(&d->table_lock);
+	err = session_snapshot(d->table, &sv, &nsv, &av, &nav);
+	pthread_mutex_unlock(&d->table_lock);
+	if (err)
+		return err;
+	now = daemon_now();
+	evbuffer_add_printf(o, "ok\n");
+	for (i = 0; i < nsv; i++) {
+		const struct session_view *s = &sv[i];
+
+		evbuffer_add_printf(o, "session id=%" PRIu32, s->id);
+		put_addr(o, "client", s->client);
+		put_addr(o, "alias", s->alias);
+		put_addr(o, "server", s->server);
+		evbuffer_add_printf(o,
+			" state=%s pinned=%d pkts_out=%" PRIu64
+			" pkts_in=%" PRIu64 " bytes_out=%" PRIu64
+			" bytes_in=%" PRIu64 " age=%" PRIu32 " idle=%" PRIu32
+			" expires=%" PRIu32,
+			(s->flags & SESSION_F_REPLIED) ? "established" :
+			"pending", !!(s->flags & SESSION_F_PINNED),
+			s->pkts_out, s->pkts_in, s->bytes_out, s->bytes_in,
+			now - s->created, now - s->last_seen,
+			left(s->deadline, now));
+		if (s->mark_mask)
+			evbuffer_add_printf(o, " mark=0x%" PRIx32 "/0x%" PRIx32,
+					    s->mark_value, s->mark_mask);
+		evbuffer_add_printf(o, "\n");
+		for (j = s->first_sa; j < s->first_sa + s->n_sa && j < nav; j++) {
+			const struct sa_view *a = &av[j];
+
+			evbuffer_add_printf(o, "sa session=%" PRIu32 " kind=%s",
+					    s->id, sa_kind_name(a->kind));
+			if (a->kind == SA_IKE)
+				evbuffer_add_printf(o,
+					" version=%u ispi=%016" PRIx64
+					" rspi=%016" PRIx64 " exchange=%u",
+					a->version, a->spi_i, a->spi_r,
+					a->exchange);
+			else
+				evbuffer_add_printf(o, " spi=%08" PRIx64,
+						    a->spi_i);
+			evbuffer_add_printf(o,
+				" natt=%d pkts=%" PRIu64 " bytes=%" PRIu64
+				" idle=%" PRIu32 " expires=%" PRIu32 "\n",
+				!!(a->flags & SA_F_NATT), a->pkts, a->bytes,
+				now - a->last_seen, left(a->deadline, now));
+		}
+	}
+	free(sv);
+	free(av);
+	return 0;
+}
+
+static int cmd_stats(struct control *c, struct evbuffer *o)
+{
+	struct daemon *d = c->d;
+	struct session_counters sc;
+	unsigned i, k;
+
+	pthread_mutex_lock(&d->table_lock);
+	session_counters(d->table, &sc);
+	pthread_mutex_unlock(&d->table_lock);
+	evbuffer_add_printf(o, "ok\n");
+	evbuffer_add_printf(o,
+		"stat scope=sessions active=%" PRIu32 " created=%" PRIu64
+		" expired=%" PRIu64 " refused_full=%" PRIu64
+		" sa_active=%" PRIu32 " sa_created=%" PRIu64
+		" sa_expired=%" PRIu64 " sa_refused_full=%" PRIu64 "\n",
+		sc.active, sc.created, sc.expired, sc.refused_full,
+		sc.sa_active, sc.sa_created, sc.sa_expired,
+		sc.sa_refused_full);
+	for (i = 0; i < d->n_workers; i++) {
+		struct worker_counters w;
+		struct queue_counters q;
+
+		worker_counters(d->workers[i], &w);
+		worker_queue_counters(d->workers[i], &q);
+		evbuffer_add_printf(o,
+			"stat scope=queue queue=%u cpu=%d packets=%" PRIu64
+			" accepted=%" PRIu64 " dropped=%" PRIu64
+			" rewritten=%" PRIu64 " csum_completed=%" PRIu64
+			" truncated=%" PRIu64 " bursts=%" PRIu64
+			" recv_calls=%" PRIu64 " send_calls=%" PRIu64
+			" send_errors=%" PRIu64 " netlink_errors=%" PRIu64
+			" enobufs=%" PRIu64,
+			worker_queue_num(d->workers[i]),
+			worker_cpu(d->workers[i]), w.packets, w.accepted,
+			w.dropped, w.rewritten, w.csum_partial, w.truncated,
+			w.bursts, q.recv_calls, q.send_calls, q.send_errors,
+			q.nl_errors, q.enobufs);
+		for (k = 1; k < PKT_ERR_MAX; k++)
+			evbuffer_add_printf(o, " drop_%s=%" PRIu64,
+					    pkt_err_name((enum pkt_err)k),
+					    w.malformed[k]);
+		for (k = XL_DROP_NOT_OURS; k < XL_MAX; k++)
+			evbuffer_add_printf(o, " drop_%s=%" PRIu64,
+					    xlate_result_name((enum xlate_result)k),
+					    w.xlate[k]);
+		for (k = 0; k < PKT_KIND_MAX; k++)
+			evbuffer_add_printf(o, " kind_%s=%" PRIu64,
+					    pkt_kind_name((enum pkt_kind)k),
+					    w.kind[k]);
+		for (k = 0; k < WORKER_BATCH_BUCKETS; k++)
+			evbuffer_add_printf(o, " batch_%u=%" PRIu64, 1u << k,
+					    w.batch_hist[k]);
+		evbuffer_add_printf(o, "\n");
+	}
+	return 0;
+}
+
+static void client_free(struct ctl_client *cl)
+{
+	cl->ctl->n_clients--;
+	bufferevent_free(cl->bev);
+	free(cl);
+}
+
+static void on_drained(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	client_free(arg);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)bev;
+	(void)what;
+	client_free(arg);
+}
+
+static void reply_and_close(struct ctl_client *cl)
+{
+	evbuffer_add_printf(bufferevent_get_output(cl->bev), "end\n");
+	bufferevent_disable(cl->bev, EV_READ);
+	bufferevent_setcb(cl->bev, NULL, on_drained, on_event, cl);
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct ctl_client *cl = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer *out = bufferevent_get_output(bev);
+	char *line, *cmd, *save = NULL;
+	size_t n;
+	int err = 0;
+
+	line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF);
+	if (!line) {
+		if (evbuffer_get_length(in) > CTL_MAX_REQUEST) {
+			evbuffer_add_printf(out, "error request too long\n");
+			reply_and_close(cl);
+		}
+		return;
+	}
+	if (n > CTL_MAX_REQUEST) {
+		evbuffer_add_printf(out, "error request too long\n");
+		goto done;
+	}
+	cmd = strtok_r(line, " \t", &save);
+	if (!cmd) {
+		evbuffer_add_printf(out, "error empty request\n");
+	} else if (!strcmp(cmd, "sessions")) {
+		if (strtok_r(NULL, " \t", &save))
+			evbuffer_add_printf(out, "error session filters are "
+					    "not implemented yet\n");
+		else
+			err = cmd_sessions(cl->ctl, out);
+	} else if (!strcmp(cmd, "stats")) {
+		err = cmd_stats(cl->ctl, out);
+	} else if (!strcmp(cmd, "version")) {
+		evbuffer_add_printf(out, "ok\nversion protocol=%d\n",
+				    CTL_PROTO_VERSION);
+	} else {
+		evbuffer_add_printf(out, "error unknown command '%.40s'\n",
+				    cmd);
+	}
+	if (err)
+		evbuffer_add_printf(out, "error %s\n", strerror(-err));
+done:
+	free(line);
+	reply_and_close(cl);
+}
+
+static void on_accept(struct evconnlistener *lis, evutil_socket_t fd,
+		      struct sockaddr *sa, int salen, void *arg)
+{
+	struct control *c = arg;
+	struct ctl_client *cl;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	(void)lis;
+	(void)sa;
+	(void)salen;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	    (cred.uid != 0 && cred.uid != geteuid())) {
+		/* the socket mode already keeps others out; this also
+		 * covers a socket directory with loose permissions */
+		log_debug("control: refused peer uid %d", (int)cred.uid);
+		close(fd);
+		return;
+	}
+	if (c->n_clients >= CTL_MAX_CLIENTS) {
+		close(fd);
+		return;
+	}
+	cl = calloc(1, sizeof(*cl));
+	if (!cl) {
+		close(fd);
+		return;
+	}
+	cl->ctl = c;
+	cl->bev = bufferevent_socket_new(evconnlistener_get_base(lis), fd,
+					 BEV_OPT_CLOSE_ON_FREE);
+	if (!cl->bev) {
+		free(cl);
+		close(fd);
+		return;
+	}
+	c->n_clients++;
+	bufferevent_setcb(cl->bev, on_read, NULL, on_event, cl);
+	bufferevent_setwatermark(cl->bev, EV_READ, 0, CTL_MAX_REQUEST + 2);
+	bufferevent_enable(cl->bev, EV_READ);
+}
+
+int control_open(struct daemon *d, struct control **out)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct control *c;
+	char dir[sizeof(sun.sun_path)];
+	mode_t old;
+	int fd, err;
+
+	if (strlen(d->cfg->control) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->d = d;
+	strcpy(sun.sun_path, d->cfg->control);
+	strcpy(c->path, d->cfg->control);
+	strcpy(dir, d->cfg->control);
+	if (mkdir(dirname(dir), 0750) < 0 && errno != EEXIST) {
+		err = -errno;
+		log_warn("control: mkdir %s", dir);
+		free(c);
+		return err;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		err = -errno;
+		free(c);
+		return err;
+	}
+	/* a leftover socket from a crash would make bind fail */
+	if (unlink(sun.sun_path) < 0 && errno != ENOENT)
+		log_warn("control: unlink %s", sun.sun_path);
+	old = umask(0117);
+	err = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (err < 0 || chmod(sun.sun_path, 0660) < 0) {
+		err = -errno;
+		log_warn("control: bind %s", sun.sun_path);
+		close(fd);
+		free(c);
+		return err;
+	}
+	c->lis = evconnlistener_new(d->base, on_accept, c,
+				    LEV_OPT_CLOSE_ON_FREE, 16, fd);
+	if (!c->lis) {
+		close(fd);
+		unlink(c->path);
+		free(c);
+		return -ENOMEM;
+	}
+	*out = c;
+	return 0;
+}
+
+void control_close(struct control *c)
+{
+	if (!c)
+		return;
+	evconnlistener_free(c->lis);
+	unlink(c->path);
+	free(c);
+}

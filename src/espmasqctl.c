@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ctlproto.h"
+
+#define MAX_KV 96
+
+struct record {
+	char *type;
+	char *key[MAX_KV];
+	char *val[MAX_KV];
+	unsigned n;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: espmasqctl [-s SOCKET] [-j] COMMAND\n"
+"  -s SOCKET  control socket (default " CONFIG_DEFAULT_CONTROL ")\n"
+"  -j         print JSON, one object per record\n"
+"commands:\n"
+"  sessions   the live session table\n"
+"  stats      counters per queue and for the session table\n");
+}
+
+/* Splits "type k=v k=v" in place. */
+static void parse_record(char *line, struct record *r)
+{
+	char *save = NULL, *tok;
+
+	r->n = 0;
+	r->type = strtok_r(line, " ", &save);
+	while ((tok = strtok_r(NULL, " ", &save)) && r->n < MAX_KV) {
+		char *eq = strchr(tok, '=');
+
+		if (!eq)
+			continue;
+		*eq = '\0';
+		r->key[r->n] = tok;
+		r->val[r->n++] = eq + 1;
+	}
+}
+
+static const char *get(const struct record *r, const char *key)
+{
+	unsigned i;
+
+	for (i = 0; i < r->n; i++)
+		if (!strcmp(r->key[i], key))
+			return r->val[i];
+	return "";
+}
+
+static uint64_t getu(const struct record *r, const char *key)
+{
+	return strtoull(get(r, key), NULL, 10);
+}
+
+static const char *human(uint64_t v, char *buf, size_t len)
+{
+	static const char units[] = "KMGTPE";
+	double d = (double)v;
+	int u = -1;
+
+	if (v < 1000) {
+		snprintf(buf, len, "%" PRIu64, v);
+		return buf;
+	}
+	while (d >= 1000 && u < 5) {
+		d /= 1000;
+		u++;
+	}
+	snprintf(buf, len, "%.1f%c", d, units[u]);
+	return buf;
+}
+
+static const char *duration(uint64_t s, char *buf, size_t len)
+{
+	if (s < 120)
+		snprintf(buf, len, "%" PRIu64 "s", s);
+	else if (s < 7200)
+		snprintf(buf, len, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
+	else
+		snprintf(buf, len, "%" PRIu64 "h%02" PRIu64 "m", s / 3600,
+			 (s / 60) % 60);
+	return buf;
+}
+
+static bool is_number(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+static void print_json(const struct record *r)
+{
+	unsigned i;
+
+	printf("{\"type\":\"%s\"", r->type);
+	for (i = 0; i < r->n; i++) {
+		/* values never hold quotes or backslashes: the daemon
+		 * prints addresses, hex and decimal numbers and names */
+		if (is_number(r->val[i]) && strlen(r->val[i]) < 20)
+			printf(",\"%s\":%s", r->key[i], r->val[i]);
+		else
+			printf(",\"%s\":\"%s\"", r->key[i], r->val[i]);
+	}
+	printf("}\n");
+}
+
+static void print_session(const struct record *r, bool *header)
+{
+	char p[64], by[64], b1[24], b2[24], b3[24], b4[24], id[24];
+
+	if (!*header) {
+		printf("%-15s  %-15s  %-15s  %-11s  %-13s  %-15s  %s\n",
+		       "CLIENT", "ALIAS", "SERVER", "STATE", "PKTS OUT/IN",
+		       "BYTES OUT/IN", "IDLE");
+		*header = true;
+	}
+	snprintf(p, sizeof(p), "%s/%s", human(getu(r, "pkts_out"), b1, sizeof(b1)),
+		 human(getu(r, "pkts_in"), b2, sizeof(b2)));
+	human(getu(r, "bytes_out"), b3, sizeof(b3));
+	human(getu(r, "bytes_in"), b4, sizeof(b4));
+	snprintf(by, sizeof(by), "%s/%s", b3, b4);
+	snprintf(id, sizeof(id), "%s%s", get(r, "state"),
+		 !strcmp(get(r, "pinned"), "1") ? "*" : "");
+	printf("%-15s  %-15s  %-15s  %-11s  %-13s  %-15s  %s\n",
+	       get(r, "client"), get(r, "alias"), get(r, "server"), id, p,
+	       by,
+	       duration(getu(r, "idle"), b2, sizeof(b2)));
+}
+
+static void print_sa(const struct record *r)
+{
+	char n[24], idle[24];
+	const char *kind = get(r, "kind");
+	bool natt = !strcmp(get(r, "natt"), "1");
+
+	human(getu(r, "pkts"), n, sizeof(n));
+	duration(getu(r, "idle"), idle, sizeof(idle));
+	if (!strcmp(kind, "ike"))
+		printf("    ike v%s  %s:%s%s  exch %s  pkts %s  idle %s\n",
+		       get(r, "version"), get(r, "ispi"), get(r, "rspi"),
+		       natt ? "  (nat-t)" : "", get(r, "exchange"), n, idle);
+	else
+		printf("    %-7s spi %s%s  pkts %s  idle %s\n", kind,
+		       get(r, "spi"), natt ? "  (udp)" : "", n, idle);
+}
+
+static void print_stat(const struct record *r)
+{
+	unsigned i;
+
+	printf("%s", get(r, "scope"));
+	for (i = 0; i < r->n; i++) {
+		if (!strcmp(r->key[i], "scope"))
+			continue;
+		/* zero drop counters are noise */
+		if (!strncmp(r->key[i], "drop_", 5) && !strcmp(r->val[i], "0"))
+			continue;
+		printf("%s%s=%s", i % 6 == 5 ? "\n   " : " ", r->key[i],
+		       r->val[i]);
+	}
+	printf("\n");
+}
+
+static int connect_to(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "espmasqctl: socket path too long: %s\n", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		fprintf(stderr, "espmasqctl: cannot connect to %s: %s%s\n",
+			path, strerror(errno),
+			errno == ENOENT || errno == ECONNREFUSED ?
+			" (is espmasqd running?)" : "");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	const char *sock = CONFIG_DEFAULT_CONTROL;
+	char req[CTL_MAX_REQUEST + 2], *line = NULL;
+	bool json = false, header = false, ok = false, ended = false;
+	size_t cap = 0;
+	ssize_t len;
+	FILE *in;
+	int opt, fd, i, n = 0;
+
+	while ((opt = getopt(argc, argv, "s:jh")) != -1) {
+		switch (opt) {
+		case 's':
+			sock = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[optind], "aliases") || !strcmp(argv[optind], "watch") ||
+	    !strcmp(argv[optind], "flush")) {
+		fprintf(stderr, "espmasqctl: '%s' is not implemented yet\n",
+			argv[optind]);
+		return 2;
+	}
+	for (i = optind; i < argc; i++) {
+		int w = snprintf(req + n, sizeof(req) - (size_t)n, "%s%s",
+				 i > optind ? " " : "", argv[i]);
+
+		if (w < 0 || (size_t)(n + w) >= sizeof(req) - 1) {
+			fprintf(stderr, "espmasqctl: request too long\n");
+			return 2;
+		}
+		n += w;
+	}
+	req[n++] = '\n';
+
+	fd = connect_to(sock);
+	if (fd < 0)
+		return 1;
+	if (write(fd, req, (size_t)n) != n) {
+		fprintf(stderr, "espmasqctl: write: %s\n", strerror(errno));
+		return 1;
+	}
+	in = fdopen(fd, "r");
+	if (!in)
+		return 1;
+	while ((len = getline(&line, &cap, in)) > 0) {
+		struct record r;
+
+		if (line[len - 1] == '\n')
+			line[len - 1] = '\0';
+		if (!ok) {
+			if (!strncmp(line, "error", 5)) {
+				fprintf(stderr, "espmasqctl: %s\n",
+					line[5] ? line + 6 : "error");
+				free(line);
+				fclose(in);
+				return 1;
+			}
+			ok = !strcmp(line, "ok");
+			continue;
+		}
+		if (!strcmp(line, "end")) {
+			ended = true;
+			break;
+		}
+		if (!strncmp(line, "error", 5)) {
+			fprintf(stderr, "espmasqctl: %s\n", line);
+			continue;
+		}
+		parse_record(line, &r);
+		if (!r.type)
+			continue;
+		if (json)
+			print_json(&r);
+		else if (!strcmp(r.type, "session"))
+			print_session(&r, &header);
+		else if (!strcmp(r.type, "sa"))
+			print_sa(&r);
+		else if (!strcmp(r.type, "stat"))
+			print_stat(&r);
+	}
+	free(line);
+	fclose(in);
+	if (!ended) {
+		fprintf(stderr, "espmasqctl: the daemon closed the connection "
+			"early\n");
+		return 1;
+	}
+	if (!json && !header && !strcmp(argv[optind], "sessions"))
+		printf("no sessions\n");
+	return 0;
+}

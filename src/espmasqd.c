@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "alias.h"
+#include "config.h"
+#include "control.h"
+#include "daemon.h"
+#include "log.h"
+#include "rules.h"
+#include "session.h"
+#include "worker.h"
+
+#ifndef ESPMASQ_VERSION
+#define ESPMASQ_VERSION "0.1"
+#endif
+
+/* SA entries per session on average: an IKE SA, two ESP SAs, room to
+ * rekey. */
+#define SA_PER_SESSION 4
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: espmasqd [-f FILE] [-d] [-t] [--print-rules[=iptables|nft]]\n"
+"  -f FILE   configuration (default " CONFIG_DEFAULT_PATH ")\n"
+"  -d        stay in the foreground and log to stderr\n"
+"  -t        check the configuration and exit\n"
+"  -v        verbose (debug) logging\n"
+"  --print-rules[=FORMAT]  print the netfilter rules this configuration\n"
+"            needs: iptables (iptables-restore --noflush input, default)\n"
+"            or nft (nft -f input)\n"
+"  -V, --version\n");
+}
+
+static void print_errors(const struct config_errors *e)
+{
+	unsigned i;
+
+	for (i = 0; i < e->n && i < CONFIG_ERR_KEEP; i++)
+		fprintf(stderr, "%s\n", e->msg[i]);
+	if (e->n > CONFIG_ERR_KEEP)
+		fprintf(stderr, "... and %u more errors\n",
+			e->n - CONFIG_ERR_KEEP);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		log_warnx("SIGHUP: configuration reload is not implemented "
+			  "yet; restart espmasqd to apply a new configuration");
+		return;
+	}
+	log_info("signal %d: shutting down", (int)sig);
+	event_base_loopbreak(d->base);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+	unsigned gone;
+
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&d->table_lock);
+	gone = session_expire(d->table, daemon_now());
+	pthread_mutex_unlock(&d->table_lock);
+	if (gone)
+		log_debug("%u sessions expired", gone);
+}
+
+static int run(struct daemon *d, bool foreground)
+{
+	struct event *sigs[4] = { 0 }, *tick = NULL;
+	static const int signums[4] = { SIGTERM, SIGINT, SIGHUP, SIGPIPE };
+	struct timeval one = { 1, 0 };
+	unsigned i;
+	int err = 0;
+
+	if (!foreground && daemon(0, 0) < 0)
+		fatal("daemon");
+	evthread_use_pthreads();
+	d->base = event_base_new();
+	if (!d->base)
+		fatalx("cannot create the event loop");
+	for (i = 0; i < 4; i++) {
+		if (signums[i] == SIGPIPE) {
+			signal(SIGPIPE, SIG_IGN);
+			continue;
+		}
+		sigs[i] = evsignal_new(d->base, signums[i], on_signal, d);
+		if (!sigs[i] || event_add(sigs[i], NULL) < 0)
+			fatalx("cannot watch signal %d", signums[i]);
+	}
+	tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
+	if (!tick || event_add(tick, &one) < 0)
+		fatalx("cannot arm the expiry timer");
+
+	d->workers = calloc(d->cfg->n_queues, sizeof(*d->workers));
+	if (!d->workers)
+		fatalx("out of memory");
+	for (i = 0; i < d->cfg->n_queues; i++) {
+		err = worker_new(d, i, d->cfg->queues[i], d->cfg->cpu[i],
+				 &d->workers[i]);
+		if (err)
+			goto out;
+		d->n_workers++;
+	}
+	err = control_open(d, &d->ctl);
+	if (err) {
+		log_msg(LOG_ERR, "control socket %s: %s", d->cfg->control,
+			strerror(-err));
+		goto out;
+	}
+	for (i = 0; i < d->n_workers; i++) {
+		err = worker_start(d->workers[i]);
+		if (err) {
+			log_msg(LOG_ERR, "cannot start worker: %s",
+				strerror(-err));
+			goto out;
+		}
+	}
+	if (d->cfg->state[0])
+		log_warnx("state %s: keeping sessions across restarts is not "
+			  "implemented yet; sessions start empty",
+			  d->cfg->state);
+	log_info("espmasqd %s running: %u queue(s), %u alias(es), %u pin(s), "
+		 "max %u sessions", ESPMASQ_VERSION, d->n_workers,
+		 d->cfg->n_aliases, d->cfg->n_pins, d->cfg->max_sessions);
+	event_base_dispatch(d->base);
+out:
+	for (i = 0; i < d->n_workers; i++)
+		worker_free(d->workers[i]);
+	free(d->workers);
+	control_close(d->ctl);
+	for (i = 0; i < 4; i++)
+		if (sigs[i])
+			event_free(sigs[i]);
+	if (tick)
+		event_free(tick);
+	event_base_free(d->base);
+	return err ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "print-rules", optional_argument, NULL, 'R' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = CONFIG_DEFAULT_PATH;
+	bool foreground = false, test = false, print = false, verbose = false;
+	enum rules_format fmt = RULES_IPTABLES;
+	struct config_errors errs = { .n = 0 };
+	struct session_limits lim;
+	struct daemon d;
+	int opt, err;
+
+	while ((opt = getopt_long(argc, argv, "f:dtvVh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			path = optarg;
+			break;
+		case 'd':
+			foreground = true;
+			break;
+		case 't':
+			test = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'R':
+			print = true;
+			if (!optarg || !strcmp(optarg, "iptables")) {
+				fmt = RULES_IPTABLES;
+			} else if (!strcmp(optarg, "nft")) {
+				fmt = RULES_NFT;
+			} else {
+				fprintf(stderr, "espmasqd: unknown rules format "
+					"'%s' (iptables or nft)\n", optarg);
+				return 2;
+			}
+			break;
+		case 'V':
+			printf("espmasqd %s\n", ESPMASQ_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	memset(&d, 0, sizeof(d));
+	d.cfg = calloc(1, sizeof(*d.cfg));
+	if (!d.cfg) {
+		fprintf(stderr, "espmasqd: out of memory\n");
+		return 1;
+	}
+	config_init(d.cfg);
+	err = config_load(d.cfg, path, &errs);
+	if (err) {
+		print_errors(&errs);
+		free(d.cfg);
+		return 1;
+	}
+	if (test) {
+		printf("configuration OK\n");
+		free(d.cfg);
+		return 0;
+	}
+	if (print) {
+		err = rules_print(stdout, d.cfg, fmt);
+		free(d.cfg);
+		return err ? 1 : 0;
+	}
+
+	log_init("espmasqd", foreground, verbose ? LOG_DEBUG : LOG_INFO);
+	lim.max_sessions = d.cfg->max_sessions;
+	lim.max_sas = d.cfg->max_sessions * SA_PER_SESSION;
+	d.table = session_table_new(&lim);
+	d.pool = alias_pool_new(d.cfg);
+	if (!d.table || !d.pool)
+		fatal("cannot allocate the session table");
+	pthread_mutex_init(&d.table_lock, NULL);
+	d.xlate = (struct xlate_ctx){ d.table, d.cfg, d.pool };
+	for (unsigned i = 0; i < XL_MAX; i++)
+		d.lim_drop[i] = (struct log_limit)LOG_LIMIT_INIT(10, 5);
+	d.lim_malformed = (struct log_limit)LOG_LIMIT_INIT(10, 5);
+	d.lim_created = (struct log_limit)LOG_LIMIT_INIT(1, 20);
+
+	err = run(&d, foreground);
+
+	pthread_mutex_destroy(&d.table_lock);
+	session_table_free(d.table);
+	alias_pool_free(d.pool);
+	free(d.cfg);
+	return err;
+}

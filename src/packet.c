@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <string.h>
+
+#include "csum.h"
+#include "packet.h"
+
+static inline uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t rd64(const uint8_t *p)
+{
+	return (uint64_t)rd32(p) << 32 | rd32(p + 4);
+}
+
+/* @avail: bytes of the IKE message present; @whole: the datagram is not
+ * fragmented, so the IKE length must fit in it. */
+static enum pkt_err parse_ike(const uint8_t *p, size_t avail, bool whole,
+			      struct ike_info *ike)
+{
+	if (avail < IKE_HDR_LEN)
+		return PKT_ERR_IKE_SHORT;
+	ike->ispi = rd64(p);
+	ike->rspi = rd64(p + 8);
+	ike->next_payload = p[16];
+	ike->version = p[17] >> 4;
+	ike->exchange = p[18];
+	ike->flags = p[19];
+	ike->msgid = rd32(p + 20);
+	ike->length = rd32(p + 24);
+	if (ike->version != 1 && ike->version != 2)
+		return PKT_ERR_IKE_VERSION;
+	if (ike->length < IKE_HDR_LEN || (whole && ike->length > avail))
+		return PKT_ERR_IKE_LEN;
+	if (ike->ispi == 0)
+		return PKT_ERR_IKE_SPI;
+	return PKT_OK;
+}
+
+static enum pkt_err parse_esp(const uint8_t *p, size_t avail,
+			      struct pkt_info *pi)
+{
+	if (avail < ESP_HDR_LEN)
+		return PKT_ERR_ESP_SHORT;
+	pi->spi = rd32(p);
+	pi->seq = rd32(p + 4);
+	if (pi->spi < 256)
+		return PKT_ERR_ESP_SPI;
+	return PKT_OK;
+}
+
+static enum pkt_err parse_udp(const uint8_t *buf, struct pkt_info *pi)
+{
+	const uint8_t *u = buf + pi->l4off;
+	size_t avail = (size_t)pi->len - pi->l4off;
+	bool whole = pi->frag == FRAG_NONE;
+	size_t ulen, plen;
+	const uint8_t *pl;
+	enum pkt_err err;
+
+	if (avail < 8)
+		return PKT_ERR_UDP_SHORT;
+	pi->sport = rd16(u);
+	pi->dport = rd16(u + 2);
+	ulen = rd16(u + 4);
+	if (whole ? ulen != avail : (ulen < 8 || ulen < avail))
+		return PKT_ERR_UDP_LEN;
+	pl = u + 8;
+	plen = avail - 8;
+
+	if (pi->sport == NATT_PORT || pi->dport == NATT_PORT) {
+		if (whole && plen == 1 && pl[0] == 0xff) {
+			pi->kind = PKT_NATT_KEEPALIVE;
+			return PKT_OK;
+		}
+		if (plen >= 4 && rd32(pl) == 0) {
+			err = parse_ike(pl + 4, plen - 4, whole, &pi->ike);
+			if (err == PKT_ERR_IKE_SHORT && !whole) {
+				pi->kind = PKT_FRAG;
+				return PKT_OK;
+			}
+			if (err)
+				return err;
+			pi->kind = PKT_NATT_IKE;
+			pi->has_ike = 1;
+			return PKT_OK;
+		}
+		err = parse_esp(pl, plen, pi);
+		if (err)
+			return err;
+		pi->kind = PKT_ESP_UDP;
+		return PKT_OK;
+	}
+	if (pi->sport == IKE_PORT || pi->dport == IKE_PORT) {
+		err = parse_ike(pl, plen, whole, &pi->ike);
+		if (err == PKT_ERR_IKE_SHORT && !whole) {
+			pi->kind = PKT_FRAG;
+			return PKT_OK;
+		}
+		if (err)
+			return err;
+		pi->kind = PKT_IKE;
+		pi->has_ike = 1;
+		return PKT_OK;
+	}
+	return PKT_ERR_PORT;
+}
+
+enum pkt_err pkt_parse(const uint8_t *buf, size_t len, struct pkt_info *pi)
+{
+	unsigned ihl, off;
+	uint16_t fragw;
+
+	memset(pi, 0, sizeof(*pi));
+	if (len < 20)
+		return PKT_ERR_SHORT;
+	if (buf[0] >> 4 != 4)
+		return PKT_ERR_VERSION;
+	ihl = (buf[0] & 0x0f) * 4u;
+	if (ihl < 20 || ihl > len)
+		return PKT_ERR_IHL;
+	pi->len = rd16(buf + 2);
+	if (pi->len != len || pi->len < ihl)
+		return PKT_ERR_TOTLEN;
+	pi->l4off = (uint16_t)ihl;
+	pi->proto = buf[9];
+	memcpy(&pi->saddr, buf + 12, 4);
+	memcpy(&pi->daddr, buf + 16, 4);
+
+	fragw = rd16(buf + 6);
+	off = (fragw & 0x1fffu) * 8u;
+	if (off) {
+		if (off + (len - ihl) > 65535)
+			return PKT_ERR_FRAG;
+		pi->frag = FRAG_LATER;
+	} else if (fragw & 0x2000) {
+		pi->frag = FRAG_FIRST;
+	}
+
+	if (pi->proto != 17 && pi->proto != IPPROTO_ESP_)
+		return PKT_ERR_PROTO;
+	if (pi->frag == FRAG_LATER) {
+		pi->kind = PKT_FRAG;
+		return PKT_OK;
+	}
+	if (pi->proto == IPPROTO_ESP_) {
+		enum pkt_err err = parse_esp(buf + ihl, len - ihl, pi);
+
+		if (err)
+			return err;
+		pi->kind = PKT_ESP;
+		return PKT_OK;
+	}
+	return parse_udp(buf, pi);
+}
+
+void pkt_rewrite_addr(uint8_t *buf, struct pkt_info *pi, bool dst,
+		      uint32_t addr, bool l4_partial)
+{
+	uint32_t *field = dst ? &pi->daddr : &pi->saddr;
+	uint32_t old = *field;
+	uint16_t check;
+
+	if (old == addr)
+		return;
+	memcpy(buf + (dst ? 16 : 12), &addr, 4);
+	*field = addr;
+	memcpy(&check, buf + 10, 2);
+	check = csum_replace4(check, old, addr);
+	memcpy(buf + 10, &check, 2);
+
+	if (pi->proto != 17 || pi->frag == FRAG_LATER)
+		return;
+	uint8_t *u = buf + pi->l4off;
+
+	if (l4_partial && pi->frag == FRAG_NONE) {
+		check = csum_udp4(pi->saddr, pi->daddr, u,
+				  (size_t)pi->len - pi->l4off);
+	} else {
+		memcpy(&check, u + 6, 2);
+		if (check == 0)
+			return;
+		check = csum_replace4(check, old, addr);
+		if (check == 0)
+			check = 0xffff;
+	}
+	memcpy(u + 6, &check, 2);
+}
+
+const char *pkt_err_name(enum pkt_err err)
+{
+	static const char *const names[PKT_ERR_MAX] = {
+		[PKT_OK] = "ok",
+		[PKT_ERR_SHORT] = "ip-short",
+		[PKT_ERR_VERSION] = "ip-version",
+		[PKT_ERR_IHL] = "ip-ihl",
+		[PKT_ERR_TOTLEN] = "ip-length",
+		[PKT_ERR_FRAG] = "ip-fragment",
+		[PKT_ERR_PROTO] = "protocol",
+		[PKT_ERR_PORT] = "udp-port",
+		[PKT_ERR_UDP_SHORT] = "udp-short",
+		[PKT_ERR_UDP_LEN] = "udp-length",
+		[PKT_ERR_IKE_SHORT] = "ike-short",
+		[PKT_ERR_IKE_VERSION] = "ike-version",
+		[PKT_ERR_IKE_LEN] = "ike-length",
+		[PKT_ERR_IKE_SPI] = "ike-spi",
+		[PKT_ERR_ESP_SHORT] = "esp-short",
+		[PKT_ERR_ESP_SPI] = "esp-spi",
+	};
+
+	return (unsigned)err < PKT_ERR_MAX ? names[err] : "?";
+}
+
+const char *pkt_kind_name(enum pkt_kind kind)
+{
+	static const char *const names[PKT_KIND_MAX] = {
+		[PKT_IKE] = "ike",
+		[PKT_NATT_IKE] = "natt-ike",
+		[PKT_NATT_KEEPALIVE] = "natt-keepalive",
+		[PKT_ESP_UDP] = "esp-udp",
+		[PKT_ESP] = "esp",
+		[PKT_FRAG] = "fragment",
+	};
+
+	return (unsigned)kind < PKT_KIND_MAX ? names[kind] : "?";
+}

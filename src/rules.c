@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules.h"
+
+struct range {
+	uint32_t lo, hi;
+};
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Every alias, pinned ones included, merged into ranges. */
+static size_t alias_ranges(const struct config *c, struct range *r)
+{
+	uint32_t all[CONFIG_MAX_ALIASES + CONFIG_MAX_PINS];
+	size_t n = 0, nr = 0, i;
+
+	for (i = 0; i < c->n_aliases; i++)
+		all[n++] = c->aliases[i];
+	for (i = 0; i < c->n_pins; i++)
+		all[n++] = c->pins[i].alias;
+	qsort(all, n, sizeof(all[0]), cmp_u32);
+	for (i = 0; i < n; i++) {
+		if (nr && (all[i] == r[nr - 1].hi ||
+			   all[i] == r[nr - 1].hi + 1)) {
+			r[nr - 1].hi = all[i];
+			continue;
+		}
+		r[nr].lo = r[nr].hi = all[i];
+		nr++;
+	}
+	return nr;
+}
+
+static const char *ip(uint32_t host, char *buf)
+{
+	uint32_t n = htonl(host);
+
+	return inet_ntop(AF_INET, &n, buf, INET_ADDRSTRLEN);
+}
+
+static int prefix_len(uint32_t mask)
+{
+	return mask ? 32 - __builtin_ctz(mask) : 0;
+}
+
+static const char *cidr(const struct cidr *n, char *buf)
+{
+	char a[INET_ADDRSTRLEN];
+
+	snprintf(buf, 24, "%s/%d", ip(n->addr, a), prefix_len(n->mask));
+	return buf;
+}
+
+static const char *range_str(const struct range *r, char *buf)
+{
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+
+	snprintf(buf, 40, "%s-%s", ip(r->lo, a), ip(r->hi, b));
+	return buf;
+}
+
+/* NFQUEUE target / queue statement for the configured queues. */
+static int queue_target(const struct config *c, enum rules_format fmt,
+			char *buf, size_t len)
+{
+	unsigned lo = c->queues[0], hi = c->queues[c->n_queues - 1];
+	bool bypass = c->fail_policy == FAIL_POLICY_BYPASS;
+
+	if (hi - lo + 1 != c->n_queues) {
+		fprintf(stderr, "espmasqd: queues must be contiguous to be "
+			"balanced by the kernel (got %u queues in %u-%u)\n",
+			c->n_queues, lo, hi);
+		return -EINVAL;
+	}
+	if (fmt == RULES_NFT) {
+		if (lo == hi)
+			snprintf(buf, len, "queue num %u%s", lo,
+				 bypass ? " bypass" : "");
+		else
+			snprintf(buf, len, "queue num %u-%u fanout%s", lo, hi,
+				 bypass ? " bypass" : "");
+	} else if (lo == hi) {
+		snprintf(buf, len, "-j NFQUEUE --queue-num %u%s", lo,
+			 bypass ? " --queue-bypass" : "");
+	} else {
+		snprintf(buf, len, "-j NFQUEUE --queue-balance %u:%u%s", lo,
+			 hi, bypass ? " --queue-bypass" : "");
+	}
+	return 0;
+}
+
+static void print_iptables(FILE *f, const struct config *c, const char *q,
+			   const struct range *ar, size_t nar)
+{
+	static const char *const l4[] = {
+		"-p udp -m multiport --dports 500,4500", "-p esp",
+	};
+	static const char *const l4_in[] = {
+		"-p udp -m multiport --ports 500,4500", "-p esp",
+	};
+	char s1[24], s2[24], r1[40];
+	char oif[40] = "", iif[40] = "";
+	size_t i, j, k, ns = c->n_servers ? c->n_servers : 1;
+
+	if (c->outside[0]) {
+		snprintf(oif, sizeof(oif), " -o %s", c->outside);
+		snprintf(iif, sizeof(iif), " -i %s", c->outside);
+	}
+	fprintf(f, "*raw\n:%s - [0:0]\n", RULES_CHAIN_RAW);
+	fprintf(f, "-I PREROUTING 1 -j %s\n", RULES_CHAIN_RAW);
+	for (i = 0; i < c->n_inside; i++)
+		for (j = 0; j < ns; j++)
+			for (k = 0; k < 2; k++) {
+				fprintf(f, "-A %s -s %s", RULES_CHAIN_RAW,
+					cidr(&c->inside[i], s1));
+				if (c->n_servers)
+					fprintf(f, " -d %s",
+						cidr(&c->servers[j], s2));
+				fprintf(f, " %s -j CT --notrack\n", l4[k]);
+			}
+	for (i = 0; i < nar; i++)
+		for (j = 0; j < ns; j++)
+			for (k = 0; k < 2; k++) {
+				fprintf(f, "-A %s%s -m iprange --dst-range %s",
+					RULES_CHAIN_RAW, iif,
+					range_str(&ar[i], r1));
+				if (c->n_servers)
+					fprintf(f, " -s %s",
+						cidr(&c->servers[j], s2));
+				fprintf(f, " %s -j CT --notrack\n", l4_in[k]);
+			}
+	fprintf(f, "COMMIT\n*mangle\n:%s - [0:0]\n:%s - [0:0]\n",
+		RULES_CHAIN_IN, RULES_CHAIN_OUT);
+	fprintf(f, "-I PREROUTING 1 -j %s\n", RULES_CHAIN_IN);
+	fprintf(f, "-I POSTROUTING 1 -j %s\n", RULES_CHAIN_OUT);
+	for (i = 0; i < nar; i++)
+		for (j = 0; j < ns; j++)
+			for (k = 0; k < 2; k++) {
+				fprintf(f, "-A %s%s -m iprange --dst-range %s",
+					RULES_CHAIN_IN, iif,
+					range_str(&ar[i], r1));
+				if (c->n_servers)
+					fprintf(f, " -s %s",
+						cidr(&c->servers[j], s2));
+				fprintf(f, " %s %s\n", l4_in[k], q);
+			}
+	for (i = 0; i < c->n_inside; i++)
+		for (j = 0; j < ns; j++)
+			for (k = 0; k < 2; k++) {
+				fprintf(f, "-A %s%s -s %s", RULES_CHAIN_OUT,
+					oif, cidr(&c->inside[i], s1));
+				if (c->n_servers)
+					fprintf(f, " -d %s",
+						cidr(&c->servers[j], s2));
+				fprintf(f, " %s %s\n", l4[k], q);
+			}
+	fprintf(f, "COMMIT\n");
+}
+
+static void nft_set(FILE *f, const struct cidr *n, unsigned count)
+{
+	char s[24];
+	unsigned i;
+
+	fprintf(f, "{ ");
+	for (i = 0; i < count; i++)
+		fprintf(f, "%s%s", i ? ", " : "", cidr(&n[i], s));
+	fprintf(f, " }");
+}
+
+static void nft_ranges(FILE *f, const struct range *ar, size_t nar)
+{
+	char r[40];
+	size_t i;
+
+	fprintf(f, "{ ");
+	for (i = 0; i < nar; i++)
+		fprintf(f, "%s%s", i ? ", " : "", range_str(&ar[i], r));
+	fprintf(f, " }");
+}
+
+static void print_nft(FILE *f, const struct config *c, const char *q,
+		      const struct range *ar, size_t nar)
+{
+	static const char *const l4_out[] = {
+		"udp dport { 500, 4500 }", "meta l4proto esp",
+	};
+	static const char *const l4_in[] = {
+		"udp sport { 500, 4500 }", "udp dport { 500, 4500 }",
+		"meta l4proto esp",
+	};
+	const char *phase[2] = { "notrack", q };
+	unsigned k, p;
+
+	/* "table; delete table; table" replaces our table atomically, and
+	 * works whether it existed or not. */
+	fprintf(f, "table ip %s\ndelete table ip %s\n", RULES_NFT_TABLE,
+		RULES_NFT_TABLE);
+	fprintf(f, "table ip %s {\n", RULES_NFT_TABLE);
+	for (p = 0; p < 2; p++) {
+		if (p == 0)
+			fprintf(f, "\tchain raw_pre {\n\t\ttype filter hook "
+				"prerouting priority raw; policy accept;\n");
+		else
+			fprintf(f, "\tchain mangle_pre {\n\t\ttype filter hook "
+				"prerouting priority mangle; policy accept;\n");
+		for (k = 0; k < 3; k++) {
+			fprintf(f, "\t\t");
+			if (c->outside[0])
+				fprintf(f, "iifname \"%s\" ", c->outside);
+			fprintf(f, "ip daddr ");
+			nft_ranges(f, ar, nar);
+			if (c->n_servers) {
+				fprintf(f, " ip saddr ");
+				nft_set(f, c->servers, c->n_servers);
+			}
+			fprintf(f, " %s %s\n", l4_in[k], phase[p]);
+		}
+		if (p == 0) {
+			for (k = 0; k < 2; k++) {
+				fprintf(f, "\t\tip saddr ");
+				nft_set(f, c->inside, c->n_inside);
+				if (c->n_servers) {
+					fprintf(f, " ip daddr ");
+					nft_set(f, c->servers, c->n_servers);
+				}
+				fprintf(f, " %s notrack\n", l4_out[k]);
+			}
+		}
+		fprintf(f, "\t}\n");
+	}
+	fprintf(f, "\tchain mangle_post {\n\t\ttype filter hook postrouting "
+		"priority mangle; policy accept;\n");
+	for (k = 0; k < 2; k++) {
+		fprintf(f, "\t\t");
+		if (c->outside[0])
+			fprintf(f, "oifname \"%s\" ", c->outside);
+		fprintf(f, "ip saddr ");
+		nft_set(f, c->inside, c->n_inside);
+		if (c->n_servers) {
+			fprintf(f, " ip daddr ");
+			nft_set(f, c->servers, c->n_servers);
+		}
+		fprintf(f, " %s %s\n", l4_out[k], q);
+	}
+	fprintf(f, "\t}\n}\n");
+}
+
+int rules_print(FILE *f, const struct config *c, enum rules_format fmt)
+{
+	struct range *ar;
+	size_t nar;
+	char q[96];
+	int err;
+
+	err = queue_target(c, fmt, q, sizeof(q));
+	if (err)
+		return err;
+	ar = calloc(CONFIG_MAX_ALIASES + CONFIG_MAX_PINS, sizeof(*ar));
+	if (!ar)
+		return -ENOMEM;
+	nar = alias_ranges(c, ar);
+	fprintf(f, "# espmasq rules (%s); generated by espmasqd --print-rules\n",
+		fmt == RULES_NFT ? "nft -f" : "iptables-restore --noflush");
+	if (fmt == RULES_NFT)
+		print_nft(f, c, q, ar, nar);
+	else
+		print_iptables(f, c, q, ar, nar);
+	free(ar);
+	return 0;
+}

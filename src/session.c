@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "session.h"
+
+/* Links are index + 1 so that 0 ends a chain. */
+struct binding {
+	uint32_t client, server, alias;
+	uint32_t next_out, next_in;	/* hash chains; next_out: free list */
+	uint32_t sa_head;
+	uint32_t created, last_seen, deadline;
+	uint32_t mark_value, mark_mask;
+	uint16_t flags;
+	uint16_t in_use;
+	uint64_t pkts_out, pkts_in, bytes_out, bytes_in;
+};
+
+struct sa {
+	uint64_t spi_i, spi_r;
+	uint32_t owner;			/* binding link */
+	uint32_t next_hash;		/* also the free list */
+	uint32_t next_sib;
+	uint32_t last_seen, deadline;
+	uint8_t kind, version, flags, exchange;
+	uint64_t pkts, bytes;
+};
+
+struct session_table {
+	struct binding *b;
+	struct sa *sa;
+	uint32_t *out_bkt, *in_bkt, *sa_bkt;
+	uint32_t nb_mask, nsa_mask;
+	uint32_t max_b, max_sa;
+	uint32_t free_b, free_sa;
+	uint64_t seed;
+	struct session_counters cnt;
+};
+
+static inline uint32_t mix(uint64_t x, uint64_t seed)
+{
+	/* splitmix64 finalizer: cheap, and keyed so that senders cannot
+	 * aim at one bucket */
+	x ^= seed;
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	return (uint32_t)x;
+}
+
+static inline uint32_t hash_pair(const struct session_table *t, uint32_t a,
+				 uint32_t b)
+{
+	return mix((uint64_t)a << 32 | b, t->seed) & t->nb_mask;
+}
+
+static inline uint32_t hash_sa(const struct session_table *t, uint32_t owner,
+			       uint8_t kind, uint64_t spi)
+{
+	return mix(spi ^ ((uint64_t)owner << 8 | kind) * 0x9e3779b97f4a7c15ull,
+		   t->seed) & t->nsa_mask;
+}
+
+static uint32_t pow2_at_least(uint32_t n)
+{
+	uint32_t p = 16;
+
+	while (p < n && p < (1u << 30))
+		p <<= 1;
+	return p;
+}
+
+size_t session_table_bytes(const struct session_limits *lim)
+{
+	return sizeof(struct session_table) +
+	       (size_t)lim->max_sessions * sizeof(struct binding) +
+	       (size_t)lim->max_sas * sizeof(struct sa) +
+	       2 * (size_t)pow2_at_least(lim->max_sessions) * sizeof(uint32_t) +
+	       (size_t)pow2_at_least(lim->max_sas) * sizeof(uint32_t);
+}
+
+struct session_table *session_table_new(const struct session_limits *lim)
+{
+	struct session_table *t;
+	uint32_t nb, nsa, i;
+
+	if (!lim->max_sessions || !lim->max_sas ||
+	    lim->max_sessions > (1u << 26) || lim->max_sas > (1u << 28)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->max_b = lim->max_sessions;
+	t->max_sa = lim->max_sas;
+	nb = pow2_at_least(t->max_b);
+	nsa = pow2_at_least(t->max_sa);
+	t->nb_mask = nb - 1;
+	t->nsa_mask = nsa - 1;
+	t->b = calloc(t->max_b, sizeof(*t->b));
+	t->sa = calloc(t->max_sa, sizeof(*t->sa));
+	t->out_bkt = calloc(nb, sizeof(uint32_t));
+	t->in_bkt = calloc(nb, sizeof(uint32_t));
+	t->sa_bkt = calloc(nsa, sizeof(uint32_t));
+	if (!t->b || !t->sa || !t->out_bkt || !t->in_bkt || !t->sa_bkt) {
+		session_table_free(t);
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) !=
+	    sizeof(t->seed))
+		t->seed = (uint64_t)(uintptr_t)t ^ 0x5851f42d4c957f2dull;
+	for (i = 0; i < t->max_b; i++)
+		t->b[i].next_out = i + 2 <= t->max_b ? i + 2 : 0;
+	t->free_b = 1;
+	for (i = 0; i < t->max_sa; i++)
+		t->sa[i].next_hash = i + 2 <= t->max_sa ? i + 2 : 0;
+	t->free_sa = 1;
+	return t;
+}
+
+void session_table_free(struct session_table *t)
+{
+	if (!t)
+		return;
+	free(t->b);
+	free(t->sa);
+	free(t->out_bkt);
+	free(t->in_bkt);
+	free(t->sa_bkt);
+	free(t);
+}
+
+static inline struct binding *B(const struct session_table *t, uint32_t link)
+{
+	return &t->b[link - 1];
+}
+
+session_id session_lookup_out(const struct session_table *t, uint32_t client,
+			      uint32_t server)
+{
+	uint32_t l = t->out_bkt[hash_pair(t, client, server)];
+
+	while (l) {
+		const struct binding *b = B(t, l);
+
+		if (b->client == client && b->server == server)
+			return l;
+		l = b->next_out;
+	}
+	return SESSION_NONE;
+}
+
+session_id session_lookup_in(const struct session_table *t, uint32_t alias,
+			     uint32_t server)
+{
+	uint32_t l = t->in_bkt[hash_pair(t, alias, server)];
+
+	while (l) {
+		const struct binding *b = B(t, l);
+
+		if (b->alias == alias && b->server == server)
+			return l;
+		l = b->next_in;
+	}
+	return SESSION_NONE;
+}
+
+session_id session_add(struct session_table *t, uint32_t client,
+		       uint32_t server, uint32_t alias, uint32_t flags,
+		       uint32_t mark_value, uint32_t mark_mask, uint32_t now,
+		       uint32_t pending_timeout)
+{
+	uint32_t l = t->free_b, h;
+	struct binding *b;
+
+	if (!l) {
+		t->cnt.refused_full++;
+		return SESSION_NONE;
+	}
+	b = B(t, l);
+	t->free_b = b->next_out;
+	memset(b, 0, sizeof(*b));
+	b->client = client;
+	b->server = server;
+	b->alias = alias;
+	b->flags = (uint16_t)flags;
+	b->in_use = 1;
+	b->mark_value = mark_value;
+	b->mark_mask = mark_mask;
+	b->created = b->last_seen = now;
+	b->deadline = now + pending_timeout;
+	h = hash_pair(t, client, server);
+	b->next_out = t->out_bkt[h];
+	t->out_bkt[h] = l;
+	h = hash_pair(t, alias, server);
+	b->next_in = t->in_bkt[h];
+	t->in_bkt[h] = l;
+	t->cnt.created++;
+	t->cnt.active++;
+	return l;
+}
+
+uint32_t session_client(const struct session_table *t, session_id s)
+{
+	return B(t, s)->client;
+}
+
+uint32_t session_alias(const struct session_table *t, session_id s)
+{
+	return B(t, s)->alias;
+}
+
+void session_mark(const struct session_table *t, session_id s,
+		  uint32_t *value, uint32_t *mask)
+{
+	*value = B(t, s)->mark_value;
+	*mask = B(t, s)->mark_mask;
+}
+
+void session_touch(struct session_table *t, session_id s, bool inbound,
+		   uint32_t bytes, uint32_t now, uint32_t timeout,
+		   uint32_t pending)
+{
+	struct binding *b = B(t, s);
+	uint32_t until;
+
+	if (inbound) {
+		b->pkts_in++;
+		b->bytes_in += bytes;
+		b->flags |= SESSION_F_REPLIED;
+	} else {
+		b->pkts_out++;
+		b->bytes_out += bytes;
+	}
+	b->last_seen = now;
+	until = now + ((b->flags & SESSION_F_REPLIED) ? timeout : pending);
+	if ((int32_t)(until - b->deadline) > 0)
+		b->deadline = until;
+}
+
+static void sa_unhash(struct session_table *t, uint32_t l)
+{
+	struct sa *a = &t->sa[l - 1];
+	uint32_t *pp = &t->sa_bkt[hash_sa(t, a->owner, a->kind, a->spi_i)];
+
+	while (*pp && *pp != l)
+		pp = &t->sa[*pp - 1].next_hash;
+	if (*pp)
+		*pp = a->next_hash;
+}
+
+static void sa_release(struct session_table *t, uint32_t l)
+{
+	struct sa *a = &t->sa[l - 1];
+
+	a->owner = 0;
+	a->next_hash = t->free_sa;
+	t->free_sa = l;
+	t->cnt.sa_active--;
+}
+
+int session_sa_touch(struct session_table *t, session_id s, enum sa_kind kind,
+		     uint64_t spi_i, uint64_t spi_r, uint8_t version,
+		     uint8_t exchange, uint8_t flags, uint32_t bytes,
+		     uint32_t now, uint32_t timeout)
+{
+	uint32_t h = hash_sa(t, s, (uint8_t)kind, spi_i);
+	uint32_t l = t->sa_bkt[h];
+	struct sa *a;
+
+	while (l) {
+		a = &t->sa[l - 1];
+		if (a->owner == s && a->kind == kind && a->spi_i == spi_i)
+			break;
+		l = a->next_hash;
+	}
+	if (!l) {
+		l = t->free_sa;
+		if (!l) {
+			t->cnt.sa_refused_full++;
+			return -ENOSPC;
+		}
+		a = &t->sa[l - 1];
+		t->free_sa = a->next_hash;
+		memset(a, 0, sizeof(*a));
+		a->spi_i = spi_i;
+		a->owner = s;
+		a->kind = (uint8_t)kind;
+		a->next_hash = t->sa_bkt[h];
+		t->sa_bkt[h] = l;
+		a->next_sib = B(t, s)->sa_head;
+		B(t, s)->sa_head = l;
+		t->cnt.sa_created++;
+		t->cnt.sa_active++;
+	}
+	a = &t->sa[l - 1];
+	if (spi_r && !a->spi_r)
+		a->spi_r = spi_r;
+	if (version)
+		a->version = version;
+	if (kind == SA_IKE)
+		a->exchange = exchange;
+	a->flags |= flags;
+	a->pkts++;
+	a->bytes += bytes;
+	a->last_seen = now;
+	a->deadline = now + timeout;
+	return 0;
+}
+
+static void binding_delete(struct session_table *t, uint32_t l)
+{
+	struct binding *b = B(t, l);
+	uint32_t *pp, sl, next;
+
+	for (sl = b->sa_head; sl; sl = next) {
+		next = t->sa[sl - 1].next_sib;
+		sa_unhash(t, sl);
+		sa_release(t, sl);
+	}
+	pp = &t->out_bkt[hash_pair(t, b->client, b->server)];
+	while (*pp && *pp != l)
+		pp = &B(t, *pp)->next_out;
+	if (*pp)
+		*pp = b->next_out;
+	pp = &t->in_bkt[hash_pair(t, b->alias, b->server)];
+	while (*pp && *pp != l)
+		pp = &B(t, *pp)->next_in;
+	if (*pp)
+		*pp = b->next_in;
+	b->in_use = 0;
+	b->next_out = t->free_b;
+	t->free_b = l;
+	t->cnt.active--;
+}
+
+static bool expired(uint32_t deadline, uint32_t now)
+{
+	return (int32_t)(now - deadline) >= 0;
+}
+
+unsigned session_expire(struct session_table *t, uint32_t now)
+{
+	unsigned gone = 0;
+	uint32_t i;
+
+	for (i = 0; i < t->max_b; i++) {
+		struct binding *b = &t->b[i];
+		uint32_t *pp;
+
+		if (!b->in_use)
+			continue;
+		if (expired(b->deadline, now)) {
+			binding_delete(t, i + 1);
+			t->cnt.expired++;
+			gone++;
+			continue;
+		}
+		pp = &b->sa_head;
+		while (*pp) {
+			uint32_t sl = *pp;
+			struct sa *a = &t->sa[sl - 1];
+
+			if (expired(a->deadline, now)) {
+				*pp = a->next_sib;
+				sa_unhash(t, sl);
+				sa_release(t, sl);
+				t->cnt.sa_expired++;
+			} else {
+				pp = &a->next_sib;
+			}
+		}
+	}
+	return gone;
+}
+
+void session_flush(struct session_table *t)
+{
+	uint32_t i;
+
+	for (i = 0; i < t->max_b; i++)
+		if (t->b[i].in_use)
+			binding_delete(t, i + 1);
+}
+
+void session_counters(const struct session_table *t,
+		      struct session_counters *out)
+{
+	*out = t->cnt;
+}
+
+int session_snapshot(const struct session_table *t, struct session_view **sv,
+		     size_t *n_sv, struct sa_view **av, size_t *n_av)
+{
+	size_t nb = t->cnt.active, na = t->cnt.sa_active, bi = 0, ai = 0;
+	struct session_view *v;
+	struct sa_view *w;
+	uint32_t i;
+
+	v = calloc(nb ? nb : 1, sizeof(*v));
+	w = calloc(na ? na : 1, sizeof(*w));
+	if (!v || !w) {
+		free(v);
+		free(w);
+		return -ENOMEM;
+	}
+	for (i = 0; i < t->max_b && bi < nb; i++) {
+		const struct binding *b = &t->b[i];
+		uint32_t sl;
+
+		if (!b->in_use)
+			continue;
+		v[bi] = (struct session_view){
+			.id = i + 1, .client = b->client, .server = b->server,
+			.alias = b->alias, .flags = b->flags,
+			.mark_value = b->mark_value, .mark_mask = b->mark_mask,
+			.created = b->created, .last_seen = b->last_seen,
+			.deadline = b->deadline, .pkts_out = b->pkts_out,
+			.pkts_in = b->pkts_in, .bytes_out = b->bytes_out,
+			.bytes_in = b->bytes_in, .first_sa = (uint32_t)ai,
+		};
+		for (sl = b->sa_head; sl && ai < na; sl = t->sa[sl - 1].next_sib) {
+			const struct sa *a = &t->sa[sl - 1];
+
+			w[ai++] = (struct sa_view){
+				.spi_i = a->spi_i, .spi_r = a->spi_r,
+				.kind = a->kind, .version = a->version,
+				.flags = a->flags, .exchange = a->exchange,
+				.last_seen = a->last_seen,
+				.deadline = a->deadline, .pkts = a->pkts,
+				.bytes = a->bytes,
+			};
+			v[bi].n_sa++;
+		}
+		bi++;
+	}
+	*sv = v;
+	*n_sv = bi;
+	*av = w;
+	*n_av = ai;
+	return 0;
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Runs every integration test (each builds and removes its own network
+# namespaces) and prints one closing "N passed, M failed" line.
+set -u
+cd "$(dirname "$0")"
+
+if [ "$(id -u)" != 0 ]; then
+	echo "integration tests need root and network namespaces" >&2
+	exit 1
+fi
+
+tests=(test_kernel_masq.sh test_masq.sh)
+pass=0 fail=0 failed=()
+for t in "${tests[@]}"; do
+	echo "=== $t"
+	if timeout 600 bash "./$t"; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+		failed+=("$t")
+	fi
+done
+[ $fail -eq 0 ] || echo "failed: ${failed[*]}"
+echo "integration: $pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "rules.h"
+
+static char *render(const char *const *lines, enum rules_format fmt, int *rc)
+{
+	struct config *c = calloc(1, sizeof(*c));
+	struct config_errors e = { .n = 0 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	unsigned i;
+
+	assert_non_null(c);
+	config_init(c);
+	for (i = 0; lines[i]; i++)
+		assert_int_equal(config_line(c, "r.conf", i + 1, lines[i], &e), 0);
+	assert_int_equal(config_finish(c, "r.conf", &e), 0);
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	*rc = rules_print(f, c, fmt);
+	fclose(f);
+	free(c);
+	return buf;
+}
+
+static const char *const conf[] = {
+	"inside 192.0.2.0/25",
+	"outside eth1",
+	"alias 203.0.113.11-203.0.113.13",
+	"pin 192.0.2.20 203.0.113.14",
+	"pin 192.0.2.21 203.0.113.40",
+	"server 198.51.100.0/24",
+	"queues 0-1",
+	NULL,
+};
+
+static void test_iptables(void **state)
+{
+	int rc;
+	char *out = render(conf, RULES_IPTABLES, &rc);
+
+	(void)state;
+	assert_int_equal(rc, 0);
+	/* our chains, one jump each from the built-in chains */
+	assert_non_null(strstr(out, "*raw\n:ESPMASQ-RAW - [0:0]\n"
+				    "-I PREROUTING 1 -j ESPMASQ-RAW\n"));
+	assert_non_null(strstr(out, "-I PREROUTING 1 -j ESPMASQ-IN\n"));
+	assert_non_null(strstr(out, "-I POSTROUTING 1 -j ESPMASQ-OUT\n"));
+	/* outbound: untracked, then queued after routing */
+	assert_non_null(strstr(out, "-A ESPMASQ-RAW -s 192.0.2.0/25 -d "
+		"198.51.100.0/24 -p udp -m multiport --dports 500,4500 "
+		"-j CT --notrack\n"));
+	assert_non_null(strstr(out, "-A ESPMASQ-RAW -s 192.0.2.0/25 -d "
+		"198.51.100.0/24 -p esp -j CT --notrack\n"));
+	assert_non_null(strstr(out, "-A ESPMASQ-OUT -o eth1 -s 192.0.2.0/25 -d "
+		"198.51.100.0/24 -p esp -j NFQUEUE --queue-balance 0:1\n"));
+	/* inbound: the pool and the adjacent pin merge into one range, the
+	 * distant pin is its own */
+	assert_non_null(strstr(out, "-A ESPMASQ-IN -i eth1 -m iprange "
+		"--dst-range 203.0.113.11-203.0.113.14 -s 198.51.100.0/24 "
+		"-p udp -m multiport --ports 500,4500 -j NFQUEUE "
+		"--queue-balance 0:1\n"));
+	assert_non_null(strstr(out, "--dst-range 203.0.113.40-203.0.113.40 "
+		"-s 198.51.100.0/24 -p esp -j NFQUEUE"));
+	assert_null(strstr(out, "--queue-bypass"));
+	assert_null(strstr(out, "203.0.113.15"));
+	free(out);
+}
+
+static void test_bypass_single_queue_any_server(void **state)
+{
+	static const char *const c2[] = {
+		"inside 192.0.2.0/24", "alias 203.0.113.11",
+		"queues 3", "fail-policy bypass", NULL,
+	};
+	int rc;
+	char *out = render(c2, RULES_IPTABLES, &rc);
+
+	(void)state;
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "-A ESPMASQ-OUT -s 192.0.2.0/24 -p esp "
+		"-j NFQUEUE --queue-num 3 --queue-bypass\n"));
+	assert_null(strstr(out, " -d "));	/* any server */
+	assert_null(strstr(out, " -o "));	/* any interface */
+	free(out);
+}
+
+static void test_noncontiguous_queues(void **state)
+{
+	static const char *const c3[] = {
+		"inside 192.0.2.0/24", "alias 203.0.113.11",
+		"queues 0,2", NULL,
+	};
+	int rc;
+	char *out = render(c3, RULES_IPTABLES, &rc);
+
+	(void)state;
+	assert_int_equal(rc, -EINVAL);
+	free(out);
+}
+
+static void test_nft(void **state)
+{
+	int rc;
+	char *out = render(conf, RULES_NFT, &rc);
+
+	(void)state;
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "table ip espmasq {\n"));
+	assert_non_null(strstr(out, "delete table ip espmasq\n"));
+	assert_non_null(strstr(out, "type filter hook prerouting priority raw;"));
+	assert_non_null(strstr(out, "iifname \"eth1\" ip daddr { "
+		"203.0.113.11-203.0.113.14, 203.0.113.40-203.0.113.40 } "
+		"ip saddr { 198.51.100.0/24 } meta l4proto esp queue num 0-1 "
+		"fanout\n"));
+	assert_non_null(strstr(out, "ip saddr { 192.0.2.0/25 } ip daddr { "
+		"198.51.100.0/24 } udp dport { 500, 4500 } notrack\n"));
+	free(out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_iptables),
+		cmocka_unit_test(test_bypass_single_queue_any_server),
+		cmocka_unit_test(test_noncontiguous_queues),
+		cmocka_unit_test(test_nft),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "session.h"
+
+#define C(i) (0xc0000200u + (i))	/* 192.0.2.i */
+#define S(i) (0xcb007100u + (i))	/* 203.0.113.i */
+
+static struct session_table *mk(uint32_t max, uint32_t max_sa)
+{
+	struct session_limits lim = { max, max_sa };
+	struct session_table *t = session_table_new(&lim);
+
+	assert_non_null(t);
+	return t;
+}
+
+static void test_add_lookup(void **state)
+{
+	struct session_table *t = mk(16, 64);
+	session_id a, b;
+
+	(void)state;
+	assert_int_equal(session_lookup_out(t, C(11), S(100)), SESSION_NONE);
+	a = session_add(t, C(11), S(100), S(11), 0, 0, 0, 100, 30);
+	b = session_add(t, C(12), S(100), S(12), SESSION_F_PINNED, 0x10,
+			0xff, 100, 30);
+	assert_int_not_equal(a, SESSION_NONE);
+	assert_int_not_equal(b, SESSION_NONE);
+	assert_int_not_equal(a, b);
+	assert_int_equal(session_lookup_out(t, C(11), S(100)), a);
+	assert_int_equal(session_lookup_out(t, C(12), S(100)), b);
+	assert_int_equal(session_lookup_in(t, S(11), S(100)), a);
+	assert_int_equal(session_lookup_in(t, S(12), S(100)), b);
+	/* other server, other client: not found */
+	assert_int_equal(session_lookup_out(t, C(11), S(101)), SESSION_NONE);
+	assert_int_equal(session_lookup_in(t, S(11), S(101)), SESSION_NONE);
+	assert_int_equal(session_client(t, b), C(12));
+	assert_int_equal(session_alias(t, a), S(11));
+	{
+		uint32_t v, m;
+
+		session_mark(t, b, &v, &m);
+		assert_int_equal(v, 0x10);
+		assert_int_equal(m, 0xff);
+	}
+	session_table_free(t);
+}
+
+static void test_capacity(void **state)
+{
+	struct session_table *t = mk(3, 8);
+	struct session_counters c;
+	uint32_t i;
+
+	(void)state;
+	for (i = 0; i < 3; i++)
+		assert_int_not_equal(session_add(t, C(i + 1), S(100), S(i + 1),
+						 0, 0, 0, 10, 30), SESSION_NONE);
+	assert_int_equal(session_add(t, C(9), S(100), S(9), 0, 0, 0, 10, 30),
+			 SESSION_NONE);
+	session_counters(t, &c);
+	assert_int_equal(c.active, 3);
+	assert_int_equal(c.refused_full, 1);
+	/* the old ones are all still there */
+	for (i = 0; i < 3; i++)
+		assert_int_not_equal(session_lookup_out(t, C(i + 1), S(100)),
+				     SESSION_NONE);
+	/* once one expires, a new one fits */
+	session_touch(t, session_lookup_out(t, C(1), S(100)), true, 10, 20,
+		      1000, 30);
+	session_touch(t, session_lookup_out(t, C(2), S(100)), true, 10, 20,
+		      1000, 30);
+	assert_int_equal(session_expire(t, 41), 1);
+	assert_int_equal(session_lookup_out(t, C(3), S(100)), SESSION_NONE);
+	assert_int_equal(session_lookup_in(t, S(3), S(100)), SESSION_NONE);
+	assert_int_not_equal(session_add(t, C(9), S(100), S(9), 0, 0, 0, 41,
+					 30), SESSION_NONE);
+	session_table_free(t);
+}
+
+static void test_expiry_pending_vs_replied(void **state)
+{
+	struct session_table *t = mk(8, 8);
+	session_id a, b;
+
+	(void)state;
+	a = session_add(t, C(1), S(100), S(1), 0, 0, 0, 100, 30);
+	b = session_add(t, C(2), S(100), S(2), 0, 0, 0, 100, 30);
+	/* a never hears back: outbound packets keep it for `pending` */
+	session_touch(t, a, false, 100, 110, 3600, 30);
+	/* b got a reply: it lives for the kind's timeout */
+	session_touch(t, b, false, 100, 110, 3600, 30);
+	session_touch(t, b, true, 100, 111, 3600, 30);
+	assert_int_equal(session_expire(t, 139), 0);
+	assert_int_equal(session_expire(t, 140), 1);
+	assert_int_equal(session_lookup_out(t, C(1), S(100)), SESSION_NONE);
+	assert_int_equal(session_lookup_out(t, C(2), S(100)), b);
+	assert_int_equal(session_expire(t, 111 + 3599), 0);
+	assert_int_equal(session_expire(t, 111 + 3600), 1);
+	assert_int_equal(session_lookup_out(t, C(2), S(100)), SESSION_NONE);
+	session_table_free(t);
+}
+
+static void test_sa_tracking(void **state)
+{
+	struct session_table *t = mk(8, 4);
+	struct session_view *sv;
+	struct sa_view *av;
+	struct session_counters c;
+	size_t nsv, nav, i;
+	session_id a;
+	bool seen_ike = false, seen_out = false, seen_in = false;
+
+	(void)state;
+	a = session_add(t, C(1), S(100), S(1), 0, 0, 0, 100, 30);
+	assert_int_equal(session_sa_touch(t, a, SA_IKE, 0xabc, 0, 2, 34, 0,
+					  300, 100, 3600), 0);
+	/* the reply teaches the responder SPI */
+	assert_int_equal(session_sa_touch(t, a, SA_IKE, 0xabc, 0xdef, 2, 34, 0,
+					  300, 101, 3600), 0);
+	assert_int_equal(session_sa_touch(t, a, SA_ESP_OUT, 0x1001, 0, 0, 0, 0,
+					  100, 102, 900), 0);
+	assert_int_equal(session_sa_touch(t, a, SA_ESP_IN, 0x2001, 0, 0, 0,
+					  SA_F_NATT, 100, 103, 300), 0);
+	/* the same SPI in the other direction is another SA */
+	assert_int_equal(session_sa_touch(t, a, SA_ESP_IN, 0x1001, 0, 0, 0, 0,
+					  100, 103, 900), 0);
+	/* pool of 4 is full now: counted, refused */
+	assert_int_equal(session_sa_touch(t, a, SA_ESP_IN, 0x3001, 0, 0, 0, 0,
+					  100, 103, 900), -ENOSPC);
+	session_counters(t, &c);
+	assert_int_equal(c.sa_active, 4);
+	assert_int_equal(c.sa_refused_full, 1);
+
+	assert_int_equal(session_snapshot(t, &sv, &nsv, &av, &nav), 0);
+	assert_int_equal(nsv, 1);
+	assert_int_equal(nav, 4);
+	assert_int_equal(sv[0].n_sa, 4);
+	assert_int_equal(sv[0].client, C(1));
+	for (i = 0; i < nav; i++) {
+		if (av[i].kind == SA_IKE) {
+			assert_true(av[i].spi_i == 0xabc && av[i].spi_r == 0xdef);
+			assert_int_equal(av[i].pkts, 2);
+			assert_int_equal(av[i].bytes, 600);
+			assert_int_equal(av[i].version, 2);
+			seen_ike = true;
+		} else if (av[i].kind == SA_ESP_OUT) {
+			assert_true(av[i].spi_i == 0x1001);
+			seen_out = true;
+		} else if (av[i].spi_i == 0x2001) {
+			assert_int_equal(av[i].flags, SA_F_NATT);
+			assert_int_equal(av[i].deadline, 403);
+			seen_in = true;
+		}
+	}
+	assert_true(seen_ike && seen_out && seen_in);
+	free(sv);
+	free(av);
+
+	/* SAs expire on their own; the session stays while it lives */
+	session_touch(t, a, true, 1, 104, 10000, 30);
+	session_expire(t, 403);
+	session_counters(t, &c);
+	assert_int_equal(c.sa_active, 3);
+	assert_int_equal(c.sa_expired, 1);
+	/* a freed SA slot is reused */
+	assert_int_equal(session_sa_touch(t, a, SA_ESP_IN, 0x3001, 0, 0, 0, 0,
+					  100, 404, 900), 0);
+	session_flush(t);
+	session_counters(t, &c);
+	assert_int_equal(c.active, 0);
+	assert_int_equal(c.sa_active, 0);
+	session_table_free(t);
+}
+
+/* Many sessions: every one is found by both keys, none by a wrong key,
+ * and deleting half leaves the other half intact. */
+static void test_many(void **state)
+{
+	enum { N = 20000 };
+	struct session_table *t = mk(N, N);
+	uint32_t i;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		/* clients 10.x, servers varied, aliases one per server */
+		session_id s = session_add(t, 0x0a000000u + i, S(i % 7),
+					   0x0b000000u + i, 0, 0, 0, 100,
+					   i % 2 ? 10 : 1000);
+
+		assert_int_not_equal(s, SESSION_NONE);
+	}
+	for (i = 0; i < N; i++) {
+		session_id s = session_lookup_out(t, 0x0a000000u + i, S(i % 7));
+
+		assert_int_not_equal(s, SESSION_NONE);
+		assert_int_equal(session_alias(t, s), 0x0b000000u + i);
+		assert_int_equal(session_lookup_in(t, 0x0b000000u + i, S(i % 7)),
+				 s);
+		assert_int_equal(session_lookup_out(t, 0x0a000000u + i,
+						    S((i + 1) % 7)),
+				 SESSION_NONE);
+	}
+	assert_int_equal(session_expire(t, 110), N / 2);
+	for (i = 0; i < N; i++) {
+		session_id s = session_lookup_out(t, 0x0a000000u + i, S(i % 7));
+
+		if (i % 2)
+			assert_int_equal(s, SESSION_NONE);
+		else
+			assert_int_equal(session_client(t, s), 0x0a000000u + i);
+	}
+	session_table_free(t);
+}
+
+static void test_bad_limits(void **state)
+{
+	struct session_limits lim = { 0, 10 };
+
+	(void)state;
+	assert_null(session_table_new(&lim));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_add_lookup),
+		cmocka_unit_test(test_capacity),
+		cmocka_unit_test(test_expiry_pending_vs_replied),
+		cmocka_unit_test(test_sa_tracking),
+		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_bad_limits),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Translation and alias picking, through the real config parser. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alias.h"
+#include "config.h"
+#include "packet.h"
+#include "session.h"
+#include "translate.h"
+
+#define IP(a, b, c, d) ((uint32_t)(a) << 24 | (b) << 16 | (c) << 8 | (d))
+#define CL(i) IP(192, 0, 2, i)
+#define EX(i) IP(203, 0, 113, i)
+
+struct fx {
+	struct config cfg;
+	struct session_table *t;
+	struct alias_pool *pool;
+	struct xlate_ctx x;
+};
+
+static struct fx *setup_cfg(const char *const *lines, uint32_t max)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct config_errors e = { .n = 0 };
+	struct session_limits lim = { max, max * 4 };
+	unsigned i;
+
+	assert_non_null(f);
+	config_init(&f->cfg);
+	for (i = 0; lines[i]; i++)
+		assert_int_equal(config_line(&f->cfg, "t.conf", i + 1, lines[i],
+					     &e), 0);
+	assert_int_equal(config_finish(&f->cfg, "t.conf", &e), 0);
+	f->t = session_table_new(&lim);
+	f->pool = alias_pool_new(&f->cfg);
+	assert_non_null(f->t);
+	assert_non_null(f->pool);
+	f->x = (struct xlate_ctx){ f->t, &f->cfg, f->pool };
+	return f;
+}
+
+static void teardown_fx(struct fx *f)
+{
+	session_table_free(f->t);
+	alias_pool_free(f->pool);
+	free(f);
+}
+
+/* Minimal ESP or IKE packet with valid checksums; the checksum details
+ * are covered in test_packet.c. */
+static size_t mkpkt(uint8_t *p, bool esp, uint32_t src, uint32_t dst,
+		    uint32_t spi_or_ispi)
+{
+	size_t len = esp ? 20 + 16 : 20 + 8 + 28;
+	uint32_t s = htonl(src), d = htonl(dst), v = htonl(spi_or_ispi);
+
+	memset(p, 0, len);
+	p[0] = 0x45;
+	p[2] = (uint8_t)(len >> 8);
+	p[3] = (uint8_t)len;
+	p[8] = 64;
+	p[9] = esp ? 50 : 17;
+	memcpy(p + 12, &s, 4);
+	memcpy(p + 16, &d, 4);
+	if (esp) {
+		memcpy(p + 20, &v, 4);
+		p[27] = 1;
+	} else {
+		p[20] = 0x01;	/* 500 */
+		p[21] = 0xf4;
+		p[22] = 0x01;
+		p[23] = 0xf4;
+		p[25] = 36;
+		memcpy(p + 28 + 4, &v, 4);	/* low half of the ispi */
+		p[28 + 17] = 0x20;
+		p[28 + 18] = 34;
+		p[28 + 27] = 28;
+	}
+	return len;
+}
+
+static enum xlate_result run(struct fx *f, bool esp, uint32_t src,
+			     uint32_t dst, uint32_t spi, uint32_t now,
+			     uint32_t *new_src, uint32_t *new_dst,
+			     struct xlate_out *xo)
+{
+	uint8_t p[128];
+	struct pkt_info pi;
+	size_t n = mkpkt(p, esp, src, dst, spi);
+	enum xlate_result r;
+	uint32_t a;
+
+	assert_int_equal(pkt_parse(p, n, &pi), PKT_OK);
+	r = xlate_packet(&f->x, p, &pi, false, now, xo);
+	memcpy(&a, p + 12, 4);
+	*new_src = ntohl(a);
+	memcpy(&a, p + 16, 4);
+	*new_dst = ntohl(a);
+	return r;
+}
+
+static const char *const basic[] = {
+	"inside 192.0.2.0/24",
+	"alias 203.0.113.11-203.0.113.13",
+	"pin 192.0.2.20 203.0.113.20",
+	"server 203.0.113.100/31",
+	NULL,
+};
+
+static void test_alias_per_client_per_server(void **state)
+{
+	struct fx *f = setup_cfg(basic, 64);
+	struct xlate_out xo;
+	uint32_t s, d, alias[3], i, j;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(run(f, false, CL(1 + i), EX(100), 0x100 + i,
+				     10, &s, &d, &xo), XL_OUT);
+		assert_true(xo.created);
+		assert_int_equal(d, EX(100));
+		assert_true(s >= EX(11) && s <= EX(13));
+		alias[i] = s;
+		for (j = 0; j < i; j++)
+			assert_int_not_equal(alias[i], alias[j]);
+	}
+	/* each client keeps its alias for IKE and ESP */
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(run(f, true, CL(1 + i), EX(100), 0x1000 + i,
+				     11, &s, &d, &xo), XL_OUT);
+		assert_false(xo.created);
+		assert_int_equal(s, alias[i]);
+	}
+	/* a fourth client toward the same server: none free */
+	assert_int_equal(run(f, false, CL(4), EX(100), 0x104, 12, &s, &d, &xo),
+			 XL_DROP_NO_ALIAS);
+	assert_int_equal(s, CL(4));	/* untouched */
+	/* but toward another server the aliases serve again */
+	assert_int_equal(run(f, false, CL(4), EX(101), 0x105, 12, &s, &d, &xo),
+			 XL_OUT);
+	assert_true(s >= EX(11) && s <= EX(13));
+	teardown_fx(f);
+}
+
+static void test_return_path(void **state)
+{
+	struct fx *f = setup_cfg(basic, 64);
+	struct xlate_out xo;
+	uint32_t s, d, a1, a2;
+
+	(void)state;
+	run(f, true, CL(1), EX(100), 0x1001, 10, &a1, &d, &xo);
+	run(f, true, CL(2), EX(100), 0x1002, 10, &a2, &d, &xo);
+	assert_int_equal(run(f, true, EX(100), a1, 0x2001, 11, &s, &d, &xo),
+			 XL_IN);
+	assert_int_equal(d, CL(1));
+	assert_int_equal(s, EX(100));
+	assert_int_equal(run(f, false, EX(100), a2, 0x77, 11, &s, &d, &xo),
+			 XL_IN);
+	assert_int_equal(d, CL(2));
+	/* the same alias from a server it has no session with */
+	assert_int_equal(run(f, true, EX(101), a1, 0x2001, 11, &s, &d, &xo),
+			 XL_DROP_UNKNOWN);
+	assert_int_equal(d, a1);
+	/* an unused alias */
+	assert_int_equal(run(f, true, EX(100), EX(13) == a1 || EX(13) == a2 ?
+			     EX(11) + EX(12) + EX(13) - a1 - a2 : EX(13),
+			     0x2001, 11, &s, &d, &xo), XL_DROP_UNKNOWN);
+	/* nothing was created by the unknown inbound packets */
+	{
+		struct session_counters c;
+
+		session_counters(f->t, &c);
+		assert_int_equal(c.active, 2);
+	}
+	teardown_fx(f);
+}
+
+static void test_pins_and_not_ours(void **state)
+{
+	struct fx *f = setup_cfg(basic, 64);
+	struct xlate_out xo;
+	uint32_t s, d, i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(run(f, true, CL(20), EX(100 + i), 0x1020, 10,
+				     &s, &d, &xo), XL_OUT);
+		assert_int_equal(s, EX(20));
+	}
+	assert_int_equal(run(f, true, EX(101), EX(20), 0x2020, 10, &s, &d, &xo),
+			 XL_IN);
+	assert_int_equal(d, CL(20));
+	/* the pinned alias is never handed to anyone else */
+	for (i = 1; i <= 3; i++)
+		assert_int_equal(run(f, true, CL(i), EX(100), 0x1000 + i, 10,
+				     &s, &d, &xo), XL_OUT);
+	assert_int_equal(run(f, true, CL(4), EX(100), 0x1004, 10, &s, &d, &xo),
+			 XL_DROP_NO_ALIAS);
+	/* a server that is not configured, a client not inside */
+	assert_int_equal(run(f, true, CL(1), EX(102), 0x1001, 10, &s, &d, &xo),
+			 XL_DROP_NOT_OURS);
+	assert_int_equal(run(f, true, IP(198, 51, 100, 1), EX(100), 0x1001, 10,
+			     &s, &d, &xo), XL_DROP_NOT_OURS);
+	teardown_fx(f);
+}
+
+static void test_expiry_frees_alias(void **state)
+{
+	struct fx *f = setup_cfg(basic, 64);
+	struct xlate_out xo;
+	uint32_t s, d, a4;
+
+	(void)state;
+	run(f, true, CL(1), EX(100), 0x1001, 10, &s, &d, &xo);
+	run(f, true, CL(2), EX(100), 0x1002, 10, &s, &d, &xo);
+	run(f, true, CL(3), EX(100), 0x1003, 10, &s, &d, &xo);
+	assert_int_equal(run(f, true, CL(4), EX(100), 0x1004, 11, &s, &d, &xo),
+			 XL_DROP_NO_ALIAS);
+	/* client 1 got replies and is kept; 2 and 3 only sent: pending */
+	run(f, true, CL(1), EX(100), 0x1001, 20, &s, &d, &xo);
+	run(f, true, EX(100), s, 0x2001, 20, &s, &d, &xo);
+	assert_int_equal(session_expire(f->t, 10 + f->cfg.timeout_pending), 2);
+	assert_int_equal(run(f, true, CL(4), EX(100), 0x1004, 50, &a4, &d, &xo),
+			 XL_OUT);
+	assert_true(a4 >= EX(11) && a4 <= EX(13));
+	/* client 1 still has its own */
+	assert_int_equal(run(f, true, CL(1), EX(100), 0x1001, 51, &s, &d, &xo),
+			 XL_OUT);
+	assert_int_not_equal(s, a4);
+	teardown_fx(f);
+}
+
+static void test_table_full(void **state)
+{
+	struct fx *f = setup_cfg(basic, 2);
+	struct xlate_out xo;
+	uint32_t s, d;
+
+	(void)state;
+	assert_int_equal(run(f, true, CL(1), EX(100), 1001, 10, &s, &d, &xo),
+			 XL_OUT);
+	assert_int_equal(run(f, true, CL(2), EX(100), 1002, 10, &s, &d, &xo),
+			 XL_OUT);
+	assert_int_equal(run(f, true, CL(3), EX(100), 1003, 10, &s, &d, &xo),
+			 XL_DROP_FULL);
+	assert_int_equal(s, CL(3));
+	/* the existing ones keep working */
+	assert_int_equal(run(f, true, CL(1), EX(100), 1001, 11, &s, &d, &xo),
+			 XL_OUT);
+	teardown_fx(f);
+}
+
+static void test_marks(void **state)
+{
+	static const char *const lines[] = {
+		"inside 192.0.2.0/24",
+		"alias 203.0.113.11-203.0.113.13",
+		"mark 0x100/0xff00",
+		"mark client 192.0.2.5 0x7/0xf",
+		NULL,
+	};
+	struct fx *f = setup_cfg(lines, 8);
+	struct xlate_out xo;
+	uint32_t s, d;
+
+	(void)state;
+	assert_int_equal(run(f, true, CL(1), EX(100), 1001, 10, &s, &d, &xo),
+			 XL_OUT);
+	assert_int_equal(xo.mark_value, 0x100);
+	assert_int_equal(xo.mark_mask, 0xff00);
+	assert_int_equal(run(f, true, EX(100), s, 2001, 10, &s, &d, &xo),
+			 XL_IN);
+	assert_int_equal(xo.mark_value, 0x100);
+	assert_int_equal(run(f, true, CL(5), EX(100), 1005, 10, &s, &d, &xo),
+			 XL_OUT);
+	assert_int_equal(xo.mark_value, 0x7);
+	assert_int_equal(xo.mark_mask, 0xf);
+	teardown_fx(f);
+}
+
+static void test_sa_learning(void **state)
+{
+	struct fx *f = setup_cfg(basic, 8);
+	struct session_view *sv;
+	struct sa_view *av;
+	size_t nsv, nav, i;
+	struct xlate_out xo;
+	uint32_t s, d, alias;
+	unsigned ike = 0, out = 0, in = 0;
+
+	(void)state;
+	run(f, false, CL(1), EX(100), 0xaaaa, 10, &alias, &d, &xo);
+	run(f, false, EX(100), alias, 0xaaaa, 10, &s, &d, &xo);
+	run(f, true, CL(1), EX(100), 0x1001, 11, &s, &d, &xo);
+	run(f, true, EX(100), alias, 0x2001, 11, &s, &d, &xo);
+	assert_int_equal(session_snapshot(f->t, &sv, &nsv, &av, &nav), 0);
+	assert_int_equal(nsv, 1);
+	assert_true(sv[0].flags & SESSION_F_REPLIED);
+	assert_int_equal(sv[0].pkts_out, 2);
+	assert_int_equal(sv[0].pkts_in, 2);
+	for (i = 0; i < nav; i++) {
+		if (av[i].kind == SA_IKE && av[i].spi_i == 0xaaaa) {
+			assert_int_equal(av[i].pkts, 2);
+			ike++;
+		}
+		if (av[i].kind == SA_ESP_OUT && av[i].spi_i == 0x1001)
+			out++;
+		if (av[i].kind == SA_ESP_IN && av[i].spi_i == 0x2001)
+			in++;
+	}
+	assert_int_equal(ike, 1);
+	assert_int_equal(out, 1);
+	assert_int_equal(in, 1);
+	free(sv);
+	free(av);
+	teardown_fx(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_alias_per_client_per_server),
+		cmocka_unit_test(test_return_path),
+		cmocka_unit_test(test_pins_and_not_ours),
+		cmocka_unit_test(test_expiry_frees_alias),
+		cmocka_unit_test(test_table_full),
+		cmocka_unit_test(test_marks),
+		cmocka_unit_test(test_sa_learning),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
