@@ -42,7 +42,6 @@ enum config_once {
 _Static_assert(ONCE_COUNT <= sizeof(((struct config *)0)->seen_line) /
 			     sizeof(((struct config *)0)->seen_line[0]),
 	       "seen_line[] too small");
-_Static_assert(CONFIG_FILE_NONE <= UINT_MAX, "file index");
 
 /* One line being parsed. */
 struct config_ctx {
@@ -55,7 +54,7 @@ struct config_ctx {
 
 struct config_tokens {
 	char buf[CONFIG_MAX_LINE + 1];
-	char *v[CONFIG_MAX_TOKENS];
+	char *v[CONFIG_MAX_TOKENS + 1];	/* NULL after the last kept */
 	unsigned n;		/* all tokens, also those not kept in v[] */
 };
 
@@ -193,6 +192,7 @@ static int config_split(const char *line, struct config_tokens *t)
 			t->v[t->n] = p;
 		t->n++;
 	}
+	t->v[t->n < CONFIG_MAX_TOKENS ? t->n : CONFIG_MAX_TOKENS] = NULL;
 	return 0;
 }
 
@@ -437,7 +437,7 @@ static int config_do_alias(struct config_ctx *x, char **argv)
 	struct config *c = x->c;
 	const char *s = argv[0], *dash = strchr(s, '-');
 	char buf[INET_ADDRSTRLEN], a[INET_ADDRSTRLEN];
-	uint32_t lo, hi, i;
+	uint32_t lo = 0, hi = 0, i;
 	uint64_t count;
 	unsigned pos;
 	size_t len;
@@ -533,7 +533,7 @@ static int config_do_queues(struct config_ctx *x, char **argv)
 	uint16_t q[CONFIG_MAX_QUEUES];
 	const char *p = argv[0], *comma;
 	char item[24], *dash;
-	uint64_t lo, hi, v;
+	uint64_t lo = 0, hi = 0, v;
 	unsigned n = 0;
 	size_t len;
 
@@ -549,7 +549,8 @@ static int config_do_queues(struct config_ctx *x, char **argv)
 		dash = strchr(item, '-');
 		if (dash)
 			*dash = '\0';
-		if (config_dec(item, &lo) || (dash && config_dec(dash + 1, &hi)))
+		if (config_dec(item, &lo) ||
+		    (dash && config_dec(dash + 1, &hi)))
 			return config_error(x, "invalid queue list '%s' "
 					    "(N or N-M, comma-separated)",
 					    argv[0]);
@@ -580,7 +581,7 @@ static int config_do_cpu(struct config_ctx *x, char **argv)
 	struct config *c = x->c;
 	char where[CONFIG_PATH_MAX + 16];
 	const struct cpu_pin *p;
-	uint32_t queue, cpu;
+	uint32_t queue = 0, cpu = 0;
 	unsigned i;
 
 	if (config_parse_number(x, "the queue in 'cpu'", argv[0], 0,
@@ -608,7 +609,7 @@ static int config_do_cpu(struct config_ctx *x, char **argv)
 	return 0;
 }
 
-static int config_do_mark(struct config_ctx *x, unsigned argc, char **argv)
+static int config_do_mark(struct config_ctx *x, char **argv)
 {
 	static const char *const scopes[] = {
 		[MARK_SCOPE_CLIENT] = "client",
@@ -616,17 +617,17 @@ static int config_do_mark(struct config_ctx *x, unsigned argc, char **argv)
 		[MARK_SCOPE_ALIAS] = "alias",
 	};
 	struct config *c = x->c;
-	struct mark_rule r;
+	struct mark_rule r = { .scope = MARK_SCOPE_CLIENT };
 	unsigned s;
 
-	if (argc == 1) {
+	if (!argv[1]) {
 		if (config_seen(x, ONCE_MARK, "mark") ||
 		    config_parse_mark(x, argv[0], &c->mark))
 			return -EINVAL;
 		config_set_seen(x, ONCE_MARK);
 		return 0;
 	}
-	if (argc != 3)
+	if (!argv[2])
 		return config_error(x, "wrong number of arguments to 'mark' "
 				    "(expected: mark VALUE[/MASK] or mark "
 				    "client|server|alias ADDR VALUE[/MASK])");
@@ -794,40 +795,37 @@ struct config_directive {
 	unsigned min_args, max_args;
 	int once;		/* enum config_once, ONCE_NONE if repeatable */
 	const char *usage;
-	/* exactly one of these */
+	/* @argv holds min_args to max_args words, then NULL */
 	int (*parse)(struct config_ctx *x, char **argv);
-	int (*parse_n)(struct config_ctx *x, unsigned argc, char **argv);
 };
 
 static const struct config_directive config_directives[] = {
-	{ "inside", 1, 1, ONCE_NONE, "inside CIDR", config_do_inside, NULL },
+	{ "inside", 1, 1, ONCE_NONE, "inside CIDR", config_do_inside },
 	{ "outside", 1, 1, ONCE_OUTSIDE, "outside IFNAME",
-	  config_do_outside, NULL },
+	  config_do_outside },
 	{ "alias", 1, 1, ONCE_NONE, "alias ADDR or alias ADDR-ADDR",
-	  config_do_alias, NULL },
-	{ "pin", 2, 2, ONCE_NONE, "pin CLIENT ALIAS", config_do_pin, NULL },
-	{ "server", 1, 1, ONCE_NONE, "server CIDR", config_do_server, NULL },
+	  config_do_alias },
+	{ "pin", 2, 2, ONCE_NONE, "pin CLIENT ALIAS", config_do_pin },
+	{ "server", 1, 1, ONCE_NONE, "server CIDR", config_do_server },
 	{ "queues", 1, 1, ONCE_QUEUES, "queues N[-M][,N[-M]...]",
-	  config_do_queues, NULL },
-	{ "cpu", 2, 2, ONCE_NONE, "cpu QUEUE CPU", config_do_cpu, NULL },
+	  config_do_queues },
+	{ "cpu", 2, 2, ONCE_NONE, "cpu QUEUE CPU", config_do_cpu },
 	/* singular only in its one-argument form: config_do_mark checks */
 	{ "mark", 1, 3, ONCE_NONE, "mark VALUE[/MASK] or mark "
-	  "client|server|alias ADDR VALUE[/MASK]", NULL, config_do_mark },
+	  "client|server|alias ADDR VALUE[/MASK]", config_do_mark },
 	/* singular per kind: config_do_timeout checks */
 	{ "timeout", 2, 2, ONCE_NONE, "timeout ike|esp|pending|nat-t "
-	  "DURATION", config_do_timeout, NULL },
+	  "DURATION", config_do_timeout },
 	{ "max-sessions", 1, 1, ONCE_MAX_SESSIONS, "max-sessions N",
-	  config_do_max_sessions, NULL },
+	  config_do_max_sessions },
 	{ "queue-maxlen", 1, 1, ONCE_QUEUE_MAXLEN, "queue-maxlen N",
-	  config_do_queue_maxlen, NULL },
-	{ "rcvbuf", 1, 1, ONCE_RCVBUF, "rcvbuf SIZE", config_do_rcvbuf,
-	  NULL },
-	{ "batch", 1, 1, ONCE_BATCH, "batch N", config_do_batch, NULL },
-	{ "control", 1, 1, ONCE_CONTROL, "control PATH", config_do_control,
-	  NULL },
-	{ "state", 1, 1, ONCE_STATE, "state PATH", config_do_state, NULL },
+	  config_do_queue_maxlen },
+	{ "rcvbuf", 1, 1, ONCE_RCVBUF, "rcvbuf SIZE", config_do_rcvbuf },
+	{ "batch", 1, 1, ONCE_BATCH, "batch N", config_do_batch },
+	{ "control", 1, 1, ONCE_CONTROL, "control PATH", config_do_control },
+	{ "state", 1, 1, ONCE_STATE, "state PATH", config_do_state },
 	{ "fail-policy", 1, 1, ONCE_FAIL_POLICY, "fail-policy drop|bypass",
-	  config_do_fail_policy, NULL },
+	  config_do_fail_policy },
 };
 
 void config_init(struct config *c)
@@ -886,7 +884,7 @@ int config_line(struct config *c, const char *file, unsigned lineno,
 	if (d->once != ONCE_NONE &&
 	    config_seen(&x, (enum config_once)d->once, d->name))
 		return -EINVAL;
-	err = d->parse ? d->parse(&x, t.v + 1) : d->parse_n(&x, argc, t.v + 1);
+	err = d->parse(&x, t.v + 1);
 	if (!err && d->once != ONCE_NONE)
 		config_set_seen(&x, (enum config_once)d->once);
 	return err;
@@ -936,6 +934,19 @@ static bool config_check_aliases(const struct config *c, const char *file,
 	return ok;
 }
 
+/*
+ * The file a pin or cpu line came from, for messages from
+ * config_finish(); @fallback, and no line number, if it was not kept.
+ */
+static const char *config_origin(const struct config *c, unsigned file,
+				 const char *fallback, unsigned *line)
+{
+	if (file < c->n_files)
+		return c->files[file];
+	*line = 0;
+	return fallback;
+}
+
 static bool config_check_pins(const struct config *c, const char *file,
 			      struct config_errors *errs)
 {
@@ -948,8 +959,8 @@ static bool config_check_pins(const struct config *c, const char *file,
 
 	for (i = 0; i < c->n_pins; i++) {
 		p = &c->pins[i];
-		f = p->file < c->n_files ? c->files[p->file] : file;
-		line = p->file < c->n_files ? p->line : 0;
+		line = p->line;
+		f = config_origin(c, p->file, file, &line);
 		if (!config_inside_net(c, p->client)) {
 			config_err(errs, f, line, "pin %s %s: client is not "
 				   "inside any 'inside' network",
@@ -974,7 +985,8 @@ static bool config_check_cpus(struct config *c, const char *file,
 {
 	const struct cpu_pin *p;
 	bool ok = true;
-	unsigned i, q;
+	unsigned i, q, line;
+	const char *f;
 
 	for (i = 0; i < CONFIG_MAX_QUEUES; i++)
 		c->cpu[i] = -1;
@@ -987,10 +999,10 @@ static bool config_check_cpus(struct config *c, const char *file,
 			c->cpu[q] = p->cpu;
 			continue;
 		}
-		config_err(errs, p->file < c->n_files ? c->files[p->file] : file,
-			   p->file < c->n_files ? p->line : 0,
-			   "cpu %u %u: queue %u is not in 'queues'", p->queue,
-			   p->cpu, p->queue);
+		line = p->line;
+		f = config_origin(c, p->file, file, &line);
+		config_err(errs, f, line, "cpu %u %u: queue %u is not in "
+			   "'queues'", p->queue, p->cpu, p->queue);
 		ok = false;
 	}
 	return ok;
@@ -1066,25 +1078,20 @@ static void config_load_line(struct config_loader *ld, const char *path,
 			ld->failed = true;
 		return;
 	}
-	/* a bad include is a config error, not a failure to read @path */
-	ld->failed = true;
-	if (t.n != 2) {
+	/* an include that cannot be read is a config error of @path */
+	if (t.n != 2)
 		config_err(ld->errs, path, lineno, "wrong number of arguments "
 			   "to 'include' (expected: include FILE)");
-		return;
-	}
-	if (ld->depth > CONFIG_MAX_INCLUDE) {
+	else if (ld->depth > CONFIG_MAX_INCLUDE)
 		config_err(ld->errs, path, lineno, "include %s: nested too "
 			   "deeply (at most %d levels)", t.v[1],
 			   CONFIG_MAX_INCLUDE);
-		return;
-	}
-	if (config_resolve(inc, sizeof(inc), path, t.v[1])) {
+	else if (config_resolve(inc, sizeof(inc), path, t.v[1]))
 		config_err(ld->errs, path, lineno, "include %s: path too long",
 			   t.v[1]);
+	else if (!config_read(ld, inc, path, lineno))
 		return;
-	}
-	config_read(ld, inc, path, lineno);
+	ld->failed = true;
 }
 
 /*
