@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# contrib/espmasq-rules in a namespace of its own: applying twice leaves one
+# jump per chain, the printed rules are loaded, removing leaves nothing of
+# ours and everything of others.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+ESPMASQD=${ESPMASQD:-$here/../../build/espmasqd}
+ns=emr$$
+tmp=$(mktemp -d)
+trap 'ip netns del $ns 2>/dev/null; rm -rf "$tmp"' EXIT
+pass=0 fail=0
+check() {
+	if eval "$2"; then pass=$((pass + 1)); else
+		fail=$((fail + 1)); echo "FAIL: $1"; fi
+}
+
+ip netns add $ns || { echo "needs root and network namespaces"; exit 1; }
+cat > "$tmp/e.conf" <<CONF
+inside 192.0.2.0/24
+alias 203.0.113.11-203.0.113.13
+pin 192.0.2.20 203.0.113.20
+server 203.0.113.100/31
+queues 0-1
+CONF
+rules() { ip netns exec $ns env ESPMASQD="$ESPMASQD" \
+	"$here/../../contrib/espmasq-rules" -f "$tmp/e.conf" "$@"; }
+ip netns exec $ns iptables -t mangle -A PREROUTING -m comment \
+	--comment not-ours -j ACCEPT
+ip netns exec $ns iptables -t raw -A PREROUTING -m comment \
+	--comment not-ours -j ACCEPT
+
+check "first apply" "rules apply"
+check "second apply" "rules apply"
+save=$(ip netns exec $ns iptables-save)
+check "one jump each after two applies" \
+	'[ "$(grep -cE "^-A (PRE|POST)ROUTING -j ESPMASQ-" <<<"$save")" = 3 ]'
+check "inbound queue rule present" \
+	'grep -q -- "-A ESPMASQ-IN -s 203.0.113.100/31 -p esp -m iprange --dst-range 203.0.113.11-203.0.113.13 -j NFQUEUE --queue-balance 0:1" <<<"$save"'
+check "pinned alias range present" \
+	'grep -q -- "--dst-range 203.0.113.20-203.0.113.20" <<<"$save"'
+check "outbound notrack present" \
+	'grep -q -- "-A ESPMASQ-RAW -s 192.0.2.0/24 -d 203.0.113.100/31 -p esp -j CT --notrack" <<<"$save"'
+check "remove" "rules remove"
+save=$(ip netns exec $ns iptables-save)
+check "nothing of ours left" '! grep -qi espmasq <<<"$save"'
+check "others untouched" '[ "$(grep -c not-ours <<<"$save")" = 2 ]'
+check "remove again is harmless" "rules remove"
+echo "rules: $pass passed, $fail failed"
+[ $fail = 0 ]
