@@ -103,11 +103,14 @@ deps:
 			--no-install-recommends $$missing; \
 	fi
 
-unit: all $(UNIT_BIN)
+unit: all $(UNIT_BIN) $(BUILD)/bench_core
 	@fail=0; for t in $(UNIT_BIN); do \
 		echo "== $$t"; \
 		ESPMASQ_CONF_EXAMPLE=conf/espmasq.conf ./$$t || fail=1; \
-	done; exit $$fail
+	done; \
+	echo "== bench-core smoke run (numbers only, never fails on timing)"; \
+	./$(BUILD)/bench_core -s 100 -n 10000 || fail=1; \
+	exit $$fail
 
 integration: all
 	@ESPMASQD=$(CURDIR)/$(BUILD)/espmasqd \
