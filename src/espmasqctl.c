@@ -127,7 +127,7 @@ static void print_session(const struct record *r, bool *header)
 	char p[64], by[64], b1[24], b2[24], b3[24], b4[24], id[24];
 
 	if (!*header) {
-		printf("%-15s  %-15s  %-15s  %-11s  %-13s  %-15s  %s\n",
+		printf("%-15s  %-15s  %-15s  %-12s  %-13s  %-15s  %s\n",
 		       "CLIENT", "ALIAS", "SERVER", "STATE", "PKTS OUT/IN",
 		       "BYTES OUT/IN", "IDLE");
 		*header = true;
@@ -139,7 +139,7 @@ static void print_session(const struct record *r, bool *header)
 	snprintf(by, sizeof(by), "%s/%s", b3, b4);
 	snprintf(id, sizeof(id), "%s%s", get(r, "state"),
 		 !strcmp(get(r, "pinned"), "1") ? "*" : "");
-	printf("%-15s  %-15s  %-15s  %-11s  %-13s  %-15s  %s\n",
+	printf("%-15s  %-15s  %-15s  %-12s  %-13s  %-15s  %s\n",
 	       get(r, "client"), get(r, "alias"), get(r, "server"), id, p,
 	       by,
 	       duration(getu(r, "idle"), b2, sizeof(b2)));

@@ -10,7 +10,7 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 
-tests=(test_rules_apply.sh test_kernel_masq.sh test_masq.sh)
+tests=(test_rules_apply.sh test_kernel_control.sh test_masquerade.sh)
 pass=0 fail=0 failed=()
 for t in "${tests[@]}"; do
 	echo "=== $t"

@@ -1,0 +1,130 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Namespace topology for espmasq's tests, sourced by the scripts.
+#
+#   clients ${EMP}c1..cN  192.0.2.(10+i)/24, default via 192.0.2.1
+#   router  ${EMP}r       br0 192.0.2.1/24 (client links enslaved),
+#                         r-out 203.0.113.1/24 (+ aliases), forwarding on
+#   server  ${EMP}s       s-in 203.0.113.100/24 and .101 (two VPN servers),
+#                         dummy0 198.51.100.1/24 (the network behind them)
+#
+# Only documentation ranges; nothing is routed out of the namespaces.
+# The caller sets EMP (a per-run prefix) and traps topo_down.
+
+PYTHON=${PYTHON:-/usr/bin/python3}
+TOPO_N=0
+TOPO_PIDS=()
+
+need_root() {
+	if [ "$(id -u)" != 0 ] || ! ip netns add "${EMP}probe" 2>/dev/null; then
+		echo "this test needs root and network namespaces" >&2
+		exit 1
+	fi
+	ip netns del "${EMP}probe"
+}
+
+ns() { local n=$1; shift; ip netns exec "$EMP$n" "$@"; }
+
+# Runs a command in the background in a namespace, tracked for cleanup.
+ns_bg() {
+	local n=$1; shift
+	ip netns exec "$EMP$n" "$@" &
+	TOPO_PIDS+=($!)
+}
+
+topo_up() {
+	local i n=$1
+	TOPO_N=$n
+	for x in r s $(seq -f c%g 1 "$n"); do
+		ip netns add "$EMP$x"
+		ns "$x" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+		ns "$x" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+		ip -n "$EMP$x" link set lo up
+	done
+	ip -n "${EMP}r" link add br0 type bridge
+	ip -n "${EMP}r" addr add 192.0.2.1/24 dev br0
+	ip -n "${EMP}r" link set br0 up
+	for i in $(seq 1 "$n"); do
+		ip link add c-e netns "${EMP}c$i" type veth peer name "r-c$i" \
+			netns "${EMP}r"
+		ip -n "${EMP}c$i" addr add "192.0.2.$((10 + i))/24" dev c-e
+		ip -n "${EMP}c$i" link set c-e up
+		ip -n "${EMP}c$i" route add default via 192.0.2.1
+		ip -n "${EMP}r" link set "r-c$i" master br0
+		ip -n "${EMP}r" link set "r-c$i" up
+	done
+	ip link add r-out netns "${EMP}r" type veth peer name s-in \
+		netns "${EMP}s"
+	ip -n "${EMP}r" addr add 203.0.113.1/24 dev r-out
+	ip -n "${EMP}r" link set r-out up
+	ip -n "${EMP}s" addr add 203.0.113.100/24 dev s-in
+	ip -n "${EMP}s" addr add 203.0.113.101/24 dev s-in
+	ip -n "${EMP}s" link set s-in up
+	ip -n "${EMP}s" link add dummy0 type dummy
+	ip -n "${EMP}s" addr add 198.51.100.1/24 dev dummy0
+	ip -n "${EMP}s" link set dummy0 up
+	ip -n "${EMP}s" route add 192.0.2.0/24 via 203.0.113.1
+	ns r sysctl -qw net.ipv4.ip_forward=1
+}
+
+topo_add_aliases() {
+	local a
+	for a in "$@"; do
+		ip -n "${EMP}r" addr add "$a/24" dev r-out
+	done
+}
+
+topo_down() {
+	local p x
+	for p in "${TOPO_PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	TOPO_PIDS=()
+	for x in $(ip netns list | awk '{print $1}' | grep "^$EMP"); do
+		ip netns pids "$x" 2>/dev/null | xargs -r kill 2>/dev/null
+		ip netns del "$x" 2>/dev/null
+	done
+	return 0
+}
+
+# tx checksum offload on every veth end: on | off
+topo_offload() {
+	local i
+	for i in $(seq 1 "$TOPO_N"); do
+		ns "c$i" ethtool -K c-e tx "$1" >/dev/null 2>&1
+		ns r ethtool -K "r-c$i" tx "$1" >/dev/null 2>&1
+	done
+	ns r ethtool -K r-out tx "$1" >/dev/null 2>&1
+	ns s ethtool -K s-in tx "$1" >/dev/null 2>&1
+}
+
+# capture_start DIR: tcpdump on every client link and the server link
+capture_start() {
+	local i dir=$1
+	for i in $(seq 1 "$TOPO_N"); do
+		ns_bg "c$i" tcpdump -Q in -U -n -s 0 -i c-e -w "$dir/c$i.pcap" \
+			udp port 500 or udp port 4500 or esp 2>/dev/null
+	done
+	ns_bg s tcpdump -Q in -U -n -s 0 -i s-in -w "$dir/s.pcap" \
+		udp port 500 or udp port 4500 or esp 2>/dev/null
+	sleep 1
+}
+
+capture_stop() {
+	sleep 0.5
+	pkill -INT -f "tcpdump -Q in -U -n -s 0 -i .* -w $1/" 2>/dev/null
+	sleep 0.5
+}
+
+# check_checksums PCAP: every IP and UDP checksum in it verifies, and it
+# holds at least one packet.  Prints the counts.
+check_checksums() {
+	local out total bad
+	out=$(tshark -n -r "$1" -o ip.check_checksum:TRUE \
+		-o udp.check_checksum:TRUE -T fields -e ip.checksum.status \
+		-e udp.checksum.status 2>/dev/null)
+	total=$(grep -c . <<<"$out")
+	# status 0 = bad, 1 = good, 2 = not present/unverified
+	bad=$(awk '$1 == 0 || $2 == 0' <<<"$out" | grep -c .)
+	echo "$(basename "$1"): $total packets, $bad with a bad checksum"
+	[ "$total" -gt 0 ] && [ "$bad" = 0 ]
+}
