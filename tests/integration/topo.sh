@@ -5,7 +5,6 @@
 #   router  ${EMP}r       br0 192.0.2.1/24 (client links enslaved),
 #                         r-out 203.0.113.1/24 (+ aliases), forwarding on
 #   server  ${EMP}s       s-in 203.0.113.100/24 and .101 (two VPN servers),
-#                         dummy0 198.51.100.1/24 (the network behind them)
 #
 # Only documentation ranges; nothing is routed out of the namespaces.
 # The caller sets EMP (a per-run prefix) and traps topo_down.
@@ -59,9 +58,6 @@ topo_up() {
 	ip -n "${EMP}s" addr add 203.0.113.100/24 dev s-in
 	ip -n "${EMP}s" addr add 203.0.113.101/24 dev s-in
 	ip -n "${EMP}s" link set s-in up
-	ip -n "${EMP}s" link add dummy0 type dummy
-	ip -n "${EMP}s" addr add 198.51.100.1/24 dev dummy0
-	ip -n "${EMP}s" link set dummy0 up
 	ip -n "${EMP}s" route add 192.0.2.0/24 via 203.0.113.1
 	ns r sysctl -qw net.ipv4.ip_forward=1
 }
