@@ -266,7 +266,7 @@ def client(a):
             u4500.sendto(esp_wrap(tx, request(1000 + n), me, a.server),
                          (a.server, 4500))
             res["esp_udp_sent"] += 1
-        pump(time.time() + 0.02)
+        pump(time.time() + a.interval)
     pump(deadline, lambda: len(got_esp) >= a.count and
          (not a.natt or len(got_udp) >= a.count))
     pump(time.time() + a.linger)  # late strays count as foreign too
@@ -293,6 +293,7 @@ def main():
     c.add_argument("--start-at", type=float, default=0)
     c.add_argument("--timeout", type=float, default=10)
     c.add_argument("--linger", type=float, default=0.5)
+    c.add_argument("--interval", type=float, default=0.02)
     c.add_argument("--result", required=True)
     a = p.parse_args()
     server(a) if a.mode == "server" else client(a)
