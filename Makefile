@@ -118,11 +118,11 @@ integration: all
 	 tests/integration/run-all.sh
 
 check: deps
-	$(MAKE) unit
-	$(MAKE) integration
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integration
 
 demo: deps
-	$(MAKE) all
+	@$(MAKE) --no-print-directory all
 	@ESPMASQD=$(CURDIR)/$(BUILD)/espmasqd \
 	 ESPMASQCTL=$(CURDIR)/$(BUILD)/espmasqctl PYTHON=$(PYTHON) \
 	 contrib/espmasq-demo.sh

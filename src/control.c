@@ -118,6 +118,36 @@ static int cmd_sessions(struct control *c, struct evbuffer *o)
 	return 0;
 }
 
+/*
+ * The kernel's own view of queue @num: packets waiting, and packets it
+ * dropped because the queue was full (queue_dropped) or our socket buffer
+ * was (user_dropped; hidden from us by NETLINK_NO_ENOBUFS).  Returns false
+ * when the queue is not listed.
+ */
+static bool kernel_queue(unsigned num, unsigned long *waiting,
+			 unsigned long *qdrop, unsigned long *udrop)
+{
+	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
+	unsigned long q, portid, total, mode, range, qd, ud;
+	bool found = false;
+	char line[256];
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lu %lu %lu %lu %lu %lu %lu", &q, &portid,
+			   &total, &mode, &range, &qd, &ud) == 7 && q == num) {
+			*waiting = total;
+			*qdrop = qd;
+			*udrop = ud;
+			found = true;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
 static int cmd_stats(struct control *c, struct evbuffer *o)
 {
 	struct daemon *d = c->d;
@@ -170,6 +200,15 @@ static int cmd_stats(struct control *c, struct evbuffer *o)
 		for (k = 0; k < WORKER_BATCH_BUCKETS; k++)
 			evbuffer_add_printf(o, " batch_%u=%" PRIu64, 1u << k,
 					    w.batch_hist[k]);
+		{
+			unsigned long waiting, qd, ud;
+
+			if (kernel_queue(worker_queue_num(d->workers[i]),
+					 &waiting, &qd, &ud))
+				evbuffer_add_printf(o,
+					" kernel_waiting=%lu kernel_queue_dropped=%lu"
+					" kernel_user_dropped=%lu", waiting, qd, ud);
+		}
 		evbuffer_add_printf(o, "\n");
 	}
 	return 0;
@@ -182,17 +221,33 @@ static void client_free(struct ctl_client *cl)
 	free(cl);
 }
 
-static void on_drained(struct bufferevent *bev, void *arg)
-{
-	(void)bev;
-	client_free(arg);
-}
-
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
 	(void)bev;
 	(void)what;
 	client_free(arg);
+}
+
+static void on_discard(struct bufferevent *bev, void *arg)
+{
+	(void)arg;
+	evbuffer_drain(bufferevent_get_input(bev),
+		       evbuffer_get_length(bufferevent_get_input(bev)));
+}
+
+static void on_drained(struct bufferevent *bev, void *arg)
+{
+	/* Closing with unread input would reset the connection and could
+	 * destroy the answer before the client reads it (an over-long
+	 * request leaves input behind): half-close, then drop what still
+	 * comes until the client closes or a timeout. */
+	struct timeval tv = { 2, 0 };
+
+	shutdown(bufferevent_getfd(bev), SHUT_WR);
+	bufferevent_setwatermark(bev, EV_READ, 0, 0);
+	bufferevent_set_timeouts(bev, &tv, NULL);
+	bufferevent_setcb(bev, on_discard, NULL, on_event, arg);
+	bufferevent_enable(bev, EV_READ);
 }
 
 static void reply_and_close(struct ctl_client *cl)

@@ -151,6 +151,31 @@ echo "--- espmasqctl stats:"
 sessions=$("$ESPMASQCTL" -s "$tmp/espmasq.sock" sessions)
 check "session table lists 5 sessions" '[ "$(grep -c "^192.0.2" <<<"$sessions")" = 5 ]'
 check "session table shows ESP SPIs both ways" 'grep -q "esp-out spi 00001001" <<<"$sessions" && grep -q "esp-in  spi 00002001" <<<"$sessions"'
+# ctl_raw long|unknown|garbage: first line of the daemon's answer
+ctl_raw() {
+	"$PYTHON" - "$tmp/espmasq.sock" "$1" <<'PY'
+import socket, sys
+req = {"long": b"x" * 2000, "unknown": b"frobnicate\n",
+       "garbage": bytes(range(1, 256)) + b"\n"}[sys.argv[2]]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(5)
+s.connect(sys.argv[1])
+s.sendall(req)
+out = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    out += d
+print(out.decode(errors="replace").splitlines()[0])
+PY
+}
+check "control: over-long request refused" '[ "$(ctl_raw long)" = "error request too long" ]'
+check "control: unknown command refused" '[ "$(ctl_raw unknown)" = "error unknown command '"'"'frobnicate'"'"'" ]'
+check "control: binary garbage answered" 'ctl_raw garbage | grep -q "^error"'
+check "espmasqctl says what is not implemented" '"$ESPMASQCTL" -s "$tmp/espmasq.sock" watch 2>&1 | grep -q "not implemented yet"'
+stats=$("$ESPMASQCTL" -s "$tmp/espmasq.sock" stats)
+check "stats show the kernel queue counters" 'grep -q "kernel_queue_dropped=0" <<<"$stats"'
 check "daemon still running" 'pgrep -f "espmasqd -f $tmp/espmasq.conf" >/dev/null'
 if [ $fail != 0 ]; then
 	echo "--- daemon log:"; cat "$tmp/daemon.log"
