@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -14,6 +13,7 @@
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
+#include "counter.h"
 #include "queue.h"
 
 /* Room for a 64 KiB packet plus every attribute the kernel adds. */
@@ -48,13 +48,6 @@ struct queue {
 
 static const uint8_t zero_pad[4];
 
-/* Counters are read by the control thread while the worker writes them:
- * relaxed atomics make that well defined at the cost of plain stores. */
-#define CNT_ADD(q, f, v)						\
-	atomic_store_explicit((_Atomic uint64_t *)&(q)->cnt.f,		\
-		atomic_load_explicit((_Atomic uint64_t *)&(q)->cnt.f,	\
-				     memory_order_relaxed) + (v),	\
-		memory_order_relaxed)
 
 static int config_send(struct queue *q, struct nlmsghdr *nlh)
 {
@@ -219,12 +212,12 @@ int queue_recv_burst(struct queue *q, struct queue_pkt *pkts)
 		q->msgs[i].msg_len = 0;
 	}
 	n = recvmmsg(q->fd, q->msgs, q->batch, MSG_DONTWAIT, NULL);
-	CNT_ADD(q, recv_calls, 1);
+	counter_add(&q->cnt.recv_calls, 1);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return 0;
 		if (errno == ENOBUFS) {
-			CNT_ADD(q, enobufs, 1);
+			counter_add(&q->cnt.enobufs, 1);
 			return 0;
 		}
 		return -errno;
@@ -234,7 +227,7 @@ int queue_recv_burst(struct queue *q, struct queue_pkt *pkts)
 		int left = (int)q->msgs[i].msg_len;
 
 		if (q->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
-			CNT_ADD(q, truncated, 1);
+			counter_add(&q->cnt.truncated, 1);
 			continue;
 		}
 		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
@@ -243,7 +236,7 @@ int queue_recv_burst(struct queue *q, struct queue_pkt *pkts)
 
 				if (nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(*e)) &&
 				    e->error)
-					CNT_ADD(q, nl_errors, 1);
+					counter_add(&q->cnt.nl_errors, 1);
 				continue;
 			}
 			if (nlh->nlmsg_type !=
@@ -251,13 +244,13 @@ int queue_recv_burst(struct queue *q, struct queue_pkt *pkts)
 				continue;
 			if (n_pkts == q->batch ||
 			    !parse_packet(nlh, &pkts[n_pkts])) {
-				CNT_ADD(q, garbage, 1);
+				counter_add(&q->cnt.garbage, 1);
 				continue;
 			}
 			n_pkts++;
 		}
 	}
-	CNT_ADD(q, packets, n_pkts);
+	counter_add(&q->cnt.packets, n_pkts);
 	return (int)n_pkts;
 }
 
@@ -313,7 +306,7 @@ static int send_iov(struct queue *q, struct iovec *iov, size_t n)
 	do {
 		r = sendmsg(q->fd, &msg, 0);
 	} while (r < 0 && errno == EINTR);
-	CNT_ADD(q, send_calls, 1);
+	counter_add(&q->cnt.send_calls, 1);
 	return r < 0 ? -errno : 0;
 }
 
@@ -349,17 +342,17 @@ int queue_flush(struct queue *q)
 		/* One refused sendmsg must not leave a burst of packets
 		 * without verdicts: resend them one by one, and drop a
 		 * packet whose rewritten payload still cannot go. */
-		CNT_ADD(q, send_errors, 1);
+		counter_add(&q->cnt.send_errors, 1);
 		for (v = 0; v < q->n_verdicts; v++) {
 			if (!send_iov(q, &q->tx_iov[q->vrec[v].iov],
 				      q->vrec[v].n_iov))
 				continue;
-			CNT_ADD(q, send_errors, 1);
+			counter_add(&q->cnt.send_errors, 1);
 			make_drop(q, v);
 			send_iov(q, &q->tx_iov[q->vrec[v].iov], 1);
 		}
 	}
-	CNT_ADD(q, verdicts, q->n_verdicts);
+	counter_add(&q->cnt.verdicts, q->n_verdicts);
 	q->n_verdicts = 0;
 	q->n_iov = 0;
 	q->tx_bytes = 0;
@@ -368,10 +361,5 @@ int queue_flush(struct queue *q)
 
 void queue_counters(const struct queue *q, struct queue_counters *out)
 {
-	const _Atomic uint64_t *src = (const _Atomic uint64_t *)&q->cnt;
-	uint64_t *dst = (uint64_t *)out;
-	size_t i;
-
-	for (i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
-		dst[i] = atomic_load_explicit(&src[i], memory_order_relaxed);
+	counters_load(out, &q->cnt, sizeof(*out));
 }

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,6 +11,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink_queue.h>
 
+#include "counter.h"
 #include "daemon.h"
 #include "log.h"
 #include "worker.h"
@@ -34,11 +34,6 @@ struct worker {
 	struct worker_counters cnt;	/* written by this thread only */
 };
 
-#define CADD(c, f, v)							\
-	atomic_store_explicit((_Atomic uint64_t *)&(c)->f,		\
-		atomic_load_explicit((_Atomic uint64_t *)&(c)->f,	\
-				     memory_order_relaxed) + (v),	\
-		memory_order_relaxed)
 
 uint32_t daemon_now(void)
 {
@@ -69,31 +64,31 @@ uint32_t worker_decide(struct daemon *d, struct worker_counters *c,
 
 	*payload = false;
 	*set_mark = false;
-	CADD(c, packets, 1);
+	counter_add(&c->packets, 1);
 	if (!pkt->data || pkt->orig_len > pkt->len) {
 		/* only part of the packet was copied: it cannot be
 		 * rewritten, and must not leave untranslated */
-		CADD(c, truncated, 1);
-		CADD(c, dropped, 1);
+		counter_add(&c->truncated, 1);
+		counter_add(&c->dropped, 1);
 		return NF_DROP;
 	}
 	perr = pkt_parse(pkt->data, pkt->len, &pi);
 	if (perr != PKT_OK) {
-		CADD(c, malformed[perr], 1);
-		CADD(c, dropped, 1);
+		counter_add(&c->malformed[perr], 1);
+		counter_add(&c->dropped, 1);
 		log_limited(&d->lim_malformed, now, LOG_INFO,
 			    "dropped malformed packet (%s), %u bytes",
 			    pkt_err_name(perr), pkt->len);
 		return NF_DROP;
 	}
-	CADD(c, kind[pi.kind], 1);
+	counter_add(&c->kind[pi.kind], 1);
 	partial = pkt->skbinfo & NFQA_SKB_CSUMNOTREADY;
 	r = xlate_packet(&d->xlate, pkt->data, &pi, partial, now, &xo);
-	CADD(c, xlate[r], 1);
+	counter_add(&c->xlate[r], 1);
 	if (r != XL_OUT && r != XL_IN) {
 		char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 
-		CADD(c, dropped, 1);
+		counter_add(&c->dropped, 1);
 		log_limited(&d->lim_drop[r], now, LOG_WARNING,
 			    "dropped %s %s -> %s: %s",
 			    pkt_kind_name((enum pkt_kind)pi.kind),
@@ -110,9 +105,9 @@ uint32_t worker_decide(struct daemon *d, struct worker_counters *c,
 			    fmt_addr(xo.alias, b));
 	}
 	if (partial && pi.proto == 17)
-		CADD(c, csum_partial, 1);
-	CADD(c, accepted, 1);
-	CADD(c, rewritten, 1);
+		counter_add(&c->csum_partial, 1);
+	counter_add(&c->accepted, 1);
+	counter_add(&c->rewritten, 1);
 	*payload = true;
 	if (xo.mark_mask) {
 		*set_mark = true;
@@ -151,8 +146,8 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 					    w->qnum, strerror(-n));
 			return;
 		}
-		CADD(&w->cnt, bursts, 1);
-		CADD(&w->cnt, batch_hist[batch_bucket((unsigned)n)], 1);
+		counter_add(&w->cnt.bursts, 1);
+		counter_add(&w->cnt.batch_hist[batch_bucket((unsigned)n)], 1);
 		now = daemon_now();
 		pthread_mutex_lock(&d->table_lock);
 		for (i = 0; i < n; i++) {
@@ -284,12 +279,7 @@ int worker_cpu(const struct worker *w)
 
 void worker_counters(const struct worker *w, struct worker_counters *out)
 {
-	const _Atomic uint64_t *src = (const _Atomic uint64_t *)&w->cnt;
-	uint64_t *dst = (uint64_t *)out;
-	size_t i;
-
-	for (i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
-		dst[i] = atomic_load_explicit(&src[i], memory_order_relaxed);
+	counters_load(out, &w->cnt, sizeof(*out));
 }
 
 void worker_queue_counters(const struct worker *w, struct queue_counters *out)
