@@ -32,6 +32,8 @@ alias 203.0.113.11-203.0.113.12
 pin 192.0.2.13 203.0.113.13
 server 203.0.113.100/31
 queues 0-1
+cpu 0 0
+cpu 1 1
 control $tmp/espmasq.sock
 CONF
 "$ESPMASQD" -f "$tmp/espmasq.conf" -t >/dev/null || exit 1
@@ -40,6 +42,11 @@ CONF
 ns_bg r "$ESPMASQD" -f "$tmp/espmasq.conf" -d 2>"$tmp/daemon.log"
 for _ in $(seq 50); do [ -S "$tmp/espmasq.sock" ] && break; sleep 0.1; done
 check "daemon is up" '[ -S "$tmp/espmasq.sock" ]'
+# the two workers run pinned to CPU 0 and CPU 1
+dpid=$(pgrep -f "espmasqd -f $tmp/espmasq.conf" | head -1)
+pins=$(cat /proc/"$dpid"/task/*/status 2>/dev/null | awk '/Cpus_allowed_list/ {print $2}' | sort | tr '\n' ' ')
+echo "thread CPU affinities: $pins"
+check "workers pinned to CPUs 0 and 1" 'tr " " "\\n" <<<"$pins" | grep -qx 0 && tr " " "\\n" <<<"$pins" | grep -qx 1'
 
 # run_clients SERVER NATT CLIENTS... : all clients start at one instant
 run_clients() {

@@ -326,6 +326,47 @@ static void test_sa_learning(void **state)
 	teardown_fx(f);
 }
 
+/* A later fragment carries no UDP/ESP header: it follows the session of
+ * its addresses, both ways, and never creates one. */
+static void test_fragments_follow_session(void **state)
+{
+	struct fx *f = setup_cfg(basic, 8);
+	struct xlate_out xo;
+	struct pkt_info pi;
+	uint8_t p[128];
+	uint32_t s, d, alias, a;
+	size_t n;
+
+	(void)state;
+	/* a fragment before any session: nothing to follow */
+	n = mkpkt(p, false, CL(1), EX(100), 0x51);
+	p[7] = 10;			/* offset 80: a later fragment */
+	assert_int_equal(pkt_parse(p, n, &pi), PKT_OK);
+	assert_int_equal(pi.kind, PKT_FRAG);
+	assert_int_equal(xlate_packet(&f->x, p, &pi, false, 9, &xo), XL_OUT);
+	/* outbound fragments may open the session like their first
+	 * fragment would; the alias is the one later packets get */
+	memcpy(&a, p + 12, 4);
+	alias = ntohl(a);
+	assert_int_equal(run(f, false, CL(1), EX(100), 0x51, 10, &s, &d, &xo),
+			 XL_OUT);
+	assert_int_equal(s, alias);
+	/* inbound later fragment to the alias goes to the client */
+	n = mkpkt(p, false, EX(100), alias, 0x51);
+	p[7] = 10;
+	assert_int_equal(pkt_parse(p, n, &pi), PKT_OK);
+	assert_int_equal(xlate_packet(&f->x, p, &pi, false, 11, &xo), XL_IN);
+	memcpy(&a, p + 16, 4);
+	assert_int_equal(ntohl(a), CL(1));
+	/* an inbound fragment for an alias without session is refused */
+	n = mkpkt(p, true, EX(101), alias, 0x2001);
+	p[7] = 10;
+	assert_int_equal(pkt_parse(p, n, &pi), PKT_OK);
+	assert_int_equal(xlate_packet(&f->x, p, &pi, false, 11, &xo),
+			 XL_DROP_UNKNOWN);
+	teardown_fx(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,6 +377,7 @@ int main(void)
 		cmocka_unit_test(test_table_full),
 		cmocka_unit_test(test_marks),
 		cmocka_unit_test(test_sa_learning),
+		cmocka_unit_test(test_fragments_follow_session),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
