@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "alias.h"
+#include "config.h"
+
+#define EX(i) (0xcb007100u + (i))	/* 203.0.113.i */
+#define CL(i) (0xc0000200u + (i))	/* 192.0.2.i */
+
+/* A fake occupancy map: taken[alias][server] */
+struct occ {
+	bool taken[256][4];
+};
+
+static bool is_taken(void *ctx, uint32_t alias, uint32_t server)
+{
+	struct occ *o = ctx;
+
+	return o->taken[alias & 0xff][server & 3];
+}
+
+static struct config *cfg(const char *const *lines)
+{
+	struct config *c = calloc(1, sizeof(*c));
+	struct config_errors e = { .n = 0 };
+	unsigned i;
+
+	assert_non_null(c);
+	config_init(c);
+	for (i = 0; lines[i]; i++)
+		assert_int_equal(config_line(c, "a", i + 1, lines[i], &e), 0);
+	assert_int_equal(config_finish(c, "a", &e), 0);
+	return c;
+}
+
+static const char *const conf[] = {
+	"inside 192.0.2.0/24",
+	"alias 203.0.113.11-203.0.113.14",
+	"pin 192.0.2.50 203.0.113.13",	/* pinned alias inside the pool */
+	"pin 192.0.2.51 203.0.113.60",	/* pinned alias outside it */
+	NULL,
+};
+
+static void test_membership(void **state)
+{
+	struct config *c = cfg(conf);
+	struct alias_pool *p = alias_pool_new(c);
+
+	(void)state;
+	assert_non_null(p);
+	assert_true(alias_pool_has(p, EX(11)));
+	assert_true(alias_pool_has(p, EX(14)));
+	assert_true(alias_pool_has(p, EX(60)));
+	assert_false(alias_pool_has(p, EX(15)));
+	assert_false(alias_pool_has(p, EX(10)));
+	assert_false(alias_pool_has(p, CL(50)));
+	/* .13 is pinned, so three are left for automatic picking */
+	assert_int_equal(alias_pool_free_count(p), 3);
+	alias_pool_free(p);
+	free(c);
+}
+
+static void test_pins(void **state)
+{
+	struct config *c = cfg(conf);
+	struct alias_pool *p = alias_pool_new(c);
+	struct occ o;
+	bool pinned;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(alias_pick(p, CL(50), 1, is_taken, &o, &pinned), EX(13));
+	assert_true(pinned);
+	assert_int_equal(alias_pick(p, CL(51), 2, is_taken, &o, &pinned), EX(60));
+	/* a pinned client never falls back to the pool */
+	o.taken[60][2] = true;
+	assert_int_equal(alias_pick(p, CL(51), 2, is_taken, &o, &pinned), 0);
+	assert_true(pinned);
+	alias_pool_free(p);
+	free(c);
+}
+
+static void test_unique_per_server_and_exhaustion(void **state)
+{
+	struct config *c = cfg(conf);
+	struct alias_pool *p = alias_pool_new(c);
+	struct occ o;
+	uint32_t got[3];
+	bool pinned;
+	unsigned i, j;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	for (i = 0; i < 3; i++) {
+		got[i] = alias_pick(p, CL(1 + i), 1, is_taken, &o, &pinned);
+		assert_false(pinned);
+		assert_true(got[i] == EX(11) || got[i] == EX(12) ||
+			    got[i] == EX(14));	/* never the pinned .13 */
+		for (j = 0; j < i; j++)
+			assert_int_not_equal(got[i], got[j]);
+		o.taken[got[i] & 0xff][1] = true;
+	}
+	assert_int_equal(alias_pick(p, CL(4), 1, is_taken, &o, &pinned), 0);
+	/* the same aliases are all free toward server 2 */
+	assert_int_not_equal(alias_pick(p, CL(4), 2, is_taken, &o, &pinned), 0);
+	alias_pool_free(p);
+	free(c);
+}
+
+static void test_sticky_across_servers(void **state)
+{
+	struct config *c = cfg(conf);
+	struct alias_pool *p = alias_pool_new(c);
+	struct occ o;
+	bool pinned;
+	unsigned i;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	/* with nothing taken a client gets the same alias toward any server,
+	 * and different clients spread over the pool */
+	for (i = 1; i <= 40; i++) {
+		uint32_t a = alias_pick(p, CL(i), 0, is_taken, &o, &pinned);
+
+		assert_int_equal(alias_pick(p, CL(i), 1, is_taken, &o, &pinned), a);
+		assert_int_equal(alias_pick(p, CL(i), 3, is_taken, &o, &pinned), a);
+		o.taken[a & 0xff][2]++;	/* tally use in an unused column */
+	}
+	assert_true(o.taken[11][2] && o.taken[12][2] && o.taken[14][2]);
+	alias_pool_free(p);
+	free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_membership),
+		cmocka_unit_test(test_pins),
+		cmocka_unit_test(test_unique_per_server_and_exhaustion),
+		cmocka_unit_test(test_sticky_across_servers),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
