@@ -16,7 +16,7 @@ VERSION := 0.1
 DEPS_BUILD := build-essential pkg-config libnetfilter-queue-dev \
 	libnfnetlink-dev libmnl-dev libevent-dev libcmocka-dev
 DEPS_TEST := iptables iproute2 tcpdump tshark python3-scapy conntrack \
-	ethtool kmod procps
+	ethtool kmod procps nftables
 DEPS := $(DEPS_BUILD) $(DEPS_TEST)
 
 SANITIZE ?=

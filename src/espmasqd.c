@@ -82,8 +82,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 static int run(struct daemon *d, bool foreground)
 {
-	struct event *sigs[4] = { 0 }, *tick = NULL;
-	static const int signums[4] = { SIGTERM, SIGINT, SIGHUP, SIGPIPE };
+	static const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
+	struct event *sigs[3] = { 0 }, *tick = NULL;
 	struct timeval one = { 1, 0 };
 	unsigned i;
 	int err = 0;
@@ -94,11 +94,9 @@ static int run(struct daemon *d, bool foreground)
 	d->base = event_base_new();
 	if (!d->base)
 		fatalx("cannot create the event loop");
-	for (i = 0; i < 4; i++) {
-		if (signums[i] == SIGPIPE) {
-			signal(SIGPIPE, SIG_IGN);
-			continue;
-		}
+	/* a control client that goes away must not kill the daemon */
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < 3; i++) {
 		sigs[i] = evsignal_new(d->base, signums[i], on_signal, d);
 		if (!sigs[i] || event_add(sigs[i], NULL) < 0)
 			fatalx("cannot watch signal %d", signums[i]);
@@ -144,7 +142,7 @@ out:
 		worker_free(d->workers[i]);
 	free(d->workers);
 	control_close(d->ctl);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 3; i++)
 		if (sigs[i])
 			event_free(sigs[i]);
 	if (tick)
