@@ -35,6 +35,16 @@ static inline uint16_t csum_replace4(uint16_t check, uint32_t from, uint32_t to)
 	return (uint16_t)~csum_fold16(sum);
 }
 
+/* The same for a 16-bit field. */
+static inline uint16_t csum_replace2(uint16_t check, uint16_t from, uint16_t to)
+{
+	uint32_t sum = (uint16_t)~check;
+
+	sum += (uint16_t)~from;
+	sum += to;
+	return (uint16_t)~csum_fold16(sum);
+}
+
 /*
  * The same for a field that holds the plain (non-complemented) sum, as the
  * L4 checksum of a CHECKSUM_PARTIAL packet does: S' = S + ~m + m'.

@@ -16,6 +16,7 @@
 #define IKE_HDR_LEN	28
 #define ESP_HDR_LEN	8
 #define IPPROTO_ESP_	50
+#define IPPROTO_ICMP_	1
 
 enum pkt_kind {
 	PKT_IKE = 0,		/* udp/500 with an IKE header */
@@ -25,6 +26,7 @@ enum pkt_kind {
 	PKT_ESP,		/* IP protocol 50 */
 	PKT_FRAG,		/* non-first fragment or first one too short
 				 * for the IKE header: addresses only */
+	PKT_ICMP_ERR,		/* ICMP error quoting an IPv4 packet */
 	PKT_KIND_MAX
 };
 
@@ -42,7 +44,7 @@ enum pkt_err {
 	PKT_ERR_IHL,		/* IHL < 5 or beyond the data */
 	PKT_ERR_TOTLEN,		/* total length differs from the data */
 	PKT_ERR_FRAG,		/* fragment runs past 65535 bytes */
-	PKT_ERR_PROTO,		/* neither UDP nor ESP */
+	PKT_ERR_PROTO,		/* not UDP, ESP or ICMP */
 	PKT_ERR_PORT,		/* UDP on neither 500 nor 4500 */
 	PKT_ERR_UDP_SHORT,	/* no room for the UDP header */
 	PKT_ERR_UDP_LEN,	/* UDP length disagrees with the IP length */
@@ -52,6 +54,10 @@ enum pkt_err {
 	PKT_ERR_IKE_SPI,	/* initiator SPI of zero */
 	PKT_ERR_ESP_SHORT,	/* no room for SPI and sequence number */
 	PKT_ERR_ESP_SPI,	/* SPI in the reserved range 0..255 */
+	PKT_ERR_ICMP_SHORT,	/* no room for the ICMP header */
+	PKT_ERR_ICMP_TYPE,	/* ICMP that is not an error message */
+	PKT_ERR_ICMP_FRAG,	/* fragmented ICMP error */
+	PKT_ERR_ICMP_INNER,	/* quoted header missing, not IPv4, bad IHL */
 	PKT_ERR_MAX
 };
 
@@ -65,6 +71,34 @@ struct ike_info {
 	uint8_t flags;
 	uint8_t next_payload;
 };
+
+/*
+ * An ICMP error (destination unreachable, time exceeded, parameter
+ * problem, source quench) and the start of the packet it quotes.  Offsets
+ * are from the start of the outer IP header.
+ */
+struct icmp_info {
+	uint16_t in_off;	/* quoted IP header */
+	uint16_t in_l4off;	/* quoted L4 header */
+	uint16_t in_end;	/* end of the quoted bytes */
+	uint16_t in_sport;	/* host order; valid with in_ports */
+	uint16_t in_dport;
+	uint32_t in_saddr;	/* as stored: network byte order */
+	uint32_t in_daddr;
+	uint32_t in_spi;	/* host order; valid with in_has_spi */
+	uint8_t type;
+	uint8_t code;
+	uint8_t in_proto;
+	uint8_t in_later;	/* the quoted packet is a later fragment */
+	uint8_t in_ports;	/* 8 bytes of quoted UDP header */
+	uint8_t in_has_spi;	/* ESP SPI quoted (raw or in UDP) */
+};
+
+#define ICMP_T_UNREACH		3
+#define ICMP_T_SOURCE_QUENCH	4
+#define ICMP_T_TIME_EXCEEDED	11
+#define ICMP_T_PARAM_PROBLEM	12
+#define ICMP_C_FRAG_NEEDED	4
 
 /* IKEv2 header flags */
 #define IKE2_FLAG_INITIATOR	0x08
@@ -84,6 +118,7 @@ struct pkt_info {
 	uint32_t spi;		/* ESP SPI, host order (PKT_ESP, PKT_ESP_UDP) */
 	uint32_t seq;
 	struct ike_info ike;
+	struct icmp_info icmp;	/* PKT_ICMP_ERR */
 };
 
 /*
@@ -103,6 +138,18 @@ enum pkt_err pkt_parse(const uint8_t *buf, size_t len, struct pkt_info *pi);
  */
 void pkt_rewrite_addr(uint8_t *buf, struct pkt_info *pi, bool dst,
 		      uint32_t addr, bool l4_partial);
+
+/*
+ * Rewrites the address an ICMP error is about, keeping it consistent with
+ * the packet it quotes: with @to_client, the outer destination and the
+ * quoted source become @addr (an error sent to an alias, forwarded to the
+ * client); otherwise the outer source and the quoted destination (an error
+ * a client sends about a packet that reached it).  IP, quoted IP, quoted
+ * UDP and ICMP checksums are updated incrementally, so a checksum that was
+ * wrong stays wrong.
+ */
+void pkt_rewrite_icmp(uint8_t *buf, struct pkt_info *pi, bool to_client,
+		      uint32_t addr);
 
 const char *pkt_err_name(enum pkt_err err);
 const char *pkt_kind_name(enum pkt_kind kind);

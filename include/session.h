@@ -102,9 +102,10 @@ void session_mark(const struct session_table *t, session_id s,
 		  uint32_t *value, uint32_t *mask);
 
 /*
- * Accounts one packet of @bytes to @s in direction @inbound and extends its
- * life to now + @timeout; while nothing came back, an outbound packet only
- * extends it to now + @pending.
+ * Accounts one packet of @bytes to @s in direction @inbound.  An outbound
+ * packet extends the session's life to now + @timeout, or only to now +
+ * @pending while nothing came back.  Inbound packets do not extend it,
+ * except the first one, which extends it to now + @timeout.
  */
 void session_touch(struct session_table *t, session_id s, bool inbound,
 		   uint32_t bytes, uint32_t now, uint32_t timeout,

@@ -21,7 +21,11 @@ enum xlate_result {
 	XL_DROP_NOT_OURS,	/* neither direction matches the config */
 	XL_DROP_NO_ALIAS,	/* no alias free toward that server */
 	XL_DROP_FULL,		/* session table full */
-	XL_DROP_UNKNOWN,	/* inbound to an alias with no session */
+	XL_DROP_UNKNOWN,	/* inbound to an alias with no session, or an
+				 * ICMP error about an IPsec flow espmasq
+				 * does not know */
+	XL_PASS,		/* ICMP error about a flow that is not
+				 * espmasq's: accepted unchanged */
 	XL_MAX
 };
 
@@ -41,8 +45,20 @@ struct xlate_out {
 /*
  * Translates the packet in @buf, parsed into @pi, in place.  @l4_partial:
  * the kernel flagged the L4 checksum as not yet computed.  Returns XL_OUT or
- * XL_IN when the packet was rewritten and is to be accepted, otherwise the
- * reason to drop it (nothing in @buf changed).
+ * XL_IN when the packet was rewritten and is to be accepted, XL_PASS when it
+ * is to be accepted unchanged, otherwise the reason to drop it (nothing in
+ * @buf changed).
+ *
+ * ICMP errors follow the session of the packet they quote: one sent to an
+ * alias about a packet from that alias to a server goes to the session's
+ * client, with the quoted source made the client's address again; one a
+ * client sends to a server about a packet from that server leaves from the
+ * alias, quoting the alias.  They neither create nor refresh sessions.
+ *
+ * Only packets from the client keep a session alive (a NAT refreshes its
+ * mappings on outbound traffic, RFC 4787 REQ-6): a client that has gone
+ * away loses its alias after the timeout even while the server keeps
+ * sending to it.
  */
 enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
 			       struct pkt_info *pi, bool l4_partial,

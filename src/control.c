@@ -190,9 +190,12 @@ static int cmd_stats(struct control *c, struct evbuffer *o)
 					    pkt_err_name((enum pkt_err)k),
 					    w.malformed[k]);
 		for (k = XL_DROP_NOT_OURS; k < XL_MAX; k++)
-			evbuffer_add_printf(o, " drop_%s=%" PRIu64,
-					    xlate_result_name((enum xlate_result)k),
-					    w.xlate[k]);
+			if (k != XL_PASS)
+				evbuffer_add_printf(o, " drop_%s=%" PRIu64,
+						    xlate_result_name((enum xlate_result)k),
+						    w.xlate[k]);
+		evbuffer_add_printf(o, " icmp_passed=%" PRIu64,
+				    w.xlate[XL_PASS]);
 		for (k = 0; k < PKT_KIND_MAX; k++)
 			evbuffer_add_printf(o, " kind_%s=%" PRIu64,
 					    pkt_kind_name((enum pkt_kind)k),

@@ -113,6 +113,60 @@ static enum pkt_err parse_udp(const uint8_t *buf, struct pkt_info *pi)
 	return PKT_ERR_PORT;
 }
 
+static bool icmp_is_error(uint8_t type)
+{
+	return type == ICMP_T_UNREACH || type == ICMP_T_SOURCE_QUENCH ||
+	       type == ICMP_T_TIME_EXCEEDED || type == ICMP_T_PARAM_PROBLEM;
+}
+
+/* The ICMP header, the quoted IP header, and as much of the quoted
+ * UDP/ESP header as is there. */
+static enum pkt_err parse_icmp(const uint8_t *buf, struct pkt_info *pi)
+{
+	struct icmp_info *ic = &pi->icmp;
+	size_t len = pi->len, in = (size_t)pi->l4off + 8, ihl, avail;
+	const uint8_t *q, *l4;
+
+	if (len - pi->l4off < 8)
+		return PKT_ERR_ICMP_SHORT;
+	ic->type = buf[pi->l4off];
+	ic->code = buf[pi->l4off + 1];
+	if (!icmp_is_error(ic->type))
+		return PKT_ERR_ICMP_TYPE;
+	if (len - in < 20)
+		return PKT_ERR_ICMP_INNER;
+	q = buf + in;
+	ihl = (q[0] & 0x0f) * 4u;
+	if (q[0] >> 4 != 4 || ihl < 20 || ihl > len - in)
+		return PKT_ERR_ICMP_INNER;
+	ic->in_off = (uint16_t)in;
+	ic->in_l4off = (uint16_t)(in + ihl);
+	ic->in_end = (uint16_t)len;
+	ic->in_proto = q[9];
+	memcpy(&ic->in_saddr, q + 12, 4);
+	memcpy(&ic->in_daddr, q + 16, 4);
+	ic->in_later = (rd16(q + 6) & 0x1fffu) != 0;
+	pi->kind = PKT_ICMP_ERR;
+	if (ic->in_later)
+		return PKT_OK;
+	l4 = buf + in + ihl;
+	avail = len - in - ihl;
+	if (ic->in_proto == 17 && avail >= 8) {
+		ic->in_ports = 1;
+		ic->in_sport = rd16(l4);
+		ic->in_dport = rd16(l4 + 2);
+		if ((ic->in_sport == NATT_PORT || ic->in_dport == NATT_PORT) &&
+		    avail >= 12 && rd32(l4 + 8) != 0) {
+			ic->in_spi = rd32(l4 + 8);
+			ic->in_has_spi = 1;
+		}
+	} else if (ic->in_proto == IPPROTO_ESP_ && avail >= 4) {
+		ic->in_spi = rd32(l4);
+		ic->in_has_spi = 1;
+	}
+	return PKT_OK;
+}
+
 enum pkt_err pkt_parse(const uint8_t *buf, size_t len, struct pkt_info *pi)
 {
 	unsigned ihl, off;
@@ -144,6 +198,8 @@ enum pkt_err pkt_parse(const uint8_t *buf, size_t len, struct pkt_info *pi)
 		pi->frag = FRAG_FIRST;
 	}
 
+	if (pi->proto == IPPROTO_ICMP_)
+		return pi->frag ? PKT_ERR_ICMP_FRAG : parse_icmp(buf, pi);
 	if (pi->proto != 17 && pi->proto != IPPROTO_ESP_)
 		return PKT_ERR_PROTO;
 	if (pi->frag == FRAG_LATER) {
@@ -161,20 +217,32 @@ enum pkt_err pkt_parse(const uint8_t *buf, size_t len, struct pkt_info *pi)
 	return parse_udp(buf, pi);
 }
 
-void pkt_rewrite_addr(uint8_t *buf, struct pkt_info *pi, bool dst,
-		      uint32_t addr, bool l4_partial)
+/* Sets the outer source or destination, fixing the IP header checksum;
+ * returns the old address. */
+static uint32_t set_ip_addr(uint8_t *buf, struct pkt_info *pi, bool dst,
+			    uint32_t addr)
 {
 	uint32_t *field = dst ? &pi->daddr : &pi->saddr;
 	uint32_t old = *field;
 	uint16_t check;
 
-	if (old == addr)
-		return;
 	memcpy(buf + (dst ? 16 : 12), &addr, 4);
 	*field = addr;
 	memcpy(&check, buf + 10, 2);
 	check = csum_replace4(check, old, addr);
 	memcpy(buf + 10, &check, 2);
+	return old;
+}
+
+void pkt_rewrite_addr(uint8_t *buf, struct pkt_info *pi, bool dst,
+		      uint32_t addr, bool l4_partial)
+{
+	uint32_t old = dst ? pi->daddr : pi->saddr;
+	uint16_t check;
+
+	if (old == addr)
+		return;
+	set_ip_addr(buf, pi, dst, addr);
 
 	if (pi->proto != 17 || pi->frag == FRAG_LATER)
 		return;
@@ -192,6 +260,41 @@ void pkt_rewrite_addr(uint8_t *buf, struct pkt_info *pi, bool dst,
 			check = 0xffff;
 	}
 	memcpy(u + 6, &check, 2);
+}
+
+void pkt_rewrite_icmp(uint8_t *buf, struct pkt_info *pi, bool to_client,
+		      uint32_t addr)
+{
+	struct icmp_info *ic = &pi->icmp;
+	uint8_t *icmp = buf + pi->l4off, *q = buf + ic->in_off;
+	uint32_t *inner = to_client ? &ic->in_saddr : &ic->in_daddr;
+	uint32_t old = *inner;
+	uint16_t ick, from, to;
+
+	set_ip_addr(buf, pi, to_client, addr);
+	/* every field changed below sits at an even offset from the ICMP
+	 * header, so the ICMP checksum can follow word by word */
+	memcpy(&ick, icmp + 2, 2);
+	memcpy(q + (to_client ? 12 : 16), &addr, 4);
+	*inner = addr;
+	ick = csum_replace4(ick, old, addr);
+	memcpy(&from, q + 10, 2);
+	to = csum_replace4(from, old, addr);
+	memcpy(q + 10, &to, 2);
+	ick = csum_replace2(ick, from, to);
+	if (ic->in_ports) {
+		uint8_t *u = buf + ic->in_l4off;
+
+		memcpy(&from, u + 6, 2);
+		if (from != 0) {
+			to = csum_replace4(from, old, addr);
+			if (to == 0)
+				to = 0xffff;
+			memcpy(u + 6, &to, 2);
+			ick = csum_replace2(ick, from, to);
+		}
+	}
+	memcpy(icmp + 2, &ick, 2);
 }
 
 const char *pkt_err_name(enum pkt_err err)
@@ -213,6 +316,10 @@ const char *pkt_err_name(enum pkt_err err)
 		[PKT_ERR_IKE_SPI] = "ike-spi",
 		[PKT_ERR_ESP_SHORT] = "esp-short",
 		[PKT_ERR_ESP_SPI] = "esp-spi",
+		[PKT_ERR_ICMP_SHORT] = "icmp-short",
+		[PKT_ERR_ICMP_TYPE] = "icmp-type",
+		[PKT_ERR_ICMP_FRAG] = "icmp-fragment",
+		[PKT_ERR_ICMP_INNER] = "icmp-quote",
 	};
 
 	return (unsigned)err < PKT_ERR_MAX ? names[err] : "?";
@@ -227,6 +334,7 @@ const char *pkt_kind_name(enum pkt_kind kind)
 		[PKT_ESP_UDP] = "esp-udp",
 		[PKT_ESP] = "esp",
 		[PKT_FRAG] = "fragment",
+		[PKT_ICMP_ERR] = "icmp-error",
 	};
 
 	return (unsigned)kind < PKT_KIND_MAX ? names[kind] : "?";

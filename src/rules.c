@@ -107,6 +107,11 @@ static void print_iptables(FILE *f, const struct config *c, const char *q,
 	static const char *const l4_in[] = {
 		"-p udp -m multiport --ports 500,4500", "-p esp",
 	};
+	/* later fragments carry no ports: they follow their session */
+	static const char frag[] = "-p udp -f";
+	static const char *const icmp_errors[] = {
+		"destination-unreachable", "time-exceeded", "parameter-problem",
+	};
 	char s1[24], s2[24], r1[40];
 	char oif[40] = "", iif[40] = "";
 	size_t i, j, k, ns = c->n_servers ? c->n_servers : 1;
@@ -142,26 +147,39 @@ static void print_iptables(FILE *f, const struct config *c, const char *q,
 		RULES_CHAIN_IN, RULES_CHAIN_OUT);
 	fprintf(f, "-I PREROUTING 1 -j %s\n", RULES_CHAIN_IN);
 	fprintf(f, "-I POSTROUTING 1 -j %s\n", RULES_CHAIN_OUT);
-	for (i = 0; i < nar; i++)
+	for (i = 0; i < nar; i++) {
 		for (j = 0; j < ns; j++)
-			for (k = 0; k < 2; k++) {
+			for (k = 0; k < 3; k++) {
 				fprintf(f, "-A %s%s -m iprange --dst-range %s",
 					RULES_CHAIN_IN, iif,
 					range_str(&ar[i], r1));
 				if (c->n_servers)
 					fprintf(f, " -s %s",
 						cidr(&c->servers[j], s2));
-				fprintf(f, " %s %s\n", l4_in[k], q);
+				fprintf(f, " %s %s\n",
+					k < 2 ? l4_in[k] : frag, q);
 			}
+		/* errors about our flows come from any router on the path */
+		for (k = 0; k < 3; k++)
+			fprintf(f, "-A %s%s -m iprange --dst-range %s -p icmp "
+				"--icmp-type %s %s\n", RULES_CHAIN_IN, iif,
+				range_str(&ar[i], r1), icmp_errors[k], q);
+	}
 	for (i = 0; i < c->n_inside; i++)
 		for (j = 0; j < ns; j++)
-			for (k = 0; k < 2; k++) {
+			for (k = 0; k < 6; k++) {
 				fprintf(f, "-A %s%s -s %s", RULES_CHAIN_OUT,
 					oif, cidr(&c->inside[i], s1));
 				if (c->n_servers)
 					fprintf(f, " -d %s",
 						cidr(&c->servers[j], s2));
-				fprintf(f, " %s %s\n", l4[k], q);
+				if (k < 2)
+					fprintf(f, " %s %s\n", l4[k], q);
+				else if (k == 2)
+					fprintf(f, " %s %s\n", frag, q);
+				else
+					fprintf(f, " -p icmp --icmp-type %s %s\n",
+						icmp_errors[k - 3], q);
 			}
 	fprintf(f, "COMMIT\n");
 }
@@ -198,6 +216,10 @@ static void print_nft(FILE *f, const struct config *c, const char *q,
 		"udp sport { 500, 4500 }", "udp dport { 500, 4500 }",
 		"meta l4proto esp",
 	};
+	static const char nft_frag[] =
+		"ip frag-off & 0x1fff != 0 meta l4proto udp";
+	static const char nft_icmp[] = "icmp type { destination-unreachable, "
+		"time-exceeded, parameter-problem }";
 	const char *phase[2] = { "notrack", q };
 	unsigned k, p;
 
@@ -225,6 +247,24 @@ static void print_nft(FILE *f, const struct config *c, const char *q,
 			}
 			fprintf(f, " %s %s\n", l4_in[k], phase[p]);
 		}
+		if (p == 1) {
+			fprintf(f, "\t\t");
+			if (c->outside[0])
+				fprintf(f, "iifname \"%s\" ", c->outside);
+			fprintf(f, "ip daddr ");
+			nft_ranges(f, ar, nar);
+			if (c->n_servers) {
+				fprintf(f, " ip saddr ");
+				nft_set(f, c->servers, c->n_servers);
+			}
+			fprintf(f, " %s %s\n", nft_frag, q);
+			fprintf(f, "\t\t");
+			if (c->outside[0])
+				fprintf(f, "iifname \"%s\" ", c->outside);
+			fprintf(f, "ip daddr ");
+			nft_ranges(f, ar, nar);
+			fprintf(f, " %s %s\n", nft_icmp, q);
+		}
 		if (p == 0) {
 			for (k = 0; k < 2; k++) {
 				fprintf(f, "\t\tip saddr ");
@@ -240,7 +280,7 @@ static void print_nft(FILE *f, const struct config *c, const char *q,
 	}
 	fprintf(f, "\tchain mangle_post {\n\t\ttype filter hook postrouting "
 		"priority mangle; policy accept;\n");
-	for (k = 0; k < 2; k++) {
+	for (k = 0; k < 4; k++) {
 		fprintf(f, "\t\t");
 		if (c->outside[0])
 			fprintf(f, "oifname \"%s\" ", c->outside);
@@ -250,7 +290,8 @@ static void print_nft(FILE *f, const struct config *c, const char *q,
 			fprintf(f, " ip daddr ");
 			nft_set(f, c->servers, c->n_servers);
 		}
-		fprintf(f, " %s %s\n", l4_out[k], q);
+		fprintf(f, " %s %s\n", k < 2 ? l4_out[k] :
+			k == 2 ? nft_frag : nft_icmp, q);
 	}
 	fprintf(f, "\t}\n}\n");
 }

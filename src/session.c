@@ -230,16 +230,22 @@ void session_touch(struct session_table *t, session_id s, bool inbound,
 	struct binding *b = B(t, s);
 	uint32_t until;
 
+	b->last_seen = now;
 	if (inbound) {
 		b->pkts_in++;
 		b->bytes_in += bytes;
+		/* replies do not hold the alias for a client that is gone;
+		 * only the first one turns the pending life into a full one */
+		if (b->flags & SESSION_F_REPLIED)
+			return;
 		b->flags |= SESSION_F_REPLIED;
+		until = now + timeout;
 	} else {
 		b->pkts_out++;
 		b->bytes_out += bytes;
+		until = now + ((b->flags & SESSION_F_REPLIED) ? timeout :
+			       pending);
 	}
-	b->last_seen = now;
-	until = now + ((b->flags & SESSION_F_REPLIED) ? timeout : pending);
 	if ((int32_t)(until - b->deadline) > 0)
 		b->deadline = until;
 }

@@ -54,6 +54,61 @@ static void track_sa(const struct xlate_ctx *x, session_id s,
 	}
 }
 
+/* Whether the quoted packet is IKE, NAT-T or ESP (a quoted later fragment
+ * is judged by its addresses alone). */
+static bool quotes_ipsec(const struct icmp_info *ic)
+{
+	if (ic->in_proto == IPPROTO_ESP_)
+		return true;
+	if (ic->in_proto != 17)
+		return false;
+	if (ic->in_later)
+		return true;
+	return ic->in_ports &&
+	       (ic->in_sport == IKE_PORT || ic->in_sport == NATT_PORT ||
+		ic->in_dport == IKE_PORT || ic->in_dport == NATT_PORT);
+}
+
+static enum xlate_result xlate_icmp(const struct xlate_ctx *x, uint8_t *buf,
+				    struct pkt_info *pi, struct xlate_out *out)
+{
+	const struct icmp_info *ic = &pi->icmp;
+	uint32_t src = ntohl(pi->saddr), dst = ntohl(pi->daddr);
+	uint32_t qsrc = ntohl(ic->in_saddr), qdst = ntohl(ic->in_daddr);
+	session_id s;
+
+	if (alias_pool_has(x->pool, dst)) {
+		/* about a packet the alias sent to a server */
+		out->alias = dst;
+		out->server = qdst;
+		out->client = 0;
+		if (qsrc != dst || !quotes_ipsec(ic))
+			return XL_PASS;
+		s = session_lookup_in(x->table, dst, qdst);
+		if (s == SESSION_NONE)
+			return XL_DROP_UNKNOWN;
+		out->client = session_client(x->table, s);
+		session_mark(x->table, s, &out->mark_value, &out->mark_mask);
+		pkt_rewrite_icmp(buf, pi, true, htonl(out->client));
+		return XL_IN;
+	}
+	/* a client about a packet a server sent it */
+	if (!config_is_inside(x->cfg, src) || !config_is_server(x->cfg, dst))
+		return XL_DROP_NOT_OURS;
+	out->client = src;
+	out->server = dst;
+	out->alias = 0;
+	if (qsrc != dst || qdst != src || !quotes_ipsec(ic))
+		return XL_PASS;
+	s = session_lookup_out(x->table, src, dst);
+	if (s == SESSION_NONE)
+		return XL_DROP_UNKNOWN;
+	out->alias = session_alias(x->table, s);
+	session_mark(x->table, s, &out->mark_value, &out->mark_mask);
+	pkt_rewrite_icmp(buf, pi, false, htonl(out->alias));
+	return XL_OUT;
+}
+
 enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
 			       struct pkt_info *pi, bool l4_partial,
 			       uint32_t now, struct xlate_out *out)
@@ -64,6 +119,8 @@ enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
 
 	out->created = false;
 	out->mark_mask = 0;
+	if (pi->kind == PKT_ICMP_ERR)
+		return xlate_icmp(x, buf, pi, out);
 	if (alias_pool_has(x->pool, dst)) {
 		s = session_lookup_in(x->table, dst, src);
 		out->alias = dst;
@@ -121,6 +178,7 @@ const char *xlate_result_name(enum xlate_result r)
 		[XL_DROP_NO_ALIAS] = "no-alias",
 		[XL_DROP_FULL] = "table-full",
 		[XL_DROP_UNKNOWN] = "unknown-inbound",
+		[XL_PASS] = "pass",
 	};
 
 	return (unsigned)r < XL_MAX ? names[r] : "?";

@@ -85,6 +85,12 @@ uint32_t worker_decide(struct daemon *d, struct worker_counters *c,
 	partial = pkt->skbinfo & NFQA_SKB_CSUMNOTREADY;
 	r = xlate_packet(&d->xlate, pkt->data, &pi, partial, now, &xo);
 	counter_add(&c->xlate[r], 1);
+	if (r == XL_PASS) {
+		/* an ICMP error about someone else's flow: not ours to
+		 * change, nor to drop */
+		counter_add(&c->accepted, 1);
+		return NF_ACCEPT;
+	}
 	if (r != XL_OUT && r != XL_IN) {
 		char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 

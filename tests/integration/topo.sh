@@ -6,6 +6,12 @@
 #                         r-out 203.0.113.1/24 (+ aliases), forwarding on
 #   server  ${EMP}s       s-in 203.0.113.100/24 and .101 (two VPN servers),
 #
+# With a second argument MTU, topo_up puts a transit router ${EMP}m
+# between the router and the servers, its link to them limited to MTU:
+#   router  r-out 203.0.113.1/26 (+ aliases), default via 203.0.113.2
+#   transit ${EMP}m  m-r 203.0.113.2/26, m-s 203.0.113.65/26 (mtu MTU)
+#   server  s-in 203.0.113.100/26 and .101, default via 203.0.113.65
+#
 # Only documentation ranges; nothing is routed out of the namespaces.
 # The caller sets EMP (a per-run prefix) and traps topo_down.
 
@@ -30,10 +36,14 @@ ns_bg() {
 	TOPO_PIDS+=($!)
 }
 
+TOPO_PLEN=24
+
 topo_up() {
-	local i n=$1
+	local i n=$1 mtu=${2:-} x nodes="r s"
 	TOPO_N=$n
-	for x in r s $(seq -f c%g 1 "$n"); do
+	TOPO_MID=${mtu:+1}
+	[ -n "$mtu" ] && nodes="r m s" && TOPO_PLEN=26
+	for x in $nodes $(seq -f c%g 1 "$n"); do
 		ip netns add "$EMP$x"
 		ns "$x" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
 		ns "$x" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
@@ -51,21 +61,39 @@ topo_up() {
 		ip -n "${EMP}r" link set "r-c$i" master br0
 		ip -n "${EMP}r" link set "r-c$i" up
 	done
-	ip link add r-out netns "${EMP}r" type veth peer name s-in \
-		netns "${EMP}s"
-	ip -n "${EMP}r" addr add 203.0.113.1/24 dev r-out
+	if [ -z "$mtu" ]; then
+		ip link add r-out netns "${EMP}r" type veth peer name s-in \
+			netns "${EMP}s"
+	else
+		ip link add r-out netns "${EMP}r" type veth peer name m-r \
+			netns "${EMP}m"
+		ip link add m-s netns "${EMP}m" type veth peer name s-in \
+			netns "${EMP}s"
+		ip -n "${EMP}m" addr add 203.0.113.2/26 dev m-r
+		ip -n "${EMP}m" addr add 203.0.113.65/26 dev m-s
+		ip -n "${EMP}m" link set m-r up
+		ip -n "${EMP}m" link set m-s mtu "$mtu" up
+		ip -n "${EMP}s" link set s-in mtu "$mtu"
+		ns m sysctl -qw net.ipv4.ip_forward=1
+	fi
+	ip -n "${EMP}r" addr add "203.0.113.1/$TOPO_PLEN" dev r-out
 	ip -n "${EMP}r" link set r-out up
-	ip -n "${EMP}s" addr add 203.0.113.100/24 dev s-in
-	ip -n "${EMP}s" addr add 203.0.113.101/24 dev s-in
+	ip -n "${EMP}s" addr add "203.0.113.100/$TOPO_PLEN" dev s-in
+	ip -n "${EMP}s" addr add "203.0.113.101/$TOPO_PLEN" dev s-in
 	ip -n "${EMP}s" link set s-in up
-	ip -n "${EMP}s" route add 192.0.2.0/24 via 203.0.113.1
+	if [ -z "$mtu" ]; then
+		ip -n "${EMP}s" route add 192.0.2.0/24 via 203.0.113.1
+	else
+		ip -n "${EMP}r" route add default via 203.0.113.2
+		ip -n "${EMP}s" route add default via 203.0.113.65
+	fi
 	ns r sysctl -qw net.ipv4.ip_forward=1
 }
 
 topo_add_aliases() {
 	local a
 	for a in "$@"; do
-		ip -n "${EMP}r" addr add "$a/24" dev r-out
+		ip -n "${EMP}r" addr add "$a/$TOPO_PLEN" dev r-out
 	done
 }
 
@@ -90,6 +118,10 @@ topo_offload() {
 		ns r ethtool -K "r-c$i" tx "$1" >/dev/null 2>&1
 	done
 	ns r ethtool -K r-out tx "$1" >/dev/null 2>&1
+	if [ -n "${TOPO_MID:-}" ]; then
+		ns m ethtool -K m-r tx "$1" >/dev/null 2>&1
+		ns m ethtool -K m-s tx "$1" >/dev/null 2>&1
+	fi
 	ns s ethtool -K s-in tx "$1" >/dev/null 2>&1
 }
 
