@@ -461,6 +461,205 @@ static void test_rewrite_esp_and_fragment(void **state)
 	assert_memory_equal(p + 20, before + 20, n - 20);
 }
 
+/* ICMP checksum (no pseudo-header) verifies */
+static bool icmp_ok(const uint8_t *p)
+{
+	unsigned ihl = (p[0] & 15) * 4u;
+	unsigned len = (unsigned)(p[2] << 8 | p[3]) - ihl;
+
+	return ref_sum(p + ihl, len, 0) == 0xffff;
+}
+
+/* An ICMP error from @from to @to quoting the first @qlen bytes of the
+ * packet @orig (as a router would, TTL already lowered). */
+static size_t build_icmp(uint8_t *p, uint32_t from, uint32_t to,
+			 uint8_t type, uint8_t code, const uint8_t *orig,
+			 size_t qlen)
+{
+	uint8_t body[600];
+	size_t n;
+	uint16_t s;
+
+	memset(body, 0, 8);
+	body[0] = type;
+	body[1] = code;
+	body[6] = 0x03;		/* next-hop MTU 1000, for frag-needed */
+	body[7] = 0xe8;
+	memcpy(body + 8, orig, qlen);
+	n = build(p, 0, 1, from, to, 0, 0, body, 8 + qlen, false);
+	s = (uint16_t)~ref_sum(p + 20, 8 + qlen, 0);
+	p[22] = (uint8_t)(s >> 8);
+	p[23] = (uint8_t)s;
+	return n;
+}
+
+static void test_icmp_parse(void **state)
+{
+	uint8_t pl[300], orig[400], p[700];
+	struct pkt_info pi;
+	size_t n, on;
+
+	(void)state;
+	memset(pl, 0x5a, sizeof(pl));
+	memcpy(pl, "\x00\x00\x00\x00", 4);
+	ike_hdr(pl + 4, 0x1122334455667788ull, 0, 2, 34, 8, 0, 200);
+	on = build(orig, 1, 17, A1, S1, 4500, 4500, pl, 204, true);
+
+	/* frag needed about NAT-T IKE from the alias, quoting 28+ bytes */
+	n = build_icmp(p, 0xcb007102u, A1, 3, 4, orig, 24 + 8 + 8);
+	assert_int_equal(pkt_parse(p, n, &pi), PKT_OK);
+	assert_int_equal(pi.kind, PKT_ICMP_ERR);
+	assert_int_equal(pi.icmp.type, 3);
+	assert_int_equal(pi.icmp.code, 4);
+	assert_int_equal(pi.icmp.in_off, 28);
+	assert_int_equal(pi.icmp.in_l4off, 28 + 24);
+	assert_int_equal(pi.icmp.in_proto, 17);
+	assert_int_equal(ntohl(pi.icmp.in_saddr), A1);
+	assert_int_equal(ntohl(pi.icmp.in_daddr), S1);
+	assert_true(pi.icmp.in_ports);
+	assert_int_equal(pi.icmp.in_sport, 4500);
+	assert_int_equal(pi.icmp.in_dport, 4500);
+	/* the non-ESP marker is zero: no SPI */
+	assert_false(pi.icmp.in_has_spi);
+
+	/* ESP-in-UDP quoted: its SPI is read */
+	memcpy(pl, "\x00\x00\x12\x34", 4);
+	on = build(orig, 0, 17, A1, S1, 4500, 4500, pl, 100, true);
+	n = build_icmp(p, S1, A1, 3, 3, orig, on);
+	assert_int_equal(pkt_parse(p, n, &pi), PKT_OK);
+	assert_true(pi.icmp.in_has_spi);
+	assert_int_equal(pi.icmp.in_spi, 0x1234);
+	assert_int_equal(pi.icmp.in_end, n);
+
+	/* raw ESP quoted with only 8 bytes after its header */
+	on = build(orig, 0, 50, A1, S1, 0, 0, pl, 100, false);
+	n = build_icmp(p, S1, A1, 11, 0, orig, 28);
+	assert_int_equal(pkt_parse(p, n, &pi), PKT_OK);
+	assert_true(pi.icmp.in_has_spi);
+	assert_false(pi.icmp.in_ports);
+	assert_int_equal(pi.icmp.in_spi, 0x1234);
+
+	/* UDP quoted with fewer than 8 bytes of header: no ports */
+	on = build(orig, 0, 17, A1, S1, 500, 500, pl, 100, true);
+	n = build_icmp(p, S1, A1, 3, 1, orig, 24);
+	assert_int_equal(pkt_parse(p, n, &pi), PKT_OK);
+	assert_false(pi.icmp.in_ports);
+
+	/* quoting a later fragment */
+	orig[7] = 8;
+	n = build_icmp(p, S1, A1, 3, 1, orig, 28);
+	assert_int_equal(pkt_parse(p, n, &pi), PKT_OK);
+	assert_true(pi.icmp.in_later);
+	assert_false(pi.icmp.in_ports);
+	orig[7] = 0;
+
+	/* errors */
+	n = build_icmp(p, S1, A1, 8, 0, orig, 28);	/* echo request */
+	assert_int_equal(pkt_parse(p, n, &pi), PKT_ERR_ICMP_TYPE);
+	n = build_icmp(p, S1, A1, 3, 1, orig, 19);	/* quote too short */
+	assert_int_equal(pkt_parse(p, n, &pi), PKT_ERR_ICMP_INNER);
+	n = build_icmp(p, S1, A1, 3, 1, orig, 28);
+	p[28] = 0x65;					/* quoted IPv6 */
+	assert_int_equal(pkt_parse(p, n, &pi), PKT_ERR_ICMP_INNER);
+	p[28] = 0x44;					/* IHL 16 */
+	assert_int_equal(pkt_parse(p, n, &pi), PKT_ERR_ICMP_INNER);
+	p[28] = 0x4f;					/* IHL beyond the data */
+	assert_int_equal(pkt_parse(p, n, &pi), PKT_ERR_ICMP_INNER);
+	n = build(p, 0, 1, S1, A1, 0, 0, pl, 4, false);	/* no ICMP header */
+	assert_int_equal(pkt_parse(p, n, &pi), PKT_ERR_ICMP_SHORT);
+	n = build_icmp(p, S1, A1, 3, 1, orig, 28);
+	p[6] = 0x20;					/* fragmented error */
+	set_ip_csum(p);
+	assert_int_equal(pkt_parse(p, n, &pi), PKT_ERR_ICMP_FRAG);
+	n = build(p, 0, 6, S1, A1, 0, 0, pl, 40, false);	/* TCP */
+	assert_int_equal(pkt_parse(p, n, &pi), PKT_ERR_PROTO);
+}
+
+/* A client's original packet, translated out, the error about it from a
+ * router, translated back: the client gets an error quoting exactly what
+ * it sent (but for the TTL the router lowered), every checksum good. */
+static void test_icmp_rewrite_roundtrip(void **state)
+{
+	uint8_t pl[1500], sent[1600], fwd[1600], p[700];
+	unsigned round;
+
+	(void)state;
+	srand(777);
+	for (round = 0; round < 5000; round++) {
+		size_t plen = 40 + (size_t)(rand() % 1200), n, on, i, q;
+		uint32_t client = (uint32_t)rand() << 1 ^ (uint32_t)rand();
+		uint32_t alias = (uint32_t)rand() << 1 ^ (uint32_t)rand();
+		uint32_t server = (uint32_t)rand() << 1 ^ (uint32_t)rand();
+		uint32_t rtr = (uint32_t)rand() << 1 ^ (uint32_t)rand();
+		unsigned opts = (unsigned)(rand() % 3), kind = round % 3;
+		struct pkt_info pi;
+
+		for (i = 0; i < plen; i++)
+			pl[i] = (uint8_t)rand();
+		if (kind == 0)
+			ike_hdr(pl, (uint64_t)rand() + 1, 0, 2, 34, 8, 0,
+				(uint32_t)plen);
+		else
+			pl[0] |= 0x80;	/* an SPI, not a marker */
+		if (kind == 2)
+			on = build(sent, opts, 50, client, server, 0, 0, pl,
+				   plen, false);
+		else
+			on = build(sent, opts, 17, client, server,
+				   kind ? 4500 : 500, kind ? 4500 : 500, pl,
+				   plen, round % 5 != 0);
+		memcpy(fwd, sent, on);
+		assert_int_equal(pkt_parse(fwd, on, &pi), PKT_OK);
+		pkt_rewrite_addr(fwd, &pi, false, htonl(alias), false);
+		fwd[8]--;		/* the router forwarded it */
+		set_ip_csum(fwd);
+		/* quote 8 bytes of L4 up to the whole packet */
+		q = 20 + opts * 4 + 8 + (size_t)(rand() % 540);
+		if (q > on)
+			q = on;
+		n = build_icmp(p, rtr, alias, 3, 4, fwd, q);
+		assert_int_equal(pkt_parse(p, n, &pi), PKT_OK);
+		pkt_rewrite_icmp(p, &pi, true, htonl(client));
+		assert_true(ip_ok(p));
+		assert_true(icmp_ok(p));
+		assert_true(ip_ok(p + 28));
+		assert_int_equal(ntohl(pi.daddr), client);
+		assert_int_equal(ntohl(pi.icmp.in_saddr), client);
+		/* the quote is what the client sent, TTL and its checksum
+		 * aside */
+		p[28 + 8]++;
+		set_ip_csum(p + 28);
+		assert_memory_equal(p + 28, sent, q);
+		assert_memory_equal(p + 16, sent + 12, 4);
+	}
+}
+
+/* The other way: a client reports an error about a server's packet; it
+ * leaves from the alias, quoting the packet as the server sent it. */
+static void test_icmp_rewrite_outbound(void **state)
+{
+	uint8_t pl[200], from_srv[300], at_client[300], p[400];
+	struct pkt_info pi;
+	size_t on, n;
+
+	(void)state;
+	memset(pl, 0x33, sizeof(pl));
+	ike_hdr(pl, 0x0102030405060708ull, 0x1112131415161718ull, 2, 37, 0,
+		1, 100);
+	on = build(from_srv, 0, 17, S1, A1, 500, 500, pl, 100, true);
+	memcpy(at_client, from_srv, on);
+	assert_int_equal(pkt_parse(at_client, on, &pi), PKT_OK);
+	pkt_rewrite_addr(at_client, &pi, true, htonl(C1), false);
+	n = build_icmp(p, C1, S1, 3, 3, at_client, 28 + 40);
+	assert_int_equal(pkt_parse(p, n, &pi), PKT_OK);
+	pkt_rewrite_icmp(p, &pi, false, htonl(A1));
+	assert_true(ip_ok(p));
+	assert_true(icmp_ok(p));
+	assert_int_equal(ntohl(pi.saddr), A1);
+	assert_memory_equal(p + 28, from_srv, 28 + 40);
+	assert_true(udp_ok(from_srv));
+}
+
 static void test_csum_helpers(void **state)
 {
 	uint8_t buf[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
@@ -487,6 +686,9 @@ int main(void)
 		cmocka_unit_test(test_fragments),
 		cmocka_unit_test(test_rewrite_random),
 		cmocka_unit_test(test_rewrite_esp_and_fragment),
+		cmocka_unit_test(test_icmp_parse),
+		cmocka_unit_test(test_icmp_rewrite_roundtrip),
+		cmocka_unit_test(test_icmp_rewrite_outbound),
 		cmocka_unit_test(test_csum_helpers),
 	};
 

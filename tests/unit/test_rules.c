@@ -74,6 +74,24 @@ static void test_iptables(void **state)
 		"--queue-balance 0:1\n"));
 	assert_non_null(strstr(out, "--dst-range 203.0.113.40-203.0.113.40 "
 		"-s 198.51.100.0/24 -p esp -j NFQUEUE"));
+	/* later UDP fragments both ways; ICMP errors to aliases from any
+	 * source, from clients only to servers */
+	assert_non_null(strstr(out, "-A ESPMASQ-IN -i eth1 -m iprange "
+		"--dst-range 203.0.113.11-203.0.113.14 -s 198.51.100.0/24 "
+		"-p udp -f -j NFQUEUE --queue-balance 0:1\n"));
+	assert_non_null(strstr(out, "-A ESPMASQ-OUT -o eth1 -s 192.0.2.0/25 "
+		"-d 198.51.100.0/24 -p udp -f -j NFQUEUE"));
+	assert_non_null(strstr(out, "-A ESPMASQ-IN -i eth1 -m iprange "
+		"--dst-range 203.0.113.40-203.0.113.40 -p icmp --icmp-type "
+		"destination-unreachable -j NFQUEUE --queue-balance 0:1\n"));
+	assert_non_null(strstr(out, "-A ESPMASQ-IN -i eth1 -m iprange "
+		"--dst-range 203.0.113.11-203.0.113.14 -p icmp --icmp-type "
+		"time-exceeded -j NFQUEUE"));
+	assert_non_null(strstr(out, "-A ESPMASQ-OUT -o eth1 -s 192.0.2.0/25 "
+		"-d 198.51.100.0/24 -p icmp --icmp-type parameter-problem "
+		"-j NFQUEUE"));
+	/* ICMP errors are not untracked (they may be about kernel flows) */
+	assert_null(strstr(out, "icmp-type destination-unreachable -j CT"));
 	assert_null(strstr(out, "--queue-bypass"));
 	assert_null(strstr(out, "203.0.113.15"));
 	free(out);
@@ -127,6 +145,13 @@ static void test_nft(void **state)
 		"fanout\n"));
 	assert_non_null(strstr(out, "ip saddr { 192.0.2.0/25 } ip daddr { "
 		"198.51.100.0/24 } udp dport { 500, 4500 } notrack\n"));
+	assert_non_null(strstr(out, "oifname \"eth1\" ip saddr { 192.0.2.0/25 "
+		"} ip daddr { 198.51.100.0/24 } ip frag-off & "
+		"0x1fff != 0 meta l4proto udp queue num 0-1 fanout\n"));
+	assert_non_null(strstr(out, "iifname \"eth1\" ip daddr { "
+		"203.0.113.11-203.0.113.14, 203.0.113.40-203.0.113.40 } icmp "
+		"type { destination-unreachable, time-exceeded, "
+		"parameter-problem } queue num 0-1 fanout\n"));
 	free(out);
 }
 

@@ -240,6 +240,125 @@ static void test_expiry_frees_alias(void **state)
 	teardown_fx(f);
 }
 
+/* A dead client: the server keeps sending to its alias, but only packets
+ * from the client keep the session, so the alias is freed on time. */
+static void test_replies_do_not_hold_alias(void **state)
+{
+	struct fx *f = setup_cfg(basic, 64);
+	struct xlate_out xo;
+	uint32_t s, d, a1, t;
+
+	(void)state;
+	run(f, false, CL(1), EX(100), 0x1001, 10, &a1, &d, &xo);
+	run(f, false, EX(100), a1, 0x1001, 11, &s, &d, &xo);	/* reply */
+	for (t = 12; t < 12 + f->cfg.timeout_ike; t += 60)
+		assert_int_equal(run(f, false, EX(100), a1, 0x1001, t, &s, &d,
+				     &xo), XL_IN);
+	/* the life the first reply gave it, no more */
+	assert_int_equal(session_expire(f->t, 11 + f->cfg.timeout_ike - 1), 0);
+	assert_int_equal(session_expire(f->t, 11 + f->cfg.timeout_ike), 1);
+	assert_int_equal(run(f, false, EX(100), a1, 0x1001, t, &s, &d, &xo),
+			 XL_DROP_UNKNOWN);
+	teardown_fx(f);
+}
+
+/* ICMP error @type/@code from @from to @to quoting the IKE or ESP
+ * packet @qsrc -> @qdst (8 bytes of its L4 header at least). */
+static enum xlate_result run_icmp(struct fx *f, uint32_t from, uint32_t to,
+				  bool esp, bool tcp, uint32_t qsrc,
+				  uint32_t qdst, uint32_t now, uint8_t *p,
+				  struct xlate_out *xo)
+{
+	uint32_t s = htonl(from), d = htonl(to);
+	struct pkt_info pi;
+	size_t q = mkpkt(p + 28, esp, qsrc, qdst, 0x4242), len = 28 + q;
+
+	if (tcp)
+		p[28 + 9] = 6;
+	memset(p, 0, 28);
+	p[0] = 0x45;
+	p[2] = (uint8_t)(len >> 8);
+	p[3] = (uint8_t)len;
+	p[8] = 64;
+	p[9] = 1;
+	memcpy(p + 12, &s, 4);
+	memcpy(p + 16, &d, 4);
+	p[20] = 3;
+	p[21] = 4;
+	assert_int_equal(pkt_parse(p, len, &pi), PKT_OK);
+	assert_int_equal(pi.kind, PKT_ICMP_ERR);
+	return xlate_packet(&f->x, p, &pi, false, now, xo);
+}
+
+static uint32_t at(const uint8_t *p, size_t off)
+{
+	uint32_t a;
+
+	memcpy(&a, p + off, 4);
+	return ntohl(a);
+}
+
+static void test_icmp_errors(void **state)
+{
+	struct fx *f = setup_cfg(basic, 64);
+	struct xlate_out xo;
+	uint32_t s, d, a1, a2;
+	uint8_t p[256];
+
+	(void)state;
+	run(f, false, CL(1), EX(100), 0x1001, 10, &a1, &d, &xo);
+	run(f, true, CL(2), EX(100), 0x2001, 10, &a2, &d, &xo);
+	run(f, false, EX(100), a1, 0x1001, 11, &s, &d, &xo);
+
+	/* from a router on the path, about client 1's IKE: to client 1,
+	 * quoting client 1 */
+	assert_int_equal(run_icmp(f, EX(2), a1, false, false, a1, EX(100), 12,
+				  p, &xo), XL_IN);
+	assert_int_equal(xo.client, CL(1));
+	assert_int_equal(at(p, 16), CL(1));
+	assert_int_equal(at(p, 28 + 12), CL(1));
+	assert_int_equal(at(p, 28 + 16), EX(100));
+	assert_int_equal(at(p, 12), EX(2));
+	/* about client 2's raw ESP: to client 2 */
+	assert_int_equal(run_icmp(f, EX(100), a2, true, false, a2, EX(100), 12,
+				  p, &xo), XL_IN);
+	assert_int_equal(at(p, 16), CL(2));
+	assert_int_equal(at(p, 28 + 12), CL(2));
+	/* about a flow from an alias to a server nobody uses: dropped */
+	assert_int_equal(run_icmp(f, EX(2), a1, false, false, a1, EX(101), 12,
+				  p, &xo), XL_DROP_UNKNOWN);
+	assert_int_equal(at(p, 16), a1);
+	/* about something not IPsec, or not from the alias: left alone */
+	assert_int_equal(run_icmp(f, EX(2), a1, false, true, a1, EX(100), 12,
+				  p, &xo), XL_PASS);
+	assert_int_equal(at(p, 16), a1);
+	assert_int_equal(run_icmp(f, EX(2), a1, false, false, EX(7), EX(100),
+				  12, p, &xo), XL_PASS);
+
+	/* client 1 reports an error about the server's packet: it leaves
+	 * from the alias, quoting the alias */
+	assert_int_equal(run_icmp(f, CL(1), EX(100), false, false, EX(100),
+				  CL(1), 12, p, &xo), XL_OUT);
+	assert_int_equal(at(p, 12), a1);
+	assert_int_equal(at(p, 28 + 16), a1);
+	assert_int_equal(at(p, 28 + 12), EX(100));
+	/* a client without a session there: not let out with its inside
+	 * address */
+	assert_int_equal(run_icmp(f, CL(3), EX(100), false, false, EX(100),
+				  CL(3), 12, p, &xo), XL_DROP_UNKNOWN);
+	assert_int_equal(run_icmp(f, CL(1), EX(100), false, true, EX(100),
+				  CL(1), 12, p, &xo), XL_PASS);
+	/* to a host that is not a server: not ours */
+	assert_int_equal(run_icmp(f, CL(1), EX(50), false, false, EX(50),
+				  CL(1), 12, p, &xo), XL_DROP_NOT_OURS);
+	/* errors create nothing and keep nothing alive: client 2 never
+	 * got a reply, so it goes after `pending` however many errors */
+	assert_int_equal(session_expire(f->t, 10 + f->cfg.timeout_pending), 1);
+	assert_int_equal(run_icmp(f, EX(100), a2, true, false, a2, EX(100), 50,
+				  p, &xo), XL_DROP_UNKNOWN);
+	teardown_fx(f);
+}
+
 static void test_table_full(void **state)
 {
 	struct fx *f = setup_cfg(basic, 2);
@@ -374,6 +493,8 @@ int main(void)
 		cmocka_unit_test(test_return_path),
 		cmocka_unit_test(test_pins_and_not_ours),
 		cmocka_unit_test(test_expiry_frees_alias),
+		cmocka_unit_test(test_replies_do_not_hold_alias),
+		cmocka_unit_test(test_icmp_errors),
 		cmocka_unit_test(test_table_full),
 		cmocka_unit_test(test_marks),
 		cmocka_unit_test(test_sa_learning),
