@@ -49,6 +49,7 @@ charon {
 		node {
 			path = $d/charon.log
 			time_format = %T
+			flush_line = yes
 			ike_name = yes
 			default = 1
 			ike = 2
@@ -58,6 +59,7 @@ charon {
 	}
 }
 swanctl {
+	load = random pem pkcs1 pkcs8 x509 pubkey openssl
 	socket = unix://$d/run/charon.vici
 }
 EOF
