@@ -15,7 +15,8 @@
 #   idle    NAT-T keepalives hold idle sessions; a client that disappears
 #           loses its alias after the timeout, and a new client gets it
 # NAT=kernel runs the same checks through plain MASQUERADE on one address
-# (the control; PHASES=up limits it to the first phase).  Needs root.
+# (the control; PHASES=up limits it to the first phase).  DEFRAG=1 makes
+# the router reassemble fragments before espmasqd sees them.  Needs root.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 ESPMASQD=${ESPMASQD:-$here/../../build/espmasqd}
@@ -54,6 +55,11 @@ ns s ip addr add 198.51.100.1/32 dev lo
 # nothing answers for 203.0.113.102: the transit router says so
 ns m ip route add unreachable 203.0.113.102/32
 
+if [ -n "${DEFRAG:-}" ]; then
+	# any rule that uses conntrack makes the router reassemble what it
+	# forwards, as on most routers: espmasqd then gets whole datagrams
+	ns r iptables -t filter -A FORWARD -m conntrack --ctstate INVALID -j ACCEPT
+fi
 if [ "$NAT" = kernel ]; then
 	ns r iptables -t nat -A POSTROUTING -o r-out -j MASQUERADE
 else
@@ -264,6 +270,14 @@ check "no inside address reached the server" '[ "$n" = 0 ]'
 if [ "$NAT" != kernel ]; then
 	echo "--- espmasqctl sessions:"
 	ctl sessions
+	nfrag=$(ctl stats | grep -o 'kind_fragment=[0-9]*' | awk -F= '{s += $2} END {print s + 0}')
+	if [ -n "${DEFRAG:-}" ]; then
+		echo "the router reassembled: espmasqd saw $nfrag fragments"
+		check "whole datagrams, no fragments, reached espmasqd" '[ "$nfrag" = 0 ]'
+	else
+		echo "espmasqd translated $nfrag fragments one by one"
+		check "espmasqd translated the fragments one by one" '[ "$nfrag" -ge 8 ]'
+	fi
 	for i in $CLIENTS; do
 		check "client $i: espmasq's table agrees with the server" \
 			'ctl sessions | grep -Eq "^192.0.2.$((10 + i)) +${alias[$i]} +203.0.113.100 "'
@@ -429,6 +443,9 @@ for i in 2 3 4; do
 done
 n=$(tshark -n -r "$tmp/s.pcap" -Y "icmp.type == 3 && icmp.code == 3 && ip.src == $gone" -T fields -e ip.src 2>/dev/null | grep -c .)
 echo "port unreachable errors from client 1's alias seen by the server: $n"
+check "client 1's port unreachable errors reached the server from its alias" '[ "$n" -ge 1 ]'
+n=$(tshark -n -r "$tmp/s.pcap" -Y "ip.src == 192.0.2.0/24 || ip.dst == 192.0.2.0/24" 2>/dev/null | grep -c .)
+check "no inside address reached the server, in any phase" '[ "$n" = 0 ]'
 # the server gives up on client 1 by dead peer detection; only then does
 # client 5 come, so that nothing the server still sends client 1 is taken
 # for client 5's (a new owner of an address inherits its old traffic)
