@@ -206,6 +206,22 @@ static void nft_ranges(FILE *f, const struct range *ar, size_t nar)
 	fprintf(f, " }");
 }
 
+/* Start of a rule for packets arriving for the aliases (from the servers
+ * with @from_servers). */
+static void nft_to_aliases(FILE *f, const struct config *c,
+			   const struct range *ar, size_t nar, bool from_servers)
+{
+	fprintf(f, "\t\t");
+	if (c->outside[0])
+		fprintf(f, "iifname \"%s\" ", c->outside);
+	fprintf(f, "ip daddr ");
+	nft_ranges(f, ar, nar);
+	if (from_servers && c->n_servers) {
+		fprintf(f, " ip saddr ");
+		nft_set(f, c->servers, c->n_servers);
+	}
+}
+
 static void print_nft(FILE *f, const struct config *c, const char *q,
 		      const struct range *ar, size_t nar)
 {
@@ -236,33 +252,14 @@ static void print_nft(FILE *f, const struct config *c, const char *q,
 			fprintf(f, "\tchain mangle_pre {\n\t\ttype filter hook "
 				"prerouting priority mangle; policy accept;\n");
 		for (k = 0; k < 3; k++) {
-			fprintf(f, "\t\t");
-			if (c->outside[0])
-				fprintf(f, "iifname \"%s\" ", c->outside);
-			fprintf(f, "ip daddr ");
-			nft_ranges(f, ar, nar);
-			if (c->n_servers) {
-				fprintf(f, " ip saddr ");
-				nft_set(f, c->servers, c->n_servers);
-			}
+			nft_to_aliases(f, c, ar, nar, true);
 			fprintf(f, " %s %s\n", l4_in[k], phase[p]);
 		}
 		if (p == 1) {
-			fprintf(f, "\t\t");
-			if (c->outside[0])
-				fprintf(f, "iifname \"%s\" ", c->outside);
-			fprintf(f, "ip daddr ");
-			nft_ranges(f, ar, nar);
-			if (c->n_servers) {
-				fprintf(f, " ip saddr ");
-				nft_set(f, c->servers, c->n_servers);
-			}
+			nft_to_aliases(f, c, ar, nar, true);
 			fprintf(f, " %s %s\n", nft_frag, q);
-			fprintf(f, "\t\t");
-			if (c->outside[0])
-				fprintf(f, "iifname \"%s\" ", c->outside);
-			fprintf(f, "ip daddr ");
-			nft_ranges(f, ar, nar);
+			/* errors about our flows come from any router */
+			nft_to_aliases(f, c, ar, nar, false);
 			fprintf(f, " %s %s\n", nft_icmp, q);
 		}
 		if (p == 0) {
