@@ -151,6 +151,11 @@ void pkt_rewrite_addr(uint8_t *buf, struct pkt_info *pi, bool dst,
 void pkt_rewrite_icmp(uint8_t *buf, struct pkt_info *pi, bool to_client,
 		      uint32_t addr);
 
+/* The same for the quoted source (@src) or destination only, for an error
+ * whose outer addresses stay (one the router itself sends). */
+void pkt_rewrite_icmp_quote(uint8_t *buf, struct pkt_info *pi, bool src,
+			    uint32_t addr);
+
 const char *pkt_err_name(enum pkt_err err);
 const char *pkt_kind_name(enum pkt_kind kind);
 

@@ -262,20 +262,19 @@ void pkt_rewrite_addr(uint8_t *buf, struct pkt_info *pi, bool dst,
 	memcpy(u + 6, &check, 2);
 }
 
-void pkt_rewrite_icmp(uint8_t *buf, struct pkt_info *pi, bool to_client,
-		      uint32_t addr)
+void pkt_rewrite_icmp_quote(uint8_t *buf, struct pkt_info *pi, bool src,
+			    uint32_t addr)
 {
 	struct icmp_info *ic = &pi->icmp;
 	uint8_t *icmp = buf + pi->l4off, *q = buf + ic->in_off;
-	uint32_t *inner = to_client ? &ic->in_saddr : &ic->in_daddr;
+	uint32_t *inner = src ? &ic->in_saddr : &ic->in_daddr;
 	uint32_t old = *inner;
 	uint16_t ick, from, to;
 
-	set_ip_addr(buf, pi, to_client, addr);
 	/* every field changed below sits at an even offset from the ICMP
 	 * header, so the ICMP checksum can follow word by word */
 	memcpy(&ick, icmp + 2, 2);
-	memcpy(q + (to_client ? 12 : 16), &addr, 4);
+	memcpy(q + (src ? 12 : 16), &addr, 4);
 	*inner = addr;
 	ick = csum_replace4(ick, old, addr);
 	memcpy(&from, q + 10, 2);
@@ -295,6 +294,13 @@ void pkt_rewrite_icmp(uint8_t *buf, struct pkt_info *pi, bool to_client,
 		}
 	}
 	memcpy(icmp + 2, &ick, 2);
+}
+
+void pkt_rewrite_icmp(uint8_t *buf, struct pkt_info *pi, bool to_client,
+		      uint32_t addr)
+{
+	set_ip_addr(buf, pi, to_client, addr);
+	pkt_rewrite_icmp_quote(buf, pi, to_client, addr);
 }
 
 const char *pkt_err_name(enum pkt_err err)

@@ -167,20 +167,24 @@ static void print_iptables(FILE *f, const struct config *c, const char *q,
 	}
 	for (i = 0; i < c->n_inside; i++)
 		for (j = 0; j < ns; j++)
-			for (k = 0; k < 6; k++) {
+			for (k = 0; k < 3; k++) {
 				fprintf(f, "-A %s%s -s %s", RULES_CHAIN_OUT,
 					oif, cidr(&c->inside[i], s1));
 				if (c->n_servers)
 					fprintf(f, " -d %s",
 						cidr(&c->servers[j], s2));
-				if (k < 2)
-					fprintf(f, " %s %s\n", l4[k], q);
-				else if (k == 2)
-					fprintf(f, " %s %s\n", frag, q);
-				else
-					fprintf(f, " -p icmp --icmp-type %s %s\n",
-						icmp_errors[k - 3], q);
+				fprintf(f, " %s %s\n", k < 2 ? l4[k] : frag, q);
 			}
+	/* errors to a server about what it sent a client, from the client
+	 * or from this router */
+	for (j = 0; j < ns; j++)
+		for (k = 0; k < 3; k++) {
+			fprintf(f, "-A %s%s", RULES_CHAIN_OUT, oif);
+			if (c->n_servers)
+				fprintf(f, " -d %s", cidr(&c->servers[j], s2));
+			fprintf(f, " -p icmp --icmp-type %s %s\n",
+				icmp_errors[k], q);
+		}
 	fprintf(f, "COMMIT\n");
 }
 
@@ -281,13 +285,18 @@ static void print_nft(FILE *f, const struct config *c, const char *q,
 		fprintf(f, "\t\t");
 		if (c->outside[0])
 			fprintf(f, "oifname \"%s\" ", c->outside);
-		fprintf(f, "ip saddr ");
-		nft_set(f, c->inside, c->n_inside);
-		if (c->n_servers) {
-			fprintf(f, " ip daddr ");
-			nft_set(f, c->servers, c->n_servers);
+		/* ICMP errors: from the clients or from this router */
+		if (k < 3) {
+			fprintf(f, "ip saddr ");
+			nft_set(f, c->inside, c->n_inside);
+			fprintf(f, " ");
 		}
-		fprintf(f, " %s %s\n", k < 2 ? l4_out[k] :
+		if (c->n_servers) {
+			fprintf(f, "ip daddr ");
+			nft_set(f, c->servers, c->n_servers);
+			fprintf(f, " ");
+		}
+		fprintf(f, "%s %s\n", k < 2 ? l4_out[k] :
 			k == 2 ? nft_frag : nft_icmp, q);
 	}
 	fprintf(f, "\t}\n}\n");

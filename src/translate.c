@@ -92,20 +92,26 @@ static enum xlate_result xlate_icmp(const struct xlate_ctx *x, uint8_t *buf,
 		pkt_rewrite_icmp(buf, pi, true, htonl(out->client));
 		return XL_IN;
 	}
-	/* a client about a packet a server sent it */
-	if (!config_is_inside(x->cfg, src) || !config_is_server(x->cfg, dst))
+	/* to a server, about a packet it sent a client: from the client
+	 * itself, or from a router that could not deliver it (this one) */
+	if (!config_is_server(x->cfg, dst))
 		return XL_DROP_NOT_OURS;
-	out->client = src;
+	out->client = qdst;
 	out->server = dst;
 	out->alias = 0;
-	if (qsrc != dst || qdst != src || !quotes_ipsec(ic))
+	if (qsrc != dst || !config_is_inside(x->cfg, qdst) || !quotes_ipsec(ic))
 		return XL_PASS;
-	s = session_lookup_out(x->table, src, dst);
+	if (config_is_inside(x->cfg, src) && src != qdst)
+		return XL_DROP_NOT_OURS;	/* about another client's flow */
+	s = session_lookup_out(x->table, qdst, dst);
 	if (s == SESSION_NONE)
-		return XL_DROP_UNKNOWN;
+		return XL_DROP_UNKNOWN;	/* would show an inside address */
 	out->alias = session_alias(x->table, s);
 	session_mark(x->table, s, &out->mark_value, &out->mark_mask);
-	pkt_rewrite_icmp(buf, pi, false, htonl(out->alias));
+	if (src == qdst)
+		pkt_rewrite_icmp(buf, pi, false, htonl(out->alias));
+	else
+		pkt_rewrite_icmp_quote(buf, pi, false, htonl(out->alias));
 	return XL_OUT;
 }
 

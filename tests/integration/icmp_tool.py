@@ -3,7 +3,7 @@
 """ICMP error checks for espmasq's namespace tests.
 
 probe:  sends one IKE_SA_INIT header from udp/500 toward an address the path
-        cannot reach, captures what leaves and what comes back on the
+        cannot reach (or with a TTL too small to get there), captures what leaves and what comes back on the
         interface, and writes a JSON result describing every ICMP error
         received: its checksums, and whether the packet it quotes is the one
         that was sent (apart from the TTL a router lowered and the header
@@ -38,7 +38,7 @@ def ike_init(ispi):
 
 
 def probe(a):
-    pkt = IP(src=a.src, dst=a.dst, id=0x4242, ttl=64) / \
+    pkt = IP(src=a.src, dst=a.dst, id=0x4242, ttl=a.ttl) / \
         UDP(sport=500, dport=500) / Raw(ike_init(0x0123456789ABCDEF))
     sn = AsyncSniffer(iface=a.iface, store=True,
                       filter="(udp and dst host %s) or icmp" % a.dst)
@@ -68,6 +68,7 @@ def probe(a):
         if len(q) >= 20:
             qihl = (q[0] & 15) * 4
             e["quote_src"] = ".".join(map(str, q[12:16]))
+            e["quote_dst"] = ".".join(map(str, q[16:20]))
             e["quote_ip_ok"] = csum_ok(q[:qihl])
             if sent is not None:
                 n = min(len(q), len(sent))
@@ -103,6 +104,7 @@ def main():
     p.add_argument("--iface", required=True)
     p.add_argument("--src", required=True)
     p.add_argument("--dst", required=True)
+    p.add_argument("--ttl", type=int, default=64)
     p.add_argument("--timeout", type=float, default=4)
     p.add_argument("--result", required=True)
     i = sub.add_parser("inject")

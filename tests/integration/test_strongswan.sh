@@ -407,6 +407,17 @@ for i in $CLIENTS; do
 	n=$(tshark -n -r "$tmp/c$i.pcap" -Y "icmp && !(icmp.code == 4 || icmp.code == 1) && icmp.type != 0" 2>/dev/null | grep -c .)
 	check "client $i: no other ICMP error reached it" '[ "$n" = 0 ]'
 done
+if [ "$NAT" != kernel ]; then
+	# the router cannot deliver a server's packet (its TTL runs out
+	# there, after espmasqd sent it on to client 2): its own error goes
+	# back to the server quoting the alias, not the inside address
+	ns s "$PYTHON" "$here/icmp_tool.py" probe --iface s-in --src 203.0.113.100 \
+		--dst "${alias[2]}" --ttl 2 --timeout 2 --result "$tmp/probe-ttl.json"
+	r=$tmp/probe-ttl.json
+	echo "server's probe with TTL 2: $(cat "$r" 2>/dev/null)"
+	check "the router's time exceeded error quotes the alias, checksums good" \
+		'"$PYTHON" -c "import json,sys; d=json.load(open(sys.argv[1])); e=d[\"errors\"]; sys.exit(not (d[\"sent\"] and len(e) == 1 and e[0][\"type\"] == 11 and e[0][\"from\"] == \"203.0.113.1\" and e[0][\"quote_dst\"] == sys.argv[2] and e[0][\"ip_ok\"] and e[0][\"icmp_ok\"] and e[0][\"quote_ip_ok\"] and e[0][\"quote_matches\"]))" "$r" "${alias[2]}"'
+fi
 n=$(tshark -n -r "$tmp/s.pcap" -Y "icmp && (ip.src == 192.0.2.0/24 || ip.dst == 192.0.2.0/24)" 2>/dev/null | grep -c .)
 check "no inside address in ICMP at the server" '[ "$n" = 0 ]'
 if [ "$NAT" != kernel ]; then

@@ -658,6 +658,15 @@ static void test_icmp_rewrite_outbound(void **state)
 	assert_int_equal(ntohl(pi.saddr), A1);
 	assert_memory_equal(p + 28, from_srv, 28 + 40);
 	assert_true(udp_ok(from_srv));
+
+	/* the same error sent by the router itself: only the quote changes */
+	n = build_icmp(p, 0xcb007101u, S1, 3, 1, at_client, 28 + 40);
+	assert_int_equal(pkt_parse(p, n, &pi), PKT_OK);
+	pkt_rewrite_icmp_quote(p, &pi, false, htonl(A1));
+	assert_true(ip_ok(p));
+	assert_true(icmp_ok(p));
+	assert_int_equal(ntohl(pi.saddr), 0xcb007101u);
+	assert_memory_equal(p + 28, from_srv, 28 + 40);
 }
 
 static void test_csum_helpers(void **state)

@@ -348,6 +348,16 @@ static void test_icmp_errors(void **state)
 				  CL(3), 12, p, &xo), XL_DROP_UNKNOWN);
 	assert_int_equal(run_icmp(f, CL(1), EX(100), false, true, EX(100),
 				  CL(1), 12, p, &xo), XL_PASS);
+	/* this router could not deliver the server's packet to client 1:
+	 * its error keeps its own source but quotes the alias */
+	assert_int_equal(run_icmp(f, EX(1), EX(100), false, false, EX(100),
+				  CL(1), 12, p, &xo), XL_OUT);
+	assert_int_equal(at(p, 12), EX(1));
+	assert_int_equal(at(p, 28 + 16), a1);
+	/* a client reporting on another client's flow: never let out */
+	assert_int_equal(run_icmp(f, CL(2), EX(100), false, false, EX(100),
+				  CL(1), 12, p, &xo), XL_DROP_NOT_OURS);
+	assert_int_equal(at(p, 28 + 16), CL(1));
 	/* to a host that is not a server: not ours */
 	assert_int_equal(run_icmp(f, CL(1), EX(50), false, false, EX(50),
 				  CL(1), 12, p, &xo), XL_DROP_NOT_OURS);
