@@ -52,7 +52,9 @@ def probe(a):
         if IP not in p:
             continue
         b = raw(p[IP])
-        if p[IP].proto == 17 and p[IP].dst == a.dst and sent is None:
+        # ours, not some other packet to the same address
+        if p[IP].proto == 17 and p[IP].dst == a.dst and \
+                p[IP].id == 0x4242 and sent is None:
             sent = b
         elif p[IP].proto == 1 and p[IP].dst == a.src:
             errors.append(b)
@@ -77,6 +79,9 @@ def probe(a):
                 for off in (8, 10, 11):		# TTL and its checksum
                     mine[off] = theirs[off] = 0
                 e["quote_matches"] = n >= 28 and mine == theirs
+                if not e["quote_matches"]:
+                    e["differ_at"] = [k for k in range(n)
+                                      if mine[k] != theirs[k]]
         res["errors"].append(e)
     with open(a.result, "w") as f:
         json.dump(res, f)
