@@ -27,6 +27,8 @@ enum sa_kind {
 
 #define SESSION_F_REPLIED	0x01	/* something came back from the server */
 #define SESSION_F_PINNED	0x02
+#define SESSION_F_SPI_WAIT	0x04	/* has an inbound SPI still to learn */
+#define SESSION_F_NEW_OUT	0x08	/* ...and uses the new SA outbound */
 
 #define SA_F_NATT		0x01	/* IKE on 4500 / ESP in UDP */
 
@@ -45,6 +47,8 @@ struct session_view {
 	uint64_t pkts_out, pkts_in, bytes_out, bytes_in;
 	uint32_t first_sa;		/* index into the SA rows */
 	uint32_t n_sa;
+	uint32_t gate_until_ms;		/* 0: not holding the gate */
+	uint32_t wait_until;
 };
 
 struct sa_view {
@@ -67,6 +71,21 @@ struct session_counters {
 	uint64_t sa_refused_full;	/* SA pool full: not tracked */
 	uint32_t active;
 	uint32_t sa_active;
+	/* shared aliases */
+	uint64_t gate_holds;		/* negotiations that took a gate */
+	uint64_t gate_released;		/* ...released by their new SPI */
+	uint64_t gate_timeouts;		/* ...released by the hold limit */
+	uint64_t gate_deferred;		/* packets refused: gate held */
+	uint64_t spi_assigned;		/* unknown inbound SPIs learned */
+	uint64_t spi_ambiguous;		/* ...dropped: several candidates */
+	uint64_t spi_unknown;		/* ...dropped: no candidate */
+};
+
+enum session_event {
+	SESSION_EV_GATE_DEFERRED,
+	SESSION_EV_SPI_AMBIGUOUS,
+	SESSION_EV_SPI_UNKNOWN,
+	SESSION_EV_SPI_ASSIGNED,
 };
 
 /* Returns a new table, or NULL with errno set (ENOMEM, EINVAL). */
@@ -121,6 +140,48 @@ int session_sa_touch(struct session_table *t, session_id s, enum sa_kind kind,
 		     uint64_t spi_i, uint64_t spi_r, uint8_t version,
 		     uint8_t exchange, uint8_t flags, uint32_t bytes,
 		     uint32_t now, uint32_t timeout);
+
+/*
+ * Sharing an alias.  A group is the sessions on one (alias, server).
+ * session_group() returns how many there are and the first one.
+ */
+unsigned session_group(const struct session_table *t, uint32_t alias,
+		       uint32_t server, session_id *first);
+
+/* The one session of the group with an SA of @kind and @spi (IKE: the
+ * initiator SPI), or SESSION_NONE; *@owners says how many sessions have
+ * one (more than 1: ambiguous). */
+session_id session_by_spi(const struct session_table *t, uint32_t alias,
+			  uint32_t server, enum sa_kind kind, uint64_t spi,
+			  unsigned *owners);
+
+/*
+ * The gate of a group serializes the negotiations of new SAs, so that an
+ * unknown inbound SPI has one candidate owner.  The holder holds it until
+ * an unknown SPI is assigned to it or until @until_ms (a millisecond
+ * clock), whichever comes first.  session_gate_holder() returns the live
+ * holder, if any, and releases expired holds (counted).
+ */
+session_id session_gate_holder(struct session_table *t, uint32_t alias,
+			       uint32_t server, uint32_t now_ms);
+void session_gate_take(struct session_table *t, session_id s,
+		       uint32_t until_ms, uint32_t wait_until);
+
+/*
+ * A session waits for an inbound SPI while it holds the gate, and again
+ * whenever it starts using a new outbound SPI (a new SA whose inbound SPI
+ * has not been seen), until @wait_until (seconds).  A hold that runs out
+ * without a new outbound SPI ends the wait.  session_spi_waiter() returns
+ * the one waiting session of a group, with *@n the number waiting.
+ */
+void session_spi_wait(struct session_table *t, session_id s,
+		      uint32_t wait_until);
+session_id session_spi_waiter(const struct session_table *t, uint32_t alias,
+			      uint32_t server, uint32_t now, unsigned *n);
+/* An unknown inbound SPI was assigned to @s: it waits no more, and its
+ * gate is released. */
+void session_spi_learned(struct session_table *t, session_id s);
+void session_count_event(struct session_table *t, enum session_event e);
 
 /* Drops sessions and SAs whose deadline has passed.  Returns how many
  * sessions went. */

@@ -13,6 +13,8 @@ struct binding {
 	uint32_t sa_head;
 	uint32_t created, last_seen, deadline;
 	uint32_t mark_value, mark_mask;
+	uint32_t gate_until_ms;		/* holds its group's gate until */
+	uint32_t wait_until;		/* SESSION_F_SPI_WAIT lasts until */
 	uint16_t flags;
 	uint16_t in_use;
 	uint64_t pkts_out, pkts_in, bytes_out, bytes_in;
@@ -58,11 +60,14 @@ static inline uint32_t hash_pair(const struct session_table *t, uint32_t a,
 	return mix((uint64_t)a << 32 | b, t->seed) & t->nb_mask;
 }
 
-static inline uint32_t hash_sa(const struct session_table *t, uint32_t owner,
-			       uint8_t kind, uint64_t spi)
+/* SAs hash by what an inbound packet shows: (alias, server, kind, SPI),
+ * so that one lookup finds the owner among clients sharing an alias. */
+static inline uint32_t hash_sa(const struct session_table *t, uint32_t alias,
+			       uint32_t server, uint8_t kind, uint64_t spi)
 {
-	return mix(spi ^ ((uint64_t)owner << 8 | kind) * 0x9e3779b97f4a7c15ull,
-		   t->seed) & t->nsa_mask;
+	uint64_t k = ((uint64_t)alias << 32 | server) * 0x9e3779b97f4a7c15ull;
+
+	return mix(spi ^ k ^ kind, t->seed) & t->nsa_mask;
 }
 
 static uint32_t pow2_at_least(uint32_t n)
@@ -253,7 +258,9 @@ void session_touch(struct session_table *t, session_id s, bool inbound,
 static void sa_unhash(struct session_table *t, uint32_t l)
 {
 	struct sa *a = &t->sa[l - 1];
-	uint32_t *pp = &t->sa_bkt[hash_sa(t, a->owner, a->kind, a->spi_i)];
+	const struct binding *b = B(t, a->owner);
+	uint32_t *pp = &t->sa_bkt[hash_sa(t, b->alias, b->server, a->kind,
+					  a->spi_i)];
 
 	while (*pp && *pp != l)
 		pp = &t->sa[*pp - 1].next_hash;
@@ -276,7 +283,8 @@ int session_sa_touch(struct session_table *t, session_id s, enum sa_kind kind,
 		     uint8_t exchange, uint8_t flags, uint32_t bytes,
 		     uint32_t now, uint32_t timeout)
 {
-	uint32_t h = hash_sa(t, s, (uint8_t)kind, spi_i);
+	struct binding *b = B(t, s);
+	uint32_t h = hash_sa(t, b->alias, b->server, (uint8_t)kind, spi_i);
 	uint32_t l = t->sa_bkt[h];
 	struct sa *a;
 
@@ -300,10 +308,12 @@ int session_sa_touch(struct session_table *t, session_id s, enum sa_kind kind,
 		a->kind = (uint8_t)kind;
 		a->next_hash = t->sa_bkt[h];
 		t->sa_bkt[h] = l;
-		a->next_sib = B(t, s)->sa_head;
-		B(t, s)->sa_head = l;
+		a->next_sib = b->sa_head;
+		b->sa_head = l;
 		t->cnt.sa_created++;
 		t->cnt.sa_active++;
+		if (kind == SA_ESP_OUT)
+			session_spi_wait(t, s, now + timeout);
 	}
 	a = &t->sa[l - 1];
 	if (spi_r && !a->spi_r)
@@ -318,6 +328,148 @@ int session_sa_touch(struct session_table *t, session_id s, enum sa_kind kind,
 	a->last_seen = now;
 	a->deadline = now + timeout;
 	return 0;
+}
+
+unsigned session_group(const struct session_table *t, uint32_t alias,
+		       uint32_t server, session_id *first)
+{
+	uint32_t l = t->in_bkt[hash_pair(t, alias, server)];
+	unsigned n = 0;
+
+	*first = SESSION_NONE;
+	for (; l; l = B(t, l)->next_in) {
+		const struct binding *b = B(t, l);
+
+		if (b->alias != alias || b->server != server)
+			continue;
+		if (!n++)
+			*first = l;
+	}
+	return n;
+}
+
+session_id session_by_spi(const struct session_table *t, uint32_t alias,
+			  uint32_t server, enum sa_kind kind, uint64_t spi,
+			  unsigned *owners)
+{
+	uint32_t l = t->sa_bkt[hash_sa(t, alias, server, (uint8_t)kind, spi)];
+	session_id found = SESSION_NONE;
+
+	*owners = 0;
+	for (; l; l = t->sa[l - 1].next_hash) {
+		const struct sa *a = &t->sa[l - 1];
+		const struct binding *b;
+
+		if (a->kind != kind || a->spi_i != spi)
+			continue;
+		b = B(t, a->owner);
+		if (b->alias != alias || b->server != server ||
+		    a->owner == found)
+			continue;
+		found = a->owner;
+		++*owners;
+	}
+	return *owners == 1 ? found : SESSION_NONE;
+}
+
+static bool gate_live(const struct binding *b, uint32_t now_ms)
+{
+	return b->gate_until_ms && (int32_t)(b->gate_until_ms - now_ms) > 0;
+}
+
+session_id session_gate_holder(struct session_table *t, uint32_t alias,
+			       uint32_t server, uint32_t now_ms)
+{
+	uint32_t l = t->in_bkt[hash_pair(t, alias, server)];
+
+	for (; l; l = B(t, l)->next_in) {
+		struct binding *b = B(t, l);
+
+		if (b->alias != alias || b->server != server ||
+		    !b->gate_until_ms)
+			continue;
+		if (gate_live(b, now_ms))
+			return l;
+		/* the hold ran out: a negotiation that left no new SA in
+		 * use (an IKE rekey, a failure) waits for nothing */
+		b->gate_until_ms = 0;
+		if (!(b->flags & SESSION_F_NEW_OUT))
+			b->flags &= (uint16_t)~SESSION_F_SPI_WAIT;
+		t->cnt.gate_timeouts++;
+	}
+	return SESSION_NONE;
+}
+
+void session_gate_take(struct session_table *t, session_id s,
+		       uint32_t until_ms, uint32_t wait_until)
+{
+	struct binding *b = B(t, s);
+
+	b->gate_until_ms = until_ms ? until_ms : 1;
+	b->flags = (uint16_t)((b->flags | SESSION_F_SPI_WAIT) &
+			      ~SESSION_F_NEW_OUT);
+	b->wait_until = wait_until;
+	t->cnt.gate_holds++;
+}
+
+void session_spi_wait(struct session_table *t, session_id s,
+		      uint32_t wait_until)
+{
+	struct binding *b = B(t, s);
+
+	if (!(b->flags & SESSION_F_SPI_WAIT) ||
+	    (int32_t)(wait_until - b->wait_until) > 0)
+		b->wait_until = wait_until;
+	b->flags |= SESSION_F_SPI_WAIT | SESSION_F_NEW_OUT;
+}
+
+session_id session_spi_waiter(const struct session_table *t, uint32_t alias,
+			      uint32_t server, uint32_t now, unsigned *n)
+{
+	uint32_t l = t->in_bkt[hash_pair(t, alias, server)];
+	session_id found = SESSION_NONE;
+
+	*n = 0;
+	for (; l; l = B(t, l)->next_in) {
+		const struct binding *b = B(t, l);
+
+		if (b->alias != alias || b->server != server ||
+		    !(b->flags & SESSION_F_SPI_WAIT) ||
+		    (int32_t)(now - b->wait_until) >= 0)
+			continue;
+		found = l;
+		++*n;
+	}
+	return *n == 1 ? found : SESSION_NONE;
+}
+
+void session_spi_learned(struct session_table *t, session_id s)
+{
+	struct binding *b = B(t, s);
+
+	b->flags &= (uint16_t)~(SESSION_F_SPI_WAIT | SESSION_F_NEW_OUT);
+	if (b->gate_until_ms) {
+		b->gate_until_ms = 0;
+		t->cnt.gate_released++;
+	}
+}
+
+void session_count_event(struct session_table *t, enum session_event e)
+{
+	switch (e) {
+	case SESSION_EV_GATE_DEFERRED:
+		t->cnt.gate_deferred++;
+		break;
+	case SESSION_EV_SPI_AMBIGUOUS:
+		t->cnt.spi_ambiguous++;
+		break;
+	case SESSION_EV_SPI_UNKNOWN:
+		t->cnt.spi_unknown++;
+		break;
+	case SESSION_EV_SPI_ASSIGNED:
+		t->cnt.spi_assigned++;
+		break;
+	}
 }
 
 static void binding_delete(struct session_table *t, uint32_t l)
@@ -430,6 +582,8 @@ int session_snapshot(const struct session_table *t, struct session_view **sv,
 			.deadline = b->deadline, .pkts_out = b->pkts_out,
 			.pkts_in = b->pkts_in, .bytes_out = b->bytes_out,
 			.bytes_in = b->bytes_in, .first_sa = (uint32_t)ai,
+			.gate_until_ms = b->gate_until_ms,
+			.wait_until = b->wait_until,
 		};
 		for (sl = b->sa_head; sl && ai < na; sl = t->sa[sl - 1].next_sib) {
 			const struct sa *a = &t->sa[sl - 1];
