@@ -13,8 +13,8 @@
 
 struct alias_pool;
 
-/* Callback: is @alias already used by some session toward @server? */
-typedef bool (*alias_taken_fn)(void *ctx, uint32_t alias, uint32_t server);
+/* Callback: how many sessions use @alias toward @server? */
+typedef unsigned (*alias_users_fn)(void *ctx, uint32_t alias, uint32_t server);
 
 /* Builds the pool from the config's aliases and pins.  Returns NULL with
  * errno set on failure. */
@@ -29,13 +29,16 @@ unsigned alias_pool_free_count(const struct alias_pool *p);
 
 /*
  * Chooses the alias for a new session of @client toward @server: its pin
- * if it has one, otherwise an unpinned alias that no session uses toward
- * @server, trying first the one the client's address hashes to so that a
- * client tends to keep one alias toward every server.  Sets *@pinned.
- * Returns the alias, or 0 when none is free.
+ * if it has one and nobody else uses it, otherwise an unpinned alias that
+ * no session uses toward @server, trying first the one the client's address
+ * hashes to so that a client tends to keep one alias toward every server.
+ * When none is free, the unpinned alias with the fewest clients toward
+ * @server, if that is fewer than @max_clients (0: no limit; 1: never share),
+ * with *@shared set.  Pinned aliases are never shared.  Returns 0 when
+ * there is no alias to give.
  */
 uint32_t alias_pick(const struct alias_pool *p, uint32_t client,
-		    uint32_t server, alias_taken_fn taken, void *ctx,
-		    bool *pinned);
+		    uint32_t server, alias_users_fn users, void *ctx,
+		    uint32_t max_clients, bool *pinned, bool *shared);
 
 #endif

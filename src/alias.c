@@ -81,24 +81,34 @@ unsigned alias_pool_free_count(const struct alias_pool *p)
 }
 
 uint32_t alias_pick(const struct alias_pool *p, uint32_t client,
-		    uint32_t server, alias_taken_fn taken, void *ctx,
-		    bool *pinned)
+		    uint32_t server, alias_users_fn users, void *ctx,
+		    uint32_t max_clients, bool *pinned, bool *shared)
 {
-	uint32_t pin = config_pin_for(p->cfg, client);
-	unsigned i, start;
+	uint32_t pin = config_pin_for(p->cfg, client), best = 0;
+	unsigned i, start, best_n = ~0u;
 
 	*pinned = pin != 0;
+	*shared = false;
 	if (pin)
-		return taken(ctx, pin, server) ? 0 : pin;
+		return users(ctx, pin, server) ? 0 : pin;
 	if (!p->n_dyn)
 		return 0;
 	/* Fibonacci hashing of the client spreads neighbours apart. */
 	start = (unsigned)(((uint64_t)(client * 2654435761u) * p->n_dyn) >> 32);
 	for (i = 0; i < p->n_dyn; i++) {
 		uint32_t a = p->dyn[(start + i) % p->n_dyn];
+		unsigned n = users(ctx, a, server);
 
-		if (!taken(ctx, a, server))
+		if (!n)
 			return a;
+		if (n < best_n) {
+			best = a;
+			best_n = n;
+		}
 	}
-	return 0;
+	/* none free: the least shared one, within the limit */
+	if (max_clients == 1 || (max_clients && best_n >= max_clients))
+		return 0;
+	*shared = true;
+	return best;
 }

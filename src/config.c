@@ -35,6 +35,8 @@ enum config_once {
 	ONCE_CONTROL,
 	ONCE_STATE,
 	ONCE_FAIL_POLICY,
+	ONCE_ALIAS_CLIENTS,
+	ONCE_GATE_HOLD,
 	ONCE_COUNT,
 	ONCE_NONE = -1,
 };
@@ -712,6 +714,18 @@ static int config_do_max_sessions(struct config_ctx *x, char **argv)
 				   &x->c->max_sessions);
 }
 
+static int config_do_alias_clients(struct config_ctx *x, char **argv)
+{
+	return config_parse_number(x, "'alias-clients'", argv[0], 1, 65535,
+				   &x->c->alias_clients);
+}
+
+static int config_do_gate_hold(struct config_ctx *x, char **argv)
+{
+	return config_parse_number(x, "'gate-hold' (milliseconds)", argv[0],
+				   10, 60000, &x->c->gate_hold_ms);
+}
+
 static int config_do_queue_maxlen(struct config_ctx *x, char **argv)
 {
 	return config_parse_number(x, "'queue-maxlen'", argv[0], 1, 1U << 20,
@@ -818,6 +832,10 @@ static const struct config_directive config_directives[] = {
 	  "DURATION", config_do_timeout },
 	{ "max-sessions", 1, 1, ONCE_MAX_SESSIONS, "max-sessions N",
 	  config_do_max_sessions },
+	{ "alias-clients", 1, 1, ONCE_ALIAS_CLIENTS, "alias-clients N",
+	  config_do_alias_clients },
+	{ "gate-hold", 1, 1, ONCE_GATE_HOLD, "gate-hold MILLISECONDS",
+	  config_do_gate_hold },
 	{ "queue-maxlen", 1, 1, ONCE_QUEUE_MAXLEN, "queue-maxlen N",
 	  config_do_queue_maxlen },
 	{ "rcvbuf", 1, 1, ONCE_RCVBUF, "rcvbuf SIZE", config_do_rcvbuf },
@@ -840,6 +858,9 @@ void config_init(struct config *c)
 	c->timeout_pending = 30;
 	c->timeout_natt = 300;
 	c->max_sessions = 65536;
+	c->gate_hold_ms = 2000;
+	/* sharing stays off until return traffic is demultiplexed by SPI */
+	c->alias_clients = 1;
 	c->queue_maxlen = 4096;
 	c->rcvbuf = 8 << 20;
 	c->batch = 64;

@@ -3,9 +3,11 @@
 
 #include "translate.h"
 
-static bool taken(void *ctx, uint32_t alias, uint32_t server)
+static unsigned users(void *ctx, uint32_t alias, uint32_t server)
 {
-	return session_lookup_in(ctx, alias, server) != SESSION_NONE;
+	session_id first;
+
+	return session_group(ctx, alias, server, &first);
 }
 
 static uint32_t kind_timeout(const struct config *c, const struct pkt_info *pi)
@@ -149,9 +151,10 @@ enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
 	out->server = dst;
 	s = session_lookup_out(x->table, src, dst);
 	if (s == SESSION_NONE) {
-		bool pinned;
-		uint32_t alias = alias_pick(x->pool, src, dst, taken,
-					    x->table, &pinned);
+		bool pinned, shared;
+		uint32_t alias = alias_pick(x->pool, src, dst, users,
+					    x->table, c->alias_clients,
+					    &pinned, &shared);
 		struct mark m;
 
 		out->alias = alias;

@@ -16,10 +16,10 @@
 
 /* A fake occupancy map: taken[alias][server] */
 struct occ {
-	bool taken[256][4];
+	unsigned taken[256][4];	/* sessions per alias and server */
 };
 
-static bool is_taken(void *ctx, uint32_t alias, uint32_t server)
+static unsigned is_taken(void *ctx, uint32_t alias, uint32_t server)
 {
 	struct occ *o = ctx;
 
@@ -72,16 +72,16 @@ static void test_pins(void **state)
 	struct config *c = cfg(conf);
 	struct alias_pool *p = alias_pool_new(c);
 	struct occ o;
-	bool pinned;
+	bool pinned, shared;
 
 	(void)state;
 	memset(&o, 0, sizeof(o));
-	assert_int_equal(alias_pick(p, CL(50), 1, is_taken, &o, &pinned), EX(13));
+	assert_int_equal(alias_pick(p, CL(50), 1, is_taken, &o, 1, &pinned, &shared), EX(13));
 	assert_true(pinned);
-	assert_int_equal(alias_pick(p, CL(51), 2, is_taken, &o, &pinned), EX(60));
+	assert_int_equal(alias_pick(p, CL(51), 2, is_taken, &o, 1, &pinned, &shared), EX(60));
 	/* a pinned client never falls back to the pool */
 	o.taken[60][2] = true;
-	assert_int_equal(alias_pick(p, CL(51), 2, is_taken, &o, &pinned), 0);
+	assert_int_equal(alias_pick(p, CL(51), 2, is_taken, &o, 1, &pinned, &shared), 0);
 	assert_true(pinned);
 	alias_pool_free(p);
 	free(c);
@@ -93,13 +93,13 @@ static void test_unique_per_server_and_exhaustion(void **state)
 	struct alias_pool *p = alias_pool_new(c);
 	struct occ o;
 	uint32_t got[3];
-	bool pinned;
+	bool pinned, shared;
 	unsigned i, j;
 
 	(void)state;
 	memset(&o, 0, sizeof(o));
 	for (i = 0; i < 3; i++) {
-		got[i] = alias_pick(p, CL(1 + i), 1, is_taken, &o, &pinned);
+		got[i] = alias_pick(p, CL(1 + i), 1, is_taken, &o, 1, &pinned, &shared);
 		assert_false(pinned);
 		assert_true(got[i] == EX(11) || got[i] == EX(12) ||
 			    got[i] == EX(14));	/* never the pinned .13 */
@@ -107,9 +107,61 @@ static void test_unique_per_server_and_exhaustion(void **state)
 			assert_int_not_equal(got[i], got[j]);
 		o.taken[got[i] & 0xff][1] = true;
 	}
-	assert_int_equal(alias_pick(p, CL(4), 1, is_taken, &o, &pinned), 0);
+	assert_int_equal(alias_pick(p, CL(4), 1, is_taken, &o, 1, &pinned, &shared), 0);
 	/* the same aliases are all free toward server 2 */
-	assert_int_not_equal(alias_pick(p, CL(4), 2, is_taken, &o, &pinned), 0);
+	assert_int_not_equal(alias_pick(p, CL(4), 2, is_taken, &o, 1, &pinned, &shared), 0);
+	alias_pool_free(p);
+	free(c);
+}
+
+/* No free alias: share the least used one, within the limit; never a
+ * pinned one. */
+static void test_sharing(void **state)
+{
+	struct config *c = cfg(conf);
+	struct alias_pool *p = alias_pool_new(c);
+	struct occ o;
+	bool pinned, shared;
+	unsigned i, n[256] = { 0 };
+	uint32_t a;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.taken[11][1] = 2;
+	o.taken[12][1] = 1;
+	o.taken[14][1] = 3;
+	a = alias_pick(p, CL(9), 1, is_taken, &o, 0, &pinned, &shared);
+	assert_int_equal(a, EX(12));
+	assert_true(shared);
+	assert_false(pinned);
+	/* a limit of 1 means no sharing; a limit counts clients */
+	assert_int_equal(alias_pick(p, CL(9), 1, is_taken, &o, 1, &pinned,
+				    &shared), 0);
+	assert_int_equal(alias_pick(p, CL(9), 1, is_taken, &o, 2, &pinned,
+				    &shared), EX(12));
+	o.taken[12][1] = 2;
+	assert_int_equal(alias_pick(p, CL(9), 1, is_taken, &o, 2, &pinned,
+				    &shared), 0);
+	/* filling up evenly: 30 more clients spread over the three */
+	memset(&o, 0, sizeof(o));
+	for (i = 0; i < 33; i++) {
+		a = alias_pick(p, CL(100 + i), 1, is_taken, &o, 0, &pinned,
+			       &shared);
+		assert_int_not_equal(a, 0);
+		assert_int_not_equal(a, EX(13));
+		assert_true(shared == (i >= 3));
+		o.taken[a & 0xff][1]++;
+		n[a & 0xff]++;
+	}
+	assert_int_equal(n[11], 11);
+	assert_int_equal(n[12], 11);
+	assert_int_equal(n[14], 11);
+	/* a pinned alias is never shared */
+	o.taken[13][1] = 1;
+	assert_int_equal(alias_pick(p, CL(50), 1, is_taken, &o, 0, &pinned,
+				    &shared), 0);
+	assert_true(pinned);
+	assert_false(shared);
 	alias_pool_free(p);
 	free(c);
 }
@@ -119,7 +171,7 @@ static void test_sticky_across_servers(void **state)
 	struct config *c = cfg(conf);
 	struct alias_pool *p = alias_pool_new(c);
 	struct occ o;
-	bool pinned;
+	bool pinned, shared;
 	unsigned i;
 
 	(void)state;
@@ -127,13 +179,14 @@ static void test_sticky_across_servers(void **state)
 	/* with nothing taken a client gets the same alias toward any server,
 	 * and different clients spread over the pool */
 	for (i = 1; i <= 40; i++) {
-		uint32_t a = alias_pick(p, CL(i), 0, is_taken, &o, &pinned);
+		uint32_t a = alias_pick(p, CL(i), 0, is_taken, &o, 1, &pinned, &shared);
 
-		assert_int_equal(alias_pick(p, CL(i), 1, is_taken, &o, &pinned), a);
-		assert_int_equal(alias_pick(p, CL(i), 3, is_taken, &o, &pinned), a);
+		assert_int_equal(alias_pick(p, CL(i), 1, is_taken, &o, 1, &pinned, &shared), a);
+		assert_int_equal(alias_pick(p, CL(i), 3, is_taken, &o, 1, &pinned, &shared), a);
 		o.taken[a & 0xff][2] = true;	/* mark used, in a column no pick reads */
 	}
 	assert_true(o.taken[11][2] && o.taken[12][2] && o.taken[14][2]);
+	assert_false(shared);
 	alias_pool_free(p);
 	free(c);
 }
@@ -145,6 +198,7 @@ int main(void)
 		cmocka_unit_test(test_pins),
 		cmocka_unit_test(test_unique_per_server_and_exhaustion),
 		cmocka_unit_test(test_sticky_across_servers),
+		cmocka_unit_test(test_sharing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

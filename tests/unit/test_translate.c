@@ -108,11 +108,13 @@ static enum xlate_result run(struct fx *f, bool esp, uint32_t src,
 	return r;
 }
 
+/* one client per alias and server: no sharing */
 static const char *const basic[] = {
 	"inside 192.0.2.0/24",
 	"alias 203.0.113.11-203.0.113.13",
 	"pin 192.0.2.20 203.0.113.20",
 	"server 203.0.113.100/31",
+	"alias-clients 1",
 	NULL,
 };
 

@@ -19,7 +19,7 @@
 static struct daemon *mkd(void)
 {
 	static const char *const lines[] = {
-		"inside 192.0.2.0/24", "alias 203.0.113.11",
+		"inside 192.0.2.0/24", "alias 203.0.113.11", "alias-clients 1",
 		"mark 0x100/0xff00", NULL,
 	};
 	struct daemon *d = calloc(1, sizeof(*d));
