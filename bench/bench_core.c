@@ -105,7 +105,7 @@ int main(int argc, char **argv)
 
 		mk_esp(work, client, server, 0x1000 + (uint32_t)i);
 		pkt_parse(work, PKT_LEN, &pi);
-		if (xlate_packet(&x, work, &pi, false, 1, &xo) != XL_OUT) {
+		if (xlate_packet(&x, work, &pi, false, 1, 1000, &xo) != XL_OUT) {
 			fprintf(stderr, "setup failed at session %lu\n", i);
 			return 1;
 		}
@@ -129,7 +129,7 @@ int main(int argc, char **argv)
 		memcpy(work, pk + k * PKT_LEN, PKT_LEN);
 		if (pkt_parse(work, PKT_LEN, &pi) != PKT_OK)
 			return 1;
-		r = xlate_packet(&x, work, &pi, false, 2, &xo);
+		r = xlate_packet(&x, work, &pi, false, 2, 2000, &xo);
 		if (r != (k & 1 ? XL_IN : XL_OUT))
 			return 1;
 	}

@@ -39,5 +39,7 @@ struct daemon {
 
 /* Seconds on the monotonic clock: cheap (vDSO), read once per burst. */
 uint32_t daemon_now(void);
+/* A millisecond monotonic clock (wraps every 49 days). */
+uint32_t daemon_now_ms(void);
 
 #endif

@@ -86,12 +86,14 @@ struct icmp_info {
 	uint32_t in_saddr;	/* as stored: network byte order */
 	uint32_t in_daddr;
 	uint32_t in_spi;	/* host order; valid with in_has_spi */
+	uint64_t in_ispi;	/* quoted IKE initiator SPI, in_has_ispi */
 	uint8_t type;
 	uint8_t code;
 	uint8_t in_proto;
 	uint8_t in_later;	/* the quoted packet is a later fragment */
 	uint8_t in_ports;	/* 8 bytes of quoted UDP header */
 	uint8_t in_has_spi;	/* ESP SPI quoted (raw or in UDP) */
+	uint8_t in_has_ispi;	/* IKE header quoted far enough */
 };
 
 #define ICMP_T_UNREACH		3
@@ -99,6 +101,10 @@ struct icmp_info {
 #define ICMP_T_TIME_EXCEEDED	11
 #define ICMP_T_PARAM_PROBLEM	12
 #define ICMP_C_FRAG_NEEDED	4
+
+#define IKE2_EXCH_IKE_AUTH		35
+#define IKE2_EXCH_CREATE_CHILD_SA	36
+#define IKE1_EXCH_QUICK_MODE		32
 
 /* IKEv2 header flags */
 #define IKE2_FLAG_INITIATOR	0x08

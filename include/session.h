@@ -117,6 +117,7 @@ session_id session_add(struct session_table *t, uint32_t client,
 /* Accessors for the packet path. */
 uint32_t session_client(const struct session_table *t, session_id s);
 uint32_t session_alias(const struct session_table *t, session_id s);
+uint32_t session_flags(const struct session_table *t, session_id s);
 void session_mark(const struct session_table *t, session_id s,
 		  uint32_t *value, uint32_t *mask);
 
@@ -133,8 +134,8 @@ void session_touch(struct session_table *t, session_id s, bool inbound,
 /*
  * Records an SA of session @s (found or created): IKE by @spi_i (the
  * initiator SPI) learning @spi_r when it becomes known, ESP by @spi_i.
- * Returns 0, or -ENOSPC when the SA pool is full (counted; the packet is
- * still translated, only not itemized).
+ * Returns 0, 1 when the SA is new, or -ENOSPC when the SA pool is full
+ * (counted; the packet is still translated, only not itemized).
  */
 int session_sa_touch(struct session_table *t, session_id s, enum sa_kind kind,
 		     uint64_t spi_i, uint64_t spi_r, uint8_t version,

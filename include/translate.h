@@ -26,6 +26,8 @@ enum xlate_result {
 				 * does not know */
 	XL_PASS,		/* ICMP error about a flow that is not
 				 * espmasq's: accepted unchanged */
+	XL_DROP_AMBIGUOUS,	/* shared alias: no single owner */
+	XL_DROP_GATE,		/* shared alias: another client negotiates */
 	XL_MAX
 };
 
@@ -40,6 +42,7 @@ struct xlate_out {
 	uint32_t mark_mask;	/* 0: leave the mark alone */
 	uint32_t client, alias, server;	/* host order, for logging */
 	bool created;		/* a new session was made for this packet */
+	bool spi_learned;	/* an unknown inbound SPI was assigned */
 };
 
 /*
@@ -62,7 +65,8 @@ struct xlate_out {
  */
 enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
 			       struct pkt_info *pi, bool l4_partial,
-			       uint32_t now, struct xlate_out *out);
+			       uint32_t now, uint32_t now_ms,
+			       struct xlate_out *out);
 
 const char *xlate_result_name(enum xlate_result r);
 

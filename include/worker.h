@@ -51,7 +51,7 @@ void worker_queue_counters(const struct worker *w, struct queue_counters *out);
  * applies.
  */
 uint32_t worker_decide(struct daemon *d, struct worker_counters *c,
-		       struct queue_pkt *pkt, uint32_t now, bool *payload,
-		       bool *set_mark, uint32_t *mark);
+		       struct queue_pkt *pkt, uint32_t now, uint32_t now_ms,
+		       bool *payload, bool *set_mark, uint32_t *mark);
 
 #endif

@@ -166,6 +166,14 @@ static int cmd_stats(struct control *c, struct evbuffer *o)
 		sc.active, sc.created, sc.expired, sc.refused_full,
 		sc.sa_active, sc.sa_created, sc.sa_expired,
 		sc.sa_refused_full);
+	evbuffer_add_printf(o,
+		"stat scope=shared gate_holds=%" PRIu64 " gate_released=%" PRIu64
+		" gate_timeouts=%" PRIu64 " gate_deferred=%" PRIu64
+		" spi_assigned=%" PRIu64 " spi_ambiguous=%" PRIu64
+		" spi_unknown=%" PRIu64 "\n",
+		sc.gate_holds, sc.gate_released, sc.gate_timeouts,
+		sc.gate_deferred, sc.spi_assigned, sc.spi_ambiguous,
+		sc.spi_unknown);
 	for (i = 0; i < d->n_workers; i++) {
 		struct worker_counters w;
 		struct queue_counters q;

@@ -155,10 +155,17 @@ static enum pkt_err parse_icmp(const uint8_t *buf, struct pkt_info *pi)
 		ic->in_ports = 1;
 		ic->in_sport = rd16(l4);
 		ic->in_dport = rd16(l4 + 2);
-		if ((ic->in_sport == NATT_PORT || ic->in_dport == NATT_PORT) &&
-		    avail >= 12 && rd32(l4 + 8) != 0) {
-			ic->in_spi = rd32(l4 + 8);
-			ic->in_has_spi = 1;
+		if (ic->in_sport == NATT_PORT || ic->in_dport == NATT_PORT) {
+			if (avail >= 12 && rd32(l4 + 8) != 0) {
+				ic->in_spi = rd32(l4 + 8);
+				ic->in_has_spi = 1;
+			} else if (avail >= 20) {
+				ic->in_ispi = rd64(l4 + 12);
+				ic->in_has_ispi = 1;
+			}
+		} else if (avail >= 16) {
+			ic->in_ispi = rd64(l4 + 8);
+			ic->in_has_ispi = 1;
 		}
 	} else if (ic->in_proto == IPPROTO_ESP_ && avail >= 4) {
 		ic->in_spi = rd32(l4);

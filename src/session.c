@@ -216,6 +216,11 @@ uint32_t session_client(const struct session_table *t, session_id s)
 	return B(t, s)->client;
 }
 
+uint32_t session_flags(const struct session_table *t, session_id s)
+{
+	return B(t, s)->flags;
+}
+
 uint32_t session_alias(const struct session_table *t, session_id s)
 {
 	return B(t, s)->alias;
@@ -287,6 +292,7 @@ int session_sa_touch(struct session_table *t, session_id s, enum sa_kind kind,
 	uint32_t h = hash_sa(t, b->alias, b->server, (uint8_t)kind, spi_i);
 	uint32_t l = t->sa_bkt[h];
 	struct sa *a;
+	int created = 0;
 
 	while (l) {
 		a = &t->sa[l - 1];
@@ -312,8 +318,7 @@ int session_sa_touch(struct session_table *t, session_id s, enum sa_kind kind,
 		b->sa_head = l;
 		t->cnt.sa_created++;
 		t->cnt.sa_active++;
-		if (kind == SA_ESP_OUT)
-			session_spi_wait(t, s, now + timeout);
+		created = 1;
 	}
 	a = &t->sa[l - 1];
 	if (spi_r && !a->spi_r)
@@ -327,7 +332,7 @@ int session_sa_touch(struct session_table *t, session_id s, enum sa_kind kind,
 	a->bytes += bytes;
 	a->last_seen = now;
 	a->deadline = now + timeout;
-	return 0;
+	return created;
 }
 
 unsigned session_group(const struct session_table *t, uint32_t alias,

@@ -44,12 +44,17 @@ static void track_sa(const struct xlate_ctx *x, session_id s,
 		break;
 	case PKT_ESP:
 	case PKT_ESP_UDP:
-		session_sa_touch(x->table, s, inbound ? SA_ESP_IN : SA_ESP_OUT,
-				 pi->spi, 0, 0, 0,
-				 pi->kind == PKT_ESP_UDP ? SA_F_NATT : 0,
-				 pi->len, now,
-				 pi->kind == PKT_ESP ? c->timeout_esp :
-				 c->timeout_natt);
+		/* a new SA in use outbound: its inbound SPI is still to
+		 * learn */
+		if (session_sa_touch(x->table, s,
+				     inbound ? SA_ESP_IN : SA_ESP_OUT, pi->spi,
+				     0, 0, 0,
+				     pi->kind == PKT_ESP_UDP ? SA_F_NATT : 0,
+				     pi->len, now,
+				     pi->kind == PKT_ESP ? c->timeout_esp :
+				     c->timeout_natt) == 1 && !inbound)
+			session_spi_wait(x->table, s,
+					 now + c->timeout_pending);
 		break;
 	default:
 		break;
@@ -78,6 +83,7 @@ static enum xlate_result xlate_icmp(const struct xlate_ctx *x, uint8_t *buf,
 	uint32_t src = ntohl(pi->saddr), dst = ntohl(pi->daddr);
 	uint32_t qsrc = ntohl(ic->in_saddr), qdst = ntohl(ic->in_daddr);
 	session_id s;
+	unsigned n;
 
 	if (alias_pool_has(x->pool, dst)) {
 		/* about a packet the alias sent to a server */
@@ -86,9 +92,25 @@ static enum xlate_result xlate_icmp(const struct xlate_ctx *x, uint8_t *buf,
 		out->client = 0;
 		if (qsrc != dst || !quotes_ipsec(ic))
 			return XL_PASS;
-		s = session_lookup_in(x->table, dst, qdst);
-		if (s == SESSION_NONE)
+		n = session_group(x->table, dst, qdst, &s);
+		if (n == 0)
 			return XL_DROP_UNKNOWN;
+		if (n > 1) {
+			/* shared: the quoted SPI says whose packet it was */
+			unsigned owners = 0;
+
+			s = SESSION_NONE;
+			if (ic->in_has_spi)
+				s = session_by_spi(x->table, dst, qdst,
+						   SA_ESP_OUT, ic->in_spi,
+						   &owners);
+			else if (ic->in_has_ispi)
+				s = session_by_spi(x->table, dst, qdst, SA_IKE,
+						   ic->in_ispi, &owners);
+			if (s == SESSION_NONE)
+				return owners ? XL_DROP_AMBIGUOUS :
+				       XL_DROP_UNKNOWN;
+		}
 		out->client = session_client(x->table, s);
 		session_mark(x->table, s, &out->mark_value, &out->mark_mask);
 		pkt_rewrite_icmp(buf, pi, true, htonl(out->client));
@@ -117,26 +139,139 @@ static enum xlate_result xlate_icmp(const struct xlate_ctx *x, uint8_t *buf,
 	return XL_OUT;
 }
 
+/*
+ * An IKE request that may create CHILD SAs, whose inbound SPIs espmasq
+ * cannot read (they travel encrypted): IKEv2 IKE_AUTH and CREATE_CHILD_SA,
+ * IKEv1 Quick Mode.
+ */
+static bool negotiates(const struct pkt_info *pi)
+{
+	if (pi->kind != PKT_IKE && pi->kind != PKT_NATT_IKE)
+		return false;
+	if (pi->ike.version == 2)
+		return (pi->ike.exchange == IKE2_EXCH_IKE_AUTH ||
+			pi->ike.exchange == IKE2_EXCH_CREATE_CHILD_SA) &&
+		       !(pi->ike.flags & IKE2_FLAG_RESPONSE);
+	return pi->ike.exchange == IKE1_EXCH_QUICK_MODE;
+}
+
+/*
+ * Gate of session @s's group for a negotiation: taken if free, kept if
+ * @s holds it.  Returns false when another client holds it: the packet
+ * waits for its peer to send it again.
+ */
+static bool gate_pass(const struct xlate_ctx *x, session_id s,
+		      uint32_t alias, uint32_t server, uint32_t now,
+		      uint32_t now_ms)
+{
+	session_id h = session_gate_holder(x->table, alias, server, now_ms);
+
+	if (h == s)
+		return true;
+	if (h != SESSION_NONE) {
+		session_count_event(x->table, SESSION_EV_GATE_DEFERRED);
+		return false;
+	}
+	session_gate_take(x->table, s, now_ms + x->cfg->gate_hold_ms,
+			  now + x->cfg->timeout_pending);
+	return true;
+}
+
+/*
+ * Which client of a shared (alias, server) an inbound packet is for: the
+ * owner of its SPI; for an ESP SPI nobody owns yet, the one client that
+ * waits for one; for an IKE SA nobody owns yet, the client holding the
+ * gate.  Anything else is refused (XL_DROP_AMBIGUOUS or XL_DROP_UNKNOWN,
+ * in *@r): never delivered on a guess.
+ */
+static session_id demux(const struct xlate_ctx *x, const struct pkt_info *pi,
+			uint32_t alias, uint32_t server, uint32_t now,
+			uint32_t now_ms, struct xlate_out *out,
+			enum xlate_result *r)
+{
+	struct session_table *t = x->table;
+	unsigned owners, n;
+	session_id s;
+
+	*r = XL_DROP_AMBIGUOUS;
+	switch (pi->kind) {
+	case PKT_IKE:
+	case PKT_NATT_IKE:
+		s = session_by_spi(t, alias, server, SA_IKE, pi->ike.ispi,
+				   &owners);
+		if (s != SESSION_NONE || owners)
+			return s;
+		/* a new IKE SA from the server (one it rekeyed, say):
+		 * only a client negotiating now can own it */
+		return session_gate_holder(t, alias, server, now_ms);
+	case PKT_ESP:
+	case PKT_ESP_UDP:
+		s = session_by_spi(t, alias, server, SA_ESP_IN, pi->spi,
+				   &owners);
+		if (s != SESSION_NONE || owners) {
+			if (owners > 1)
+				session_count_event(t,
+						    SESSION_EV_SPI_AMBIGUOUS);
+			return s;
+		}
+		session_gate_holder(t, alias, server, now_ms);	/* expiry */
+		s = session_spi_waiter(t, alias, server, now, &n);
+		if (s == SESSION_NONE) {
+			session_count_event(t, n ? SESSION_EV_SPI_AMBIGUOUS :
+					       SESSION_EV_SPI_UNKNOWN);
+			*r = n ? XL_DROP_AMBIGUOUS : XL_DROP_UNKNOWN;
+			return SESSION_NONE;
+		}
+		session_spi_learned(t, s);
+		session_count_event(t, SESSION_EV_SPI_ASSIGNED);
+		out->spi_learned = true;
+		return s;
+	default:
+		/* keepalives and later fragments name no SA */
+		return SESSION_NONE;
+	}
+}
+
 enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
 			       struct pkt_info *pi, bool l4_partial,
-			       uint32_t now, struct xlate_out *out)
+			       uint32_t now, uint32_t now_ms,
+			       struct xlate_out *out)
 {
 	const struct config *c = x->cfg;
 	uint32_t src = ntohl(pi->saddr), dst = ntohl(pi->daddr);
 	session_id s;
 
 	out->created = false;
+	out->spi_learned = false;
 	out->mark_mask = 0;
 	if (pi->kind == PKT_ICMP_ERR)
 		return xlate_icmp(x, buf, pi, out);
 	if (alias_pool_has(x->pool, dst)) {
-		s = session_lookup_in(x->table, dst, src);
+		unsigned n = session_group(x->table, dst, src, &s);
+		enum xlate_result r;
+
 		out->alias = dst;
 		out->server = src;
 		out->client = 0;
-		if (s == SESSION_NONE)
+		if (n == 0)
 			return XL_DROP_UNKNOWN;
+		if (n > 1) {
+			s = demux(x, pi, dst, src, now, now_ms, out, &r);
+			if (s == SESSION_NONE)
+				return r;
+		} else if ((pi->kind == PKT_ESP || pi->kind == PKT_ESP_UDP) &&
+			   (session_flags(x->table, s) & SESSION_F_SPI_WAIT)) {
+			unsigned owners;
+
+			/* alone on the alias: a new inbound SPI is its own,
+			 * and ends its wait */
+			if (session_by_spi(x->table, dst, src, SA_ESP_IN,
+					   pi->spi, &owners) == SESSION_NONE)
+				session_spi_learned(x->table, s);
+		}
 		out->client = session_client(x->table, s);
+		if (negotiates(pi) && !gate_pass(x, s, dst, src, now, now_ms))
+			return XL_DROP_GATE;
 		session_touch(x->table, s, true, pi->len, now,
 			      kind_timeout(c, pi), c->timeout_pending);
 		track_sa(x, s, pi, true, now);
@@ -170,6 +305,9 @@ enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
 		out->created = true;
 	}
 	out->alias = session_alias(x->table, s);
+	if (negotiates(pi) &&
+	    !gate_pass(x, s, out->alias, dst, now, now_ms))
+		return XL_DROP_GATE;
 	session_touch(x->table, s, false, pi->len, now, kind_timeout(c, pi),
 		      c->timeout_pending);
 	track_sa(x, s, pi, false, now);
@@ -188,6 +326,8 @@ const char *xlate_result_name(enum xlate_result r)
 		[XL_DROP_FULL] = "table-full",
 		[XL_DROP_UNKNOWN] = "unknown-inbound",
 		[XL_PASS] = "pass",
+		[XL_DROP_AMBIGUOUS] = "ambiguous",
+		[XL_DROP_GATE] = "gate-held",
 	};
 
 	return (unsigned)r < XL_MAX ? names[r] : "?";

@@ -52,9 +52,17 @@ static char *fmt_addr(uint32_t host, char *buf)
 	return buf;
 }
 
+uint32_t daemon_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint32_t)ts.tv_sec * 1000u + (uint32_t)(ts.tv_nsec / 1000000);
+}
+
 uint32_t worker_decide(struct daemon *d, struct worker_counters *c,
-		       struct queue_pkt *pkt, uint32_t now, bool *payload,
-		       bool *set_mark, uint32_t *mark)
+		       struct queue_pkt *pkt, uint32_t now, uint32_t now_ms,
+		       bool *payload, bool *set_mark, uint32_t *mark)
 {
 	struct pkt_info pi;
 	struct xlate_out xo;
@@ -83,7 +91,8 @@ uint32_t worker_decide(struct daemon *d, struct worker_counters *c,
 	}
 	counter_add(&c->kind[pi.kind], 1);
 	partial = pkt->skbinfo & NFQA_SKB_CSUMNOTREADY;
-	r = xlate_packet(&d->xlate, pkt->data, &pi, partial, now, &xo);
+	r = xlate_packet(&d->xlate, pkt->data, &pi, partial, now, now_ms,
+			 &xo);
 	counter_add(&c->xlate[r], 1);
 	if (r == XL_PASS) {
 		/* an ICMP error about someone else's flow: not ours to
@@ -101,6 +110,15 @@ uint32_t worker_decide(struct daemon *d, struct worker_counters *c,
 			    fmt_addr(ntohl(pi.saddr), a),
 			    fmt_addr(ntohl(pi.daddr), b), xlate_result_name(r));
 		return NF_DROP;
+	}
+	if (xo.spi_learned) {
+		char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], s[INET_ADDRSTRLEN];
+
+		log_limited(&d->lim_created, now, LOG_INFO,
+			    "session %s -> %s on shared alias %s: inbound SPI "
+			    "%08x is its (the one client waiting for one)",
+			    fmt_addr(xo.client, a), fmt_addr(xo.server, s),
+			    fmt_addr(xo.alias, b), pi.spi);
 	}
 	if (xo.created) {
 		char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], s[INET_ADDRSTRLEN];
@@ -143,7 +161,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	for (burst = 0; burst < BURSTS_PER_WAKEUP; burst++) {
 		int n = queue_recv_burst(w->q, w->pkts), i;
-		uint32_t now;
+		uint32_t now, now_ms;
 
 		if (n <= 0) {
 			if (n < 0)
@@ -155,14 +173,15 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		counter_add(&w->cnt.bursts, 1);
 		counter_add(&w->cnt.batch_hist[batch_bucket((unsigned)n)], 1);
 		now = daemon_now();
+		now_ms = daemon_now_ms();
 		pthread_mutex_lock(&d->table_lock);
 		for (i = 0; i < n; i++) {
 			struct queue_pkt *p = &w->pkts[i];
 			bool payload, set_mark;
 			uint32_t mark = 0, v;
 
-			v = worker_decide(d, &w->cnt, p, now, &payload,
-					  &set_mark, &mark);
+			v = worker_decide(d, &w->cnt, p, now, now_ms,
+					  &payload, &set_mark, &mark);
 			queue_verdict(w->q, p->id, v, set_mark, mark,
 				      payload ? p->data : NULL, p->len);
 		}

@@ -100,7 +100,7 @@ static enum xlate_result run(struct fx *f, bool esp, uint32_t src,
 	uint32_t a;
 
 	assert_int_equal(pkt_parse(p, n, &pi), PKT_OK);
-	r = xlate_packet(&f->x, p, &pi, false, now, xo);
+	r = xlate_packet(&f->x, p, &pi, false, now, now * 1000u, xo);
 	memcpy(&a, p + 12, 4);
 	*new_src = ntohl(a);
 	memcpy(&a, p + 16, 4);
@@ -289,7 +289,7 @@ static enum xlate_result run_icmp(struct fx *f, uint32_t from, uint32_t to,
 	p[21] = 4;
 	assert_int_equal(pkt_parse(p, len, &pi), PKT_OK);
 	assert_int_equal(pi.kind, PKT_ICMP_ERR);
-	return xlate_packet(&f->x, p, &pi, false, now, xo);
+	return xlate_packet(&f->x, p, &pi, false, now, now * 1000u, xo);
 }
 
 static uint32_t at(const uint8_t *p, size_t off)
@@ -368,6 +368,180 @@ static void test_icmp_errors(void **state)
 	assert_int_equal(session_expire(f->t, 10 + f->cfg.timeout_pending), 1);
 	assert_int_equal(run_icmp(f, EX(100), a2, true, false, a2, EX(100), 50,
 				  p, &xo), XL_DROP_UNKNOWN);
+	teardown_fx(f);
+}
+
+/* Several clients on one alias toward one server. */
+static const char *const shared_cfg[] = {
+	"inside 192.0.2.0/24",
+	"alias 203.0.113.11",
+	"server 203.0.113.100/31",
+	"alias-clients 8",
+	"gate-hold 2000",
+	NULL,
+};
+
+/* IKEv2 message: @exch, a request or a response, SPIs @ispi/@rspi. */
+static enum xlate_result ike(struct fx *f, uint32_t src, uint32_t dst,
+			     uint64_t ispi, uint64_t rspi, uint8_t exch,
+			     bool resp, uint32_t now_ms, uint32_t *new_dst)
+{
+	uint8_t p[128];
+	struct pkt_info pi;
+	struct xlate_out xo;
+	size_t n = mkpkt(p, false, src, dst, 0);
+	enum xlate_result r;
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		p[28 + i] = (uint8_t)(ispi >> (56 - 8 * i));
+		p[36 + i] = (uint8_t)(rspi >> (56 - 8 * i));
+	}
+	p[28 + 18] = exch;
+	p[28 + 19] = resp ? IKE2_FLAG_RESPONSE : IKE2_FLAG_INITIATOR;
+	assert_int_equal(pkt_parse(p, n, &pi), PKT_OK);
+	r = xlate_packet(&f->x, p, &pi, false, now_ms / 1000, now_ms, &xo);
+	*new_dst = at(p, 16);
+	return r;
+}
+
+static enum xlate_result esp_at(struct fx *f, uint32_t src, uint32_t dst,
+				uint32_t spi, uint32_t now_ms, uint32_t *new_dst,
+				bool *learned)
+{
+	uint8_t p[128];
+	struct pkt_info pi;
+	struct xlate_out xo;
+	size_t n = mkpkt(p, true, src, dst, spi);
+	enum xlate_result r;
+
+	assert_int_equal(pkt_parse(p, n, &pi), PKT_OK);
+	r = xlate_packet(&f->x, p, &pi, false, now_ms / 1000, now_ms, &xo);
+	*new_dst = at(p, 16);
+	*learned = xo.spi_learned;
+	return r;
+}
+
+#define A EX(11)
+#define SRV EX(100)
+
+static void test_shared_alias_gate(void **state)
+{
+	struct fx *f = setup_cfg(shared_cfg, 64);
+	struct session_counters sc;
+	uint32_t d, t = 10000;
+	bool l;
+
+	(void)state;
+	/* two clients start IKE at once: both on the one alias */
+	assert_int_equal(ike(f, CL(1), SRV, 0x11, 0, 34, false, t, &d), XL_OUT);
+	assert_int_equal(ike(f, CL(2), SRV, 0x22, 0, 34, false, t, &d), XL_OUT);
+	/* IKE replies go by the initiator SPI */
+	assert_int_equal(ike(f, SRV, A, 0x22, 0x92, 34, true, t, &d), XL_IN);
+	assert_int_equal(d, CL(2));
+	assert_int_equal(ike(f, SRV, A, 0x11, 0x91, 34, true, t, &d), XL_IN);
+	assert_int_equal(d, CL(1));
+	/* an IKE SA nobody started, with no negotiation under way */
+	assert_int_equal(ike(f, SRV, A, 0x99, 0, 34, false, t, &d),
+			 XL_DROP_AMBIGUOUS);
+	assert_int_equal(d, A);
+
+	/* client 1 negotiates its CHILD SA: it holds the gate, client 2
+	 * waits (its request is refused; its peer sends it again) */
+	assert_int_equal(ike(f, CL(1), SRV, 0x11, 0x91, 35, false, t, &d),
+			 XL_OUT);
+	assert_int_equal(ike(f, CL(2), SRV, 0x22, 0x92, 35, false, t + 10, &d),
+			 XL_DROP_GATE);
+	assert_int_equal(ike(f, SRV, A, 0x11, 0x91, 35, true, t + 20, &d),
+			 XL_IN);
+	assert_int_equal(esp_at(f, CL(1), SRV, 0x1001, t + 30, &d, &l),
+			 XL_OUT);
+	/* the first unknown inbound SPI is the gate holder's */
+	assert_int_equal(esp_at(f, SRV, A, 0xa001, t + 40, &d, &l), XL_IN);
+	assert_int_equal(d, CL(1));
+	assert_true(l);
+	/* the gate is free: client 2's retransmission passes */
+	assert_int_equal(ike(f, CL(2), SRV, 0x22, 0x92, 35, false, t + 50, &d),
+			 XL_OUT);
+	assert_int_equal(esp_at(f, SRV, A, 0xa001, t + 60, &d, &l), XL_IN);
+	assert_int_equal(d, CL(1));
+	assert_false(l);
+	assert_int_equal(esp_at(f, SRV, A, 0xa002, t + 70, &d, &l), XL_IN);
+	assert_int_equal(d, CL(2));
+	assert_true(l);
+
+	/* client 2 rekeys; client 1's rekey and the server's rekey of
+	 * client 1 wait for the gate */
+	t += 1000;
+	assert_int_equal(ike(f, CL(2), SRV, 0x22, 0x92, 36, false, t, &d),
+			 XL_OUT);
+	assert_int_equal(ike(f, CL(1), SRV, 0x11, 0x91, 36, false, t, &d),
+			 XL_DROP_GATE);
+	assert_int_equal(ike(f, SRV, A, 0x11, 0x91, 36, false, t, &d),
+			 XL_DROP_GATE);
+	assert_int_equal(d, A);
+	/* ...until the hold runs out: client 2 never used a new SA (an
+	 * IKE rekey, say), so it waits for nothing */
+	t += 2001;
+	assert_int_equal(ike(f, SRV, A, 0x11, 0x91, 36, false, t, &d), XL_IN);
+	assert_int_equal(d, CL(1));
+	assert_int_equal(esp_at(f, CL(1), SRV, 0x1003, t + 10, &d, &l), XL_OUT);
+	assert_int_equal(esp_at(f, SRV, A, 0xa003, t + 20, &d, &l), XL_IN);
+	assert_int_equal(d, CL(1));
+	assert_true(l);
+	/* a new IKE SA the server opens while client 1 holds the gate */
+	t += 3000;
+	assert_int_equal(ike(f, CL(1), SRV, 0x11, 0x91, 36, false, t, &d),
+			 XL_OUT);
+	assert_int_equal(ike(f, SRV, A, 0x77, 0x17, 37, false, t + 5, &d),
+			 XL_IN);
+	assert_int_equal(d, CL(1));
+
+	/* a hold that ran out while its client used a new SA: both that
+	 * client and the next negotiator wait, so their SPIs are
+	 * ambiguous and dropped, never guessed */
+	assert_int_equal(esp_at(f, CL(1), SRV, 0x1004, t + 10, &d, &l), XL_OUT);
+	t += 2100;
+	assert_int_equal(ike(f, CL(2), SRV, 0x22, 0x92, 36, false, t, &d),
+			 XL_OUT);
+	assert_int_equal(esp_at(f, CL(2), SRV, 0x2004, t + 10, &d, &l), XL_OUT);
+	assert_int_equal(esp_at(f, SRV, A, 0xa004, t + 20, &d, &l),
+			 XL_DROP_AMBIGUOUS);
+	assert_int_equal(d, A);
+	/* known SPIs keep flowing meanwhile */
+	assert_int_equal(esp_at(f, SRV, A, 0xa002, t + 30, &d, &l), XL_IN);
+	assert_int_equal(d, CL(2));
+	/* nobody waits any more: unknown, dropped */
+	t += 31000;
+	assert_int_equal(esp_at(f, SRV, A, 0xa005, t, &d, &l), XL_DROP_UNKNOWN);
+
+	session_counters(f->t, &sc);
+	assert_int_equal(sc.gate_deferred, 3);
+	assert_true(sc.gate_timeouts >= 2);
+	assert_int_equal(sc.spi_assigned, 3);
+	assert_int_equal(sc.spi_ambiguous, 1);
+	assert_int_equal(sc.spi_unknown, 1);
+	teardown_fx(f);
+}
+
+/* The same SPI from two clients toward different servers is no clash:
+ * SPIs are looked up per (alias, server). */
+static void test_shared_spi_per_server(void **state)
+{
+	struct fx *f = setup_cfg(shared_cfg, 64);
+	uint32_t d, t = 5000;
+	bool l;
+
+	(void)state;
+	assert_int_equal(esp_at(f, CL(1), SRV, 0x1001, t, &d, &l), XL_OUT);
+	assert_int_equal(esp_at(f, CL(2), EX(101), 0x1001, t, &d, &l), XL_OUT);
+	assert_int_equal(esp_at(f, SRV, A, 0xb001, t + 1, &d, &l), XL_IN);
+	assert_int_equal(d, CL(1));
+	assert_int_equal(esp_at(f, EX(101), A, 0xb001, t + 2, &d, &l), XL_IN);
+	assert_int_equal(d, CL(2));
+	/* each alone toward its server: unknown SPIs are simply its own */
+	assert_int_equal(esp_at(f, EX(101), A, 0xb002, t + 3, &d, &l), XL_IN);
+	assert_int_equal(d, CL(2));
 	teardown_fx(f);
 }
 
@@ -474,7 +648,7 @@ static void test_fragments_follow_session(void **state)
 	p[7] = 10;			/* offset 80: a later fragment */
 	assert_int_equal(pkt_parse(p, n, &pi), PKT_OK);
 	assert_int_equal(pi.kind, PKT_FRAG);
-	assert_int_equal(xlate_packet(&f->x, p, &pi, false, 9, &xo), XL_OUT);
+	assert_int_equal(xlate_packet(&f->x, p, &pi, false, 9, 9000, &xo), XL_OUT);
 	/* outbound fragments may open the session like their first
 	 * fragment would; the alias is the one later packets get */
 	memcpy(&a, p + 12, 4);
@@ -486,14 +660,14 @@ static void test_fragments_follow_session(void **state)
 	n = mkpkt(p, false, EX(100), alias, 0x51);
 	p[7] = 10;
 	assert_int_equal(pkt_parse(p, n, &pi), PKT_OK);
-	assert_int_equal(xlate_packet(&f->x, p, &pi, false, 11, &xo), XL_IN);
+	assert_int_equal(xlate_packet(&f->x, p, &pi, false, 11, 11000, &xo), XL_IN);
 	memcpy(&a, p + 16, 4);
 	assert_int_equal(ntohl(a), CL(1));
 	/* an inbound fragment for an alias without session is refused */
 	n = mkpkt(p, true, EX(101), alias, 0x2001);
 	p[7] = 10;
 	assert_int_equal(pkt_parse(p, n, &pi), PKT_OK);
-	assert_int_equal(xlate_packet(&f->x, p, &pi, false, 11, &xo),
+	assert_int_equal(xlate_packet(&f->x, p, &pi, false, 11, 11000, &xo),
 			 XL_DROP_UNKNOWN);
 	teardown_fx(f);
 }
@@ -507,6 +681,8 @@ int main(void)
 		cmocka_unit_test(test_expiry_frees_alias),
 		cmocka_unit_test(test_replies_do_not_hold_alias),
 		cmocka_unit_test(test_icmp_errors),
+		cmocka_unit_test(test_shared_alias_gate),
+		cmocka_unit_test(test_shared_spi_per_server),
 		cmocka_unit_test(test_table_full),
 		cmocka_unit_test(test_marks),
 		cmocka_unit_test(test_sa_learning),

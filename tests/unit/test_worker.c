@@ -76,7 +76,7 @@ static void test_decide(void **state)
 	(void)state;
 	memset(&c, 0, sizeof(c));
 	esp(buf, 0xc000020b, 0xcb007164, 0x1001);
-	assert_int_equal(worker_decide(d, &c, &pkt, 5, &payload, &set_mark,
+	assert_int_equal(worker_decide(d, &c, &pkt, 5, 5000, &payload, &set_mark,
 				       &mark), NF_ACCEPT);
 	assert_true(payload);
 	assert_true(set_mark);
@@ -89,7 +89,7 @@ static void test_decide(void **state)
 
 	/* a second client finds no free alias: dropped, counted, unchanged */
 	esp(buf, 0xc000020c, 0xcb007164, 0x1002);
-	assert_int_equal(worker_decide(d, &c, &pkt, 5, &payload, &set_mark,
+	assert_int_equal(worker_decide(d, &c, &pkt, 5, 5000, &payload, &set_mark,
 				       &mark), NF_DROP);
 	assert_false(payload);
 	memcpy(&a, buf + 12, 4);
@@ -98,19 +98,19 @@ static void test_decide(void **state)
 
 	/* malformed: counted under its reason */
 	esp(buf, 0xc000020b, 0xcb007164, 0x10);
-	assert_int_equal(worker_decide(d, &c, &pkt, 5, &payload, &set_mark,
+	assert_int_equal(worker_decide(d, &c, &pkt, 5, 5000, &payload, &set_mark,
 				       &mark), NF_DROP);
 	assert_int_equal(c.malformed[PKT_ERR_ESP_SPI], 1);
 
 	/* only part of the packet was copied: never rewritten or passed */
 	esp(buf, 0xc000020b, 0xcb007164, 0x1001);
 	pkt.orig_len = 1500;
-	assert_int_equal(worker_decide(d, &c, &pkt, 5, &payload, &set_mark,
+	assert_int_equal(worker_decide(d, &c, &pkt, 5, 5000, &payload, &set_mark,
 				       &mark), NF_DROP);
 	assert_int_equal(c.truncated, 1);
 	pkt.orig_len = 36;
 	pkt.data = NULL;
-	assert_int_equal(worker_decide(d, &c, &pkt, 5, &payload, &set_mark,
+	assert_int_equal(worker_decide(d, &c, &pkt, 5, 5000, &payload, &set_mark,
 				       &mark), NF_DROP);
 	assert_int_equal(c.truncated, 2);
 
@@ -151,7 +151,7 @@ static void test_partial_checksum_counted(void **state)
 	pkt.len = pkt.orig_len = 57 + 3;
 	buf[3] = 60;
 	buf[25] = 40;
-	assert_int_equal(worker_decide(d, &c, &pkt, 5, &payload, &set_mark,
+	assert_int_equal(worker_decide(d, &c, &pkt, 5, 5000, &payload, &set_mark,
 				       &mark), NF_ACCEPT);
 	assert_int_equal(c.csum_partial, 1);
 	assert_int_equal(c.kind[PKT_NATT_IKE], 1);
