@@ -61,7 +61,7 @@ static int cmd_sessions(struct control *c, struct evbuffer *o)
 	struct session_view *sv;
 	struct sa_view *av;
 	size_t nsv, nav, i, j;
-	uint32_t now;
+	uint32_t now, now_ms;
 	int err;
 
 	pthread_mutex_lock(&d->table_lock);
@@ -70,6 +70,7 @@ static int cmd_sessions(struct control *c, struct evbuffer *o)
 	if (err)
 		return err;
 	now = daemon_now();
+	now_ms = daemon_now_ms();
 	evbuffer_add_printf(o, "ok\n");
 	for (i = 0; i < nsv; i++) {
 		const struct session_view *s = &sv[i];
@@ -91,6 +92,15 @@ static int cmd_sessions(struct control *c, struct evbuffer *o)
 		if (s->mark_mask)
 			evbuffer_add_printf(o, " mark=0x%" PRIx32 "/0x%" PRIx32,
 					    s->mark_value, s->mark_mask);
+		/* shared aliases: holding the gate, waiting for an SPI */
+		if (s->gate_until_ms &&
+		    (int32_t)(s->gate_until_ms - now_ms) > 0)
+			evbuffer_add_printf(o, " gate_ms=%" PRIu32,
+					    s->gate_until_ms - now_ms);
+		if ((s->flags & SESSION_F_SPI_WAIT) &&
+		    (int32_t)(s->wait_until - now) > 0)
+			evbuffer_add_printf(o, " spi_wait=%" PRIu32,
+					    s->wait_until - now);
 		evbuffer_add_printf(o, "\n");
 		for (j = s->first_sa; j < s->first_sa + s->n_sa && j < nav; j++) {
 			const struct sa_view *a = &av[j];

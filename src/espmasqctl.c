@@ -143,6 +143,12 @@ static void print_session(const struct record *r, bool *header)
 	       get(r, "client"), get(r, "alias"), get(r, "server"), id, p,
 	       by,
 	       duration(getu(r, "idle"), b2, sizeof(b2)));
+	if (*get(r, "gate_ms"))
+		printf("    holds the alias's gate: %s ms left\n",
+		       get(r, "gate_ms"));
+	if (*get(r, "spi_wait"))
+		printf("    waits for a new inbound SPI: %s left\n",
+		       duration(getu(r, "spi_wait"), b1, sizeof(b1)));
 }
 
 static void print_sa(const struct record *r)
