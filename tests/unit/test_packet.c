@@ -519,8 +519,26 @@ static void test_icmp_parse(void **state)
 	assert_true(pi.icmp.in_ports);
 	assert_int_equal(pi.icmp.in_sport, 4500);
 	assert_int_equal(pi.icmp.in_dport, 4500);
-	/* the non-ESP marker is zero: no SPI */
+	/* the non-ESP marker is zero: no SPI, and half the IKE SPI is not
+	 * enough */
 	assert_false(pi.icmp.in_has_spi);
+	assert_false(pi.icmp.in_has_ispi);
+	/* marker and the whole initiator SPI quoted */
+	n = build_icmp(p, 0xcb007102u, A1, 3, 4, orig, 24 + 8 + 12);
+	assert_int_equal(pkt_parse(p, n, &pi), PKT_OK);
+	assert_false(pi.icmp.in_has_spi);
+	assert_true(pi.icmp.in_has_ispi);
+	assert_true(pi.icmp.in_ispi == 0x1122334455667788ull);
+	/* IKE on udp/500: the SPI right after the UDP header */
+	on = build(orig, 0, 17, A1, S1, 500, 500, pl + 4, 200, true);
+	n = build_icmp(p, S1, A1, 3, 3, orig, 20 + 8 + 8);
+	assert_int_equal(pkt_parse(p, n, &pi), PKT_OK);
+	assert_true(pi.icmp.in_has_ispi);
+	assert_true(pi.icmp.in_ispi == 0x1122334455667788ull);
+	n = build_icmp(p, S1, A1, 3, 3, orig, 20 + 8 + 7);
+	assert_int_equal(pkt_parse(p, n, &pi), PKT_OK);
+	assert_false(pi.icmp.in_has_ispi);
+	on = build(orig, 1, 17, A1, S1, 4500, 4500, pl, 204, true);
 
 	/* ESP-in-UDP quoted: its SPI is read */
 	memcpy(pl, "\x00\x00\x12\x34", 4);
