@@ -101,13 +101,11 @@ typedef uint32_t session_id;
 
 session_id session_lookup_out(const struct session_table *t, uint32_t client,
 			      uint32_t server);
-session_id session_lookup_in(const struct session_table *t, uint32_t alias,
-			     uint32_t server);
 
 /*
- * Adds a session.  The caller has checked that neither (client, server)
- * nor (alias, server) is present.  Returns its handle, or SESSION_NONE when
- * the table is full (counted).
+ * Adds a session.  The caller has checked that (client, server) is not
+ * present; (alias, server) may be, when the alias is shared.  Returns its
+ * handle, or SESSION_NONE when the table is full (counted).
  */
 session_id session_add(struct session_table *t, uint32_t client,
 		       uint32_t server, uint32_t alias, uint32_t flags,

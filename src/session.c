@@ -161,21 +161,6 @@ session_id session_lookup_out(const struct session_table *t, uint32_t client,
 	return SESSION_NONE;
 }
 
-session_id session_lookup_in(const struct session_table *t, uint32_t alias,
-			     uint32_t server)
-{
-	uint32_t l = t->in_bkt[hash_pair(t, alias, server)];
-
-	while (l) {
-		const struct binding *b = B(t, l);
-
-		if (b->alias == alias && b->server == server)
-			return l;
-		l = b->next_in;
-	}
-	return SESSION_NONE;
-}
-
 session_id session_add(struct session_table *t, uint32_t client,
 		       uint32_t server, uint32_t alias, uint32_t flags,
 		       uint32_t mark_value, uint32_t mark_mask, uint32_t now,

@@ -23,6 +23,16 @@ static struct session_table *mk(uint32_t max, uint32_t max_sa)
 	return t;
 }
 
+/* The session on (alias, server), which these tests never share. */
+static session_id in_first(const struct session_table *t, uint32_t alias,
+			   uint32_t server)
+{
+	session_id first;
+
+	assert_true(session_group(t, alias, server, &first) <= 1);
+	return first;
+}
+
 static void test_add_lookup(void **state)
 {
 	struct session_table *t = mk(16, 64);
@@ -38,11 +48,11 @@ static void test_add_lookup(void **state)
 	assert_int_not_equal(a, b);
 	assert_int_equal(session_lookup_out(t, C(11), S(100)), a);
 	assert_int_equal(session_lookup_out(t, C(12), S(100)), b);
-	assert_int_equal(session_lookup_in(t, S(11), S(100)), a);
-	assert_int_equal(session_lookup_in(t, S(12), S(100)), b);
+	assert_int_equal(in_first(t, S(11), S(100)), a);
+	assert_int_equal(in_first(t, S(12), S(100)), b);
 	/* other server, other client: not found */
 	assert_int_equal(session_lookup_out(t, C(11), S(101)), SESSION_NONE);
-	assert_int_equal(session_lookup_in(t, S(11), S(101)), SESSION_NONE);
+	assert_int_equal(in_first(t, S(11), S(101)), SESSION_NONE);
 	assert_int_equal(session_client(t, b), C(12));
 	assert_int_equal(session_alias(t, a), S(11));
 	{
@@ -81,7 +91,7 @@ static void test_capacity(void **state)
 		      1000, 30);
 	assert_int_equal(session_expire(t, 41), 1);
 	assert_int_equal(session_lookup_out(t, C(3), S(100)), SESSION_NONE);
-	assert_int_equal(session_lookup_in(t, S(3), S(100)), SESSION_NONE);
+	assert_int_equal(in_first(t, S(3), S(100)), SESSION_NONE);
 	assert_int_not_equal(session_add(t, C(9), S(100), S(9), 0, 0, 0, 41,
 					 30), SESSION_NONE);
 	session_table_free(t);
@@ -205,7 +215,7 @@ static void test_many(void **state)
 
 		assert_int_not_equal(s, SESSION_NONE);
 		assert_int_equal(session_alias(t, s), 0x0b000000u + i);
-		assert_int_equal(session_lookup_in(t, 0x0b000000u + i, S(i % 7)),
+		assert_int_equal(in_first(t, 0x0b000000u + i, S(i % 7)),
 				 s);
 		assert_int_equal(session_lookup_out(t, 0x0a000000u + i,
 						    S((i + 1) % 7)),
