@@ -29,6 +29,7 @@ enum sa_kind {
 #define SESSION_F_PINNED	0x02
 #define SESSION_F_SPI_WAIT	0x04	/* has an inbound SPI still to learn */
 #define SESSION_F_NEW_OUT	0x08	/* ...and uses the new SA outbound */
+#define SESSION_F_SHARED	0x10	/* others use its alias toward its server */
 
 #define SA_F_NATT		0x01	/* IKE on 4500 / ESP in UDP */
 
@@ -101,6 +102,9 @@ typedef uint32_t session_id;
 
 session_id session_lookup_out(const struct session_table *t, uint32_t client,
 			      uint32_t server);
+/* A session on (alias, server); *@shared: it is not the only one. */
+session_id session_lookup_in(const struct session_table *t, uint32_t alias,
+			     uint32_t server, bool *shared);
 
 /*
  * Adds a session.  The caller has checked that (client, server) is not
@@ -132,13 +136,15 @@ void session_touch(struct session_table *t, session_id s, bool inbound,
 /*
  * Records an SA of session @s (found or created): IKE by @spi_i (the
  * initiator SPI) learning @spi_r when it becomes known, ESP by @spi_i.
+ * @server is the session's server, as the packet shows it: the SA's bucket
+ * is then found without waiting for the session to be read.
  * Returns 0, 1 when the SA is new, or -ENOSPC when the SA pool is full
  * (counted; the packet is still translated, only not itemized).
  */
-int session_sa_touch(struct session_table *t, session_id s, enum sa_kind kind,
-		     uint64_t spi_i, uint64_t spi_r, uint8_t version,
-		     uint8_t exchange, uint8_t flags, uint32_t bytes,
-		     uint32_t now, uint32_t timeout);
+int session_sa_touch(struct session_table *t, session_id s, uint32_t server,
+		     enum sa_kind kind, uint64_t spi_i, uint64_t spi_r,
+		     uint8_t version, uint8_t exchange, uint8_t flags,
+		     uint32_t bytes, uint32_t now, uint32_t timeout);
 
 /*
  * Sharing an alias.  A group is the sessions on one (alias, server).

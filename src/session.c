@@ -60,14 +60,16 @@ static inline uint32_t hash_pair(const struct session_table *t, uint32_t a,
 	return mix((uint64_t)a << 32 | b, t->seed) & t->nb_mask;
 }
 
-/* SAs hash by what an inbound packet shows: (alias, server, kind, SPI),
- * so that one lookup finds the owner among clients sharing an alias. */
-static inline uint32_t hash_sa(const struct session_table *t, uint32_t alias,
-			       uint32_t server, uint8_t kind, uint64_t spi)
+/* SAs hash by what every packet of theirs shows: (server, kind, SPI), so
+ * that one lookup finds the owner among clients sharing an alias, and the
+ * bucket can be fetched before the session is. */
+static inline uint32_t hash_sa(const struct session_table *t, uint32_t server,
+			       uint8_t kind, uint64_t spi)
 {
-	uint64_t k = ((uint64_t)alias << 32 | server) * 0x9e3779b97f4a7c15ull;
-
-	return mix(spi ^ k ^ kind, t->seed) & t->nsa_mask;
+	/* the kind above the 32 bits of an ESP SPI: in the low bits it would
+	 * make SPI n of one kind collide with SPI n^1 of another */
+	return mix(spi ^ (uint64_t)kind << 32 ^
+		   server * 0x9e3779b97f4a7c15ull, t->seed) & t->nsa_mask;
 }
 
 static uint32_t pow2_at_least(uint32_t n)
@@ -161,6 +163,44 @@ session_id session_lookup_out(const struct session_table *t, uint32_t client,
 	return SESSION_NONE;
 }
 
+session_id session_lookup_in(const struct session_table *t, uint32_t alias,
+			     uint32_t server, bool *shared)
+{
+	uint32_t l = t->in_bkt[hash_pair(t, alias, server)];
+
+	for (; l; l = B(t, l)->next_in) {
+		const struct binding *b = B(t, l);
+
+		if (b->alias == alias && b->server == server) {
+			*shared = b->flags & SESSION_F_SHARED;
+			return l;
+		}
+	}
+	*shared = false;
+	return SESSION_NONE;
+}
+
+/* Marks every session of (alias, server) shared or not, by their number,
+ * so that the packet path needs one lookup to know. */
+static void group_mark(struct session_table *t, uint32_t alias,
+		       uint32_t server)
+{
+	session_id first;
+	bool shared = session_group(t, alias, server, &first) > 1;
+	uint32_t l = t->in_bkt[hash_pair(t, alias, server)];
+
+	for (; l; l = B(t, l)->next_in) {
+		struct binding *b = B(t, l);
+
+		if (b->alias != alias || b->server != server)
+			continue;
+		if (shared)
+			b->flags |= SESSION_F_SHARED;
+		else
+			b->flags &= (uint16_t)~SESSION_F_SHARED;
+	}
+}
+
 session_id session_add(struct session_table *t, uint32_t client,
 		       uint32_t server, uint32_t alias, uint32_t flags,
 		       uint32_t mark_value, uint32_t mark_mask, uint32_t now,
@@ -193,6 +233,8 @@ session_id session_add(struct session_table *t, uint32_t client,
 	t->in_bkt[h] = l;
 	t->cnt.created++;
 	t->cnt.active++;
+	if (b->next_in)		/* maybe not alone on its alias */
+		group_mark(t, alias, server);
 	return l;
 }
 
@@ -249,8 +291,7 @@ static void sa_unhash(struct session_table *t, uint32_t l)
 {
 	struct sa *a = &t->sa[l - 1];
 	const struct binding *b = B(t, a->owner);
-	uint32_t *pp = &t->sa_bkt[hash_sa(t, b->alias, b->server, a->kind,
-					  a->spi_i)];
+	uint32_t *pp = &t->sa_bkt[hash_sa(t, b->server, a->kind, a->spi_i)];
 
 	while (*pp && *pp != l)
 		pp = &t->sa[*pp - 1].next_hash;
@@ -268,13 +309,13 @@ static void sa_release(struct session_table *t, uint32_t l)
 	t->cnt.sa_active--;
 }
 
-int session_sa_touch(struct session_table *t, session_id s, enum sa_kind kind,
-		     uint64_t spi_i, uint64_t spi_r, uint8_t version,
-		     uint8_t exchange, uint8_t flags, uint32_t bytes,
-		     uint32_t now, uint32_t timeout)
+int session_sa_touch(struct session_table *t, session_id s, uint32_t server,
+		     enum sa_kind kind, uint64_t spi_i, uint64_t spi_r,
+		     uint8_t version, uint8_t exchange, uint8_t flags,
+		     uint32_t bytes, uint32_t now, uint32_t timeout)
 {
 	struct binding *b = B(t, s);
-	uint32_t h = hash_sa(t, b->alias, b->server, (uint8_t)kind, spi_i);
+	uint32_t h = hash_sa(t, server, (uint8_t)kind, spi_i);
 	uint32_t l = t->sa_bkt[h];
 	struct sa *a;
 	int created = 0;
@@ -342,7 +383,7 @@ session_id session_by_spi(const struct session_table *t, uint32_t alias,
 			  uint32_t server, enum sa_kind kind, uint64_t spi,
 			  unsigned *owners)
 {
-	uint32_t l = t->sa_bkt[hash_sa(t, alias, server, (uint8_t)kind, spi)];
+	uint32_t l = t->sa_bkt[hash_sa(t, server, (uint8_t)kind, spi)];
 	session_id found = SESSION_NONE;
 
 	*owners = 0;
@@ -486,6 +527,8 @@ static void binding_delete(struct session_table *t, uint32_t l)
 	b->next_out = t->free_b;
 	t->free_b = l;
 	t->cnt.active--;
+	if (b->flags & SESSION_F_SHARED)
+		group_mark(t, b->alias, b->server);
 }
 
 static bool expired(uint32_t deadline, uint32_t now)

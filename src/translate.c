@@ -28,7 +28,7 @@ static uint32_t kind_timeout(const struct config *c, const struct pkt_info *pi)
 	}
 }
 
-static void track_sa(const struct xlate_ctx *x, session_id s,
+static void track_sa(const struct xlate_ctx *x, session_id s, uint32_t server,
 		     const struct pkt_info *pi, bool inbound, uint32_t now)
 {
 	const struct config *c = x->cfg;
@@ -36,7 +36,7 @@ static void track_sa(const struct xlate_ctx *x, session_id s,
 	switch (pi->kind) {
 	case PKT_IKE:
 	case PKT_NATT_IKE:
-		session_sa_touch(x->table, s, SA_IKE, pi->ike.ispi,
+		session_sa_touch(x->table, s, server, SA_IKE, pi->ike.ispi,
 				 pi->ike.rspi, pi->ike.version,
 				 pi->ike.exchange,
 				 pi->kind == PKT_NATT_IKE ? SA_F_NATT : 0,
@@ -46,7 +46,7 @@ static void track_sa(const struct xlate_ctx *x, session_id s,
 	case PKT_ESP_UDP:
 		/* a new SA in use outbound: its inbound SPI is still to
 		 * learn */
-		if (session_sa_touch(x->table, s,
+		if (session_sa_touch(x->table, s, server,
 				     inbound ? SA_ESP_IN : SA_ESP_OUT, pi->spi,
 				     0, 0, 0,
 				     pi->kind == PKT_ESP_UDP ? SA_F_NATT : 0,
@@ -83,7 +83,7 @@ static enum xlate_result xlate_icmp(const struct xlate_ctx *x, uint8_t *buf,
 	uint32_t src = ntohl(pi->saddr), dst = ntohl(pi->daddr);
 	uint32_t qsrc = ntohl(ic->in_saddr), qdst = ntohl(ic->in_daddr);
 	session_id s;
-	unsigned n;
+	bool shared;
 
 	if (alias_pool_has(x->pool, dst)) {
 		/* about a packet the alias sent to a server */
@@ -92,10 +92,10 @@ static enum xlate_result xlate_icmp(const struct xlate_ctx *x, uint8_t *buf,
 		out->client = 0;
 		if (qsrc != dst || !quotes_ipsec(ic))
 			return XL_PASS;
-		n = session_group(x->table, dst, qdst, &s);
-		if (n == 0)
+		s = session_lookup_in(x->table, dst, qdst, &shared);
+		if (s == SESSION_NONE)
 			return XL_DROP_UNKNOWN;
-		if (n > 1) {
+		if (shared) {
 			/* shared: the quoted SPI says whose packet it was */
 			unsigned owners = 0;
 
@@ -247,15 +247,16 @@ enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
 	if (pi->kind == PKT_ICMP_ERR)
 		return xlate_icmp(x, buf, pi, out);
 	if (alias_pool_has(x->pool, dst)) {
-		unsigned n = session_group(x->table, dst, src, &s);
 		enum xlate_result r;
+		bool shared;
 
+		s = session_lookup_in(x->table, dst, src, &shared);
 		out->alias = dst;
 		out->server = src;
 		out->client = 0;
-		if (n == 0)
+		if (s == SESSION_NONE)
 			return XL_DROP_UNKNOWN;
-		if (n > 1) {
+		if (shared) {
 			s = demux(x, pi, dst, src, now, now_ms, out, &r);
 			if (s == SESSION_NONE)
 				return r;
@@ -274,7 +275,7 @@ enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
 			return XL_DROP_GATE;
 		session_touch(x->table, s, true, pi->len, now,
 			      kind_timeout(c, pi), c->timeout_pending);
-		track_sa(x, s, pi, true, now);
+		track_sa(x, s, src, pi, true, now);
 		session_mark(x->table, s, &out->mark_value, &out->mark_mask);
 		pkt_rewrite_addr(buf, pi, true, htonl(out->client), l4_partial);
 		return XL_IN;
@@ -310,7 +311,7 @@ enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
 		return XL_DROP_GATE;
 	session_touch(x->table, s, false, pi->len, now, kind_timeout(c, pi),
 		      c->timeout_pending);
-	track_sa(x, s, pi, false, now);
+	track_sa(x, s, dst, pi, false, now);
 	session_mark(x->table, s, &out->mark_value, &out->mark_mask);
 	pkt_rewrite_addr(buf, pi, false, htonl(out->alias), l4_partial);
 	return XL_OUT;

@@ -120,6 +120,15 @@ static void test_expiry_pending_vs_replied(void **state)
 	session_table_free(t);
 }
 
+/* An SA of session @a, whose server is S(100). */
+static int sa(struct session_table *t, session_id a, enum sa_kind kind,
+	      uint64_t spi_i, uint64_t spi_r, uint8_t version, uint8_t exch,
+	      uint8_t flags, uint32_t bytes, uint32_t now, uint32_t timeout)
+{
+	return session_sa_touch(t, a, S(100), kind, spi_i, spi_r, version, exch,
+				flags, bytes, now, timeout);
+}
+
 static void test_sa_tracking(void **state)
 {
 	struct session_table *t = mk(8, 4);
@@ -133,20 +142,20 @@ static void test_sa_tracking(void **state)
 	(void)state;
 	a = session_add(t, C(1), S(100), S(1), 0, 0, 0, 100, 30);
 	/* 1: a new SA, 0: one already known */
-	assert_int_equal(session_sa_touch(t, a, SA_IKE, 0xabc, 0, 2, 34, 0,
+	assert_int_equal(sa(t, a, SA_IKE, 0xabc, 0, 2, 34, 0,
 					  300, 100, 3600), 1);
 	/* the reply teaches the responder SPI */
-	assert_int_equal(session_sa_touch(t, a, SA_IKE, 0xabc, 0xdef, 2, 34, 0,
+	assert_int_equal(sa(t, a, SA_IKE, 0xabc, 0xdef, 2, 34, 0,
 					  300, 101, 3600), 0);
-	assert_int_equal(session_sa_touch(t, a, SA_ESP_OUT, 0x1001, 0, 0, 0, 0,
+	assert_int_equal(sa(t, a, SA_ESP_OUT, 0x1001, 0, 0, 0, 0,
 					  100, 102, 900), 1);
-	assert_int_equal(session_sa_touch(t, a, SA_ESP_IN, 0x2001, 0, 0, 0,
+	assert_int_equal(sa(t, a, SA_ESP_IN, 0x2001, 0, 0, 0,
 					  SA_F_NATT, 100, 103, 300), 1);
 	/* the same SPI in the other direction is another SA */
-	assert_int_equal(session_sa_touch(t, a, SA_ESP_IN, 0x1001, 0, 0, 0, 0,
+	assert_int_equal(sa(t, a, SA_ESP_IN, 0x1001, 0, 0, 0, 0,
 					  100, 103, 900), 1);
 	/* pool of 4 is full now: counted, refused */
-	assert_int_equal(session_sa_touch(t, a, SA_ESP_IN, 0x3001, 0, 0, 0, 0,
+	assert_int_equal(sa(t, a, SA_ESP_IN, 0x3001, 0, 0, 0, 0,
 					  100, 103, 900), -ENOSPC);
 	session_counters(t, &c);
 	assert_int_equal(c.sa_active, 4);
@@ -184,7 +193,7 @@ static void test_sa_tracking(void **state)
 	assert_int_equal(c.sa_active, 3);
 	assert_int_equal(c.sa_expired, 1);
 	/* a freed SA slot is reused */
-	assert_int_equal(session_sa_touch(t, a, SA_ESP_IN, 0x3001, 0, 0, 0, 0,
+	assert_int_equal(sa(t, a, SA_ESP_IN, 0x3001, 0, 0, 0, 0,
 					  100, 404, 900), 1);
 	session_flush(t);
 	session_counters(t, &c);
