@@ -76,7 +76,7 @@ struct session_counters {
 	uint64_t gate_holds;		/* negotiations that took a gate */
 	uint64_t gate_released;		/* ...released by their new SPI */
 	uint64_t gate_timeouts;		/* ...released by the hold limit */
-	uint64_t gate_deferred;		/* packets refused: gate held */
+	uint64_t gate_deferred;		/* negotiations made to wait */
 	uint64_t spi_assigned;		/* unknown inbound SPIs learned */
 	uint64_t spi_ambiguous;		/* ...dropped: several candidates */
 	uint64_t spi_unknown;		/* ...dropped: no candidate */

@@ -194,13 +194,16 @@ static int cmd_stats(struct control *c, struct evbuffer *o)
 			"stat scope=queue queue=%u cpu=%d packets=%" PRIu64
 			" accepted=%" PRIu64 " dropped=%" PRIu64
 			" rewritten=%" PRIu64 " csum_completed=%" PRIu64
-			" truncated=%" PRIu64 " bursts=%" PRIu64
+			" truncated=%" PRIu64 " held=%" PRIu64
+			" held_released=%" PRIu64 " held_expired=%" PRIu64
+			" held_full=%" PRIu64 " bursts=%" PRIu64
 			" recv_calls=%" PRIu64 " send_calls=%" PRIu64
 			" send_errors=%" PRIu64 " netlink_errors=%" PRIu64
 			" enobufs=%" PRIu64,
 			worker_queue_num(d->workers[i]),
 			worker_cpu(d->workers[i]), w.packets, w.accepted,
 			w.dropped, w.rewritten, w.csum_partial, w.truncated,
+			w.held, w.held_released, w.held_expired, w.held_full,
 			w.bursts, q.recv_calls, q.send_calls, q.send_errors,
 			q.nl_errors, q.enobufs);
 		for (k = 1; k < PKT_ERR_MAX; k++)
@@ -208,7 +211,7 @@ static int cmd_stats(struct control *c, struct evbuffer *o)
 					    pkt_err_name((enum pkt_err)k),
 					    w.malformed[k]);
 		for (k = XL_DROP_NOT_OURS; k < XL_MAX; k++)
-			if (k != XL_PASS)
+			if (k != XL_PASS && k != XL_DROP_GATE)
 				evbuffer_add_printf(o, " drop_%s=%" PRIu64,
 						    xlate_result_name((enum xlate_result)k),
 						    w.xlate[k]);

@@ -158,7 +158,7 @@ static bool negotiates(const struct pkt_info *pi)
 /*
  * Gate of session @s's group for a negotiation: taken if free, kept if
  * @s holds it.  Returns false when another client holds it: the packet
- * waits for its peer to send it again.
+ * waits (the worker holds it and asks again; counted there, once).
  */
 static bool gate_pass(const struct xlate_ctx *x, session_id s,
 		      uint32_t alias, uint32_t server, uint32_t now,
@@ -168,10 +168,8 @@ static bool gate_pass(const struct xlate_ctx *x, session_id s,
 
 	if (h == s)
 		return true;
-	if (h != SESSION_NONE) {
-		session_count_event(x->table, SESSION_EV_GATE_DEFERRED);
+	if (h != SESSION_NONE)
 		return false;
-	}
 	session_gate_take(x->table, s, now_ms + x->cfg->gate_hold_ms,
 			  now + x->cfg->timeout_pending);
 	return true;

@@ -19,6 +19,8 @@
 /* Bursts handled per wake-up before going back to the event loop, so that
  * a stop request is seen even under full load. */
 #define BURSTS_PER_WAKEUP 16
+/* How often held packets are decided again while nothing arrives. */
+#define HOLD_RETRY_US 10000
 
 struct worker {
 	struct daemon *d;
@@ -29,6 +31,8 @@ struct worker {
 	struct queue_pkt *pkts;
 	struct event_base *base;
 	struct event *ev;
+	struct event *hold_ev;		/* retries held packets */
+	struct hold_pool hold;
 	pthread_t thread;
 	int started;
 	struct worker_counters cnt;	/* written by this thread only */
@@ -60,9 +64,15 @@ uint32_t daemon_now_ms(void)
 	return (uint32_t)ts.tv_sec * 1000u + (uint32_t)(ts.tv_nsec / 1000000);
 }
 
-uint32_t worker_decide(struct daemon *d, struct worker_counters *c,
-		       struct queue_pkt *pkt, uint32_t now, uint32_t now_ms,
-		       bool *payload, bool *set_mark, uint32_t *mark)
+/*
+ * Decides a packet that was copied whole.  @first: its first decision
+ * (a held packet decided again is not counted again while it waits).
+ */
+static uint32_t decide(struct daemon *d, struct worker_counters *c,
+		       uint8_t *data, uint32_t len, uint32_t skbinfo,
+		       uint32_t pkt_mark, uint32_t now, uint32_t now_ms,
+		       bool first, bool *payload, bool *set_mark,
+		       uint32_t *mark)
 {
 	struct pkt_info pi;
 	struct xlate_out xo;
@@ -70,29 +80,34 @@ uint32_t worker_decide(struct daemon *d, struct worker_counters *c,
 	enum xlate_result r;
 	bool partial;
 
-	*payload = false;
-	*set_mark = false;
-	counter_add(&c->packets, 1);
-	if (!pkt->data || pkt->orig_len > pkt->len) {
-		/* only part of the packet was copied: it cannot be
-		 * rewritten, and must not leave untranslated */
-		counter_add(&c->truncated, 1);
-		counter_add(&c->dropped, 1);
-		return NF_DROP;
-	}
-	perr = pkt_parse(pkt->data, pkt->len, &pi);
+	perr = pkt_parse(data, len, &pi);
 	if (perr != PKT_OK) {
 		counter_add(&c->malformed[perr], 1);
 		counter_add(&c->dropped, 1);
 		log_limited(&d->lim_malformed, now, LOG_INFO,
 			    "dropped malformed packet (%s), %u bytes",
-			    pkt_err_name(perr), pkt->len);
+			    pkt_err_name(perr), len);
 		return NF_DROP;
 	}
-	counter_add(&c->kind[pi.kind], 1);
-	partial = pkt->skbinfo & NFQA_SKB_CSUMNOTREADY;
-	r = xlate_packet(&d->xlate, pkt->data, &pi, partial, now, now_ms,
-			 &xo);
+	if (first)
+		counter_add(&c->kind[pi.kind], 1);
+	partial = skbinfo & NFQA_SKB_CSUMNOTREADY;
+	r = xlate_packet(&d->xlate, data, &pi, partial, now, now_ms, &xo);
+	if (r == XL_DROP_GATE) {
+		if (first) {
+			char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+
+			counter_add(&c->xlate[r], 1);
+			session_count_event(d->table, SESSION_EV_GATE_DEFERRED);
+			log_limited(&d->lim_drop[r], now, LOG_INFO,
+				    "holding %s %s -> %s: another client of "
+				    "the alias negotiates with that server",
+				    pkt_kind_name((enum pkt_kind)pi.kind),
+				    fmt_addr(ntohl(pi.saddr), a),
+				    fmt_addr(ntohl(pi.daddr), b));
+		}
+		return WORKER_HOLD;
+	}
 	counter_add(&c->xlate[r], 1);
 	if (r == XL_PASS) {
 		/* an ICMP error about someone else's flow: not ours to
@@ -135,9 +150,107 @@ uint32_t worker_decide(struct daemon *d, struct worker_counters *c,
 	*payload = true;
 	if (xo.mark_mask) {
 		*set_mark = true;
-		*mark = (pkt->mark & ~xo.mark_mask) | xo.mark_value;
+		*mark = (pkt_mark & ~xo.mark_mask) | xo.mark_value;
 	}
 	return NF_ACCEPT;
+}
+
+uint32_t worker_decide(struct daemon *d, struct worker_counters *c,
+		       struct queue_pkt *pkt, uint32_t now, uint32_t now_ms,
+		       bool *payload, bool *set_mark, uint32_t *mark)
+{
+	*payload = false;
+	*set_mark = false;
+	counter_add(&c->packets, 1);
+	if (!pkt->data || pkt->orig_len > pkt->len) {
+		/* only part of the packet was copied: it cannot be
+		 * rewritten, and must not leave untranslated */
+		counter_add(&c->truncated, 1);
+		counter_add(&c->dropped, 1);
+		return NF_DROP;
+	}
+	return decide(d, c, pkt->data, pkt->len, pkt->skbinfo, pkt->mark, now,
+		      now_ms, true, payload, set_mark, mark);
+}
+
+bool hold_put(struct hold_pool *h, const struct queue_pkt *pkt,
+	      uint32_t now_ms)
+{
+	struct hold_slot *s;
+
+	if (h->n == WORKER_HOLD_SLOTS)
+		return false;
+	s = &h->slot[h->n];
+	if (s->cap < pkt->len) {
+		/* grows to the largest packet held so far, then stays */
+		uint32_t cap = pkt->len < 2048 ? 2048 : pkt->len;
+		uint8_t *p = realloc(s->data, cap);
+
+		if (!p)
+			return false;
+		s->data = p;
+		s->cap = cap;
+	}
+	memcpy(s->data, pkt->data, pkt->len);
+	s->id = pkt->id;
+	s->len = pkt->len;
+	s->mark = pkt->mark;
+	s->skbinfo = pkt->skbinfo;
+	s->since_ms = now_ms;
+	h->n++;
+	return true;
+}
+
+void hold_free(struct hold_pool *h)
+{
+	unsigned i;
+
+	for (i = 0; i < WORKER_HOLD_SLOTS; i++) {
+		free(h->slot[i].data);
+		h->slot[i].data = NULL;
+		h->slot[i].cap = 0;
+	}
+	h->n = 0;
+}
+
+unsigned hold_retry(struct daemon *d, struct worker_counters *c,
+		    struct hold_pool *h, uint32_t now, uint32_t now_ms,
+		    hold_emit_fn emit, void *ctx)
+{
+	uint32_t max_wait = 2 * d->cfg->gate_hold_ms;
+	unsigned i, keep = 0;
+
+	for (i = 0; i < h->n; i++) {
+		struct hold_slot *s = &h->slot[i];
+		bool payload = false, set_mark = false;
+		uint32_t mark = 0, v;
+
+		v = decide(d, c, s->data, s->len, s->skbinfo, s->mark, now,
+			   now_ms, false, &payload, &set_mark, &mark);
+		if (v == WORKER_HOLD) {
+			if (now_ms - s->since_ms <= max_wait) {
+				/* still waits: moves up, order kept (the
+				 * buffers move with their slots) */
+				if (keep != i) {
+					struct hold_slot tmp = h->slot[keep];
+
+					h->slot[keep] = *s;
+					*s = tmp;
+				}
+				keep++;
+				continue;
+			}
+			counter_add(&c->held_expired, 1);
+			counter_add(&c->dropped, 1);
+			v = NF_DROP;
+		} else {
+			counter_add(&c->held_released, 1);
+		}
+		emit(ctx, s->id, v, set_mark, mark, payload ? s->data : NULL,
+		     s->len);
+	}
+	h->n = keep;
+	return keep;
 }
 
 static unsigned batch_bucket(unsigned n)
@@ -149,6 +262,46 @@ static unsigned batch_bucket(unsigned n)
 		b++;
 	}
 	return b;
+}
+
+static void emit_verdict(void *ctx, uint32_t id, uint32_t verdict,
+			 bool set_mark, uint32_t mark, const void *payload,
+			 uint32_t len)
+{
+	queue_verdict(ctx, id, verdict, set_mark, mark, payload, len);
+}
+
+static void hold_arm(struct worker *w)
+{
+	static const struct timeval tv = { 0, HOLD_RETRY_US };
+
+	if (w->hold.n && !evtimer_pending(w->hold_ev, NULL))
+		evtimer_add(w->hold_ev, &tv);
+}
+
+/* Decides the held packets again and sends what became of them, before
+ * any slot is reused. */
+static void hold_run(struct worker *w, uint32_t now, uint32_t now_ms)
+{
+	unsigned before = w->hold.n;
+
+	if (!before)
+		return;
+	if (hold_retry(w->d, &w->cnt, &w->hold, now, now_ms, emit_verdict,
+		       w->q) != before)
+		queue_flush(w->q);
+}
+
+static void on_hold_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&w->d->table_lock);
+	hold_run(w, daemon_now(), daemon_now_ms());
+	pthread_mutex_unlock(&w->d->table_lock);
+	hold_arm(w);
 }
 
 static void on_readable(evutil_socket_t fd, short what, void *arg)
@@ -168,13 +321,16 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 				log_limited(&d->lim_malformed, daemon_now(),
 					    LOG_ERR, "queue %u: receive: %s",
 					    w->qnum, strerror(-n));
-			return;
+			break;
 		}
 		counter_add(&w->cnt.bursts, 1);
 		counter_add(&w->cnt.batch_hist[batch_bucket((unsigned)n)], 1);
 		now = daemon_now();
 		now_ms = daemon_now_ms();
 		pthread_mutex_lock(&d->table_lock);
+		/* held packets came first: they go first if their gate
+		 * opened meanwhile */
+		hold_run(w, now, now_ms);
 		for (i = 0; i < n; i++) {
 			struct queue_pkt *p = &w->pkts[i];
 			bool payload, set_mark;
@@ -182,14 +338,28 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 
 			v = worker_decide(d, &w->cnt, p, now, now_ms,
 					  &payload, &set_mark, &mark);
+			if (v == WORKER_HOLD) {
+				if (hold_put(&w->hold, p, now_ms)) {
+					counter_add(&w->cnt.held, 1);
+					continue;	/* no verdict yet */
+				}
+				counter_add(&w->cnt.held_full, 1);
+				counter_add(&w->cnt.dropped, 1);
+				v = NF_DROP;
+			}
 			queue_verdict(w->q, p->id, v, set_mark, mark,
 				      payload ? p->data : NULL, p->len);
 		}
+		/* this burst may have opened a gate (a new SPI learned) */
+		if (w->hold.n)
+			hold_retry(d, &w->cnt, &w->hold, now, now_ms,
+				   emit_verdict, w->q);
 		pthread_mutex_unlock(&d->table_lock);
 		queue_flush(w->q);
 		if ((unsigned)n < (unsigned)d->cfg->batch)
-			return;
+			break;
 	}
+	hold_arm(w);
 }
 
 static void *worker_main(void *arg)
@@ -248,7 +418,8 @@ int worker_new(struct daemon *d, unsigned index, uint16_t queue, int cpu,
 	}
 	w->ev = event_new(w->base, queue_fd(w->q), EV_READ | EV_PERSIST,
 			  on_readable, w);
-	if (!w->ev || event_add(w->ev, NULL) < 0) {
+	w->hold_ev = evtimer_new(w->base, on_hold_timer, w);
+	if (!w->ev || !w->hold_ev || event_add(w->ev, NULL) < 0) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -283,6 +454,23 @@ void worker_free(struct worker *w)
 	if (!w)
 		return;
 	worker_stop(w);
+	if (w->q && w->hold.n) {
+		/* going away: what still waits is dropped, not left to
+		 * the kernel (its peers send it again) */
+		unsigned i;
+
+		for (i = 0; i < w->hold.n; i++) {
+			queue_verdict(w->q, w->hold.slot[i].id, NF_DROP, false,
+				      0, NULL, 0);
+			counter_add(&w->cnt.held_expired, 1);
+			counter_add(&w->cnt.dropped, 1);
+		}
+		queue_flush(w->q);
+		w->hold.n = 0;
+	}
+	hold_free(&w->hold);
+	if (w->hold_ev)
+		event_free(w->hold_ev);
 	if (w->ev)
 		event_free(w->ev);
 	if (w->base)

@@ -516,7 +516,9 @@ static void test_shared_alias_gate(void **state)
 	assert_int_equal(esp_at(f, SRV, A, 0xa005, t, &d, &l), XL_DROP_UNKNOWN);
 
 	session_counters(f->t, &sc);
-	assert_int_equal(sc.gate_deferred, 3);
+	/* waits are the worker's to count, once per packet it holds, not
+	 * at each decision */
+	assert_int_equal(sc.gate_deferred, 0);
 	assert_true(sc.gate_timeouts >= 2);
 	assert_int_equal(sc.spi_assigned, 3);
 	assert_int_equal(sc.spi_ambiguous, 1);

@@ -16,12 +16,13 @@
 #include "daemon.h"
 #include "worker.h"
 
-static struct daemon *mkd(void)
+static const char *const one_client[] = {
+	"inside 192.0.2.0/24", "alias 203.0.113.11", "alias-clients 1",
+	"mark 0x100/0xff00", NULL,
+};
+
+static struct daemon *mkd_cfg(const char *const *lines)
 {
-	static const char *const lines[] = {
-		"inside 192.0.2.0/24", "alias 203.0.113.11", "alias-clients 1",
-		"mark 0x100/0xff00", NULL,
-	};
 	struct daemon *d = calloc(1, sizeof(*d));
 	struct config_errors e = { .n = 0 };
 	struct session_limits lim = { 16, 64 };
@@ -38,6 +39,11 @@ static struct daemon *mkd(void)
 	d->xlate = (struct xlate_ctx){ d->table, d->cfg, d->pool };
 	log_init("test", true, LOG_ERR);
 	return d;
+}
+
+static struct daemon *mkd(void)
+{
+	return mkd_cfg(one_client);
 }
 
 static void freed(struct daemon *d)
@@ -160,11 +166,213 @@ static void test_partial_checksum_counted(void **state)
 	freed(d);
 }
 
+/* an IKEv2 request from udp/500 with initiator SPI @ispi, 56 bytes */
+static void ike(uint8_t *p, uint32_t src, uint32_t dst, uint8_t ispi,
+		uint8_t exch)
+{
+	uint32_t s = htonl(src), t = htonl(dst);
+
+	memset(p, 0, 56);
+	p[0] = 0x45;
+	p[3] = 56;
+	p[8] = 64;
+	p[9] = 17;
+	memcpy(p + 12, &s, 4);
+	memcpy(p + 16, &t, 4);
+	p[20] = 0x01;		/* 500 -> 500 */
+	p[21] = 0xf4;
+	p[22] = 0x01;
+	p[23] = 0xf4;
+	p[25] = 36;
+	p[28 + 7] = ispi;
+	p[28 + 15] = (uint8_t)(ispi + 0x80);	/* rspi */
+	p[28 + 17] = 0x20;	/* IKEv2 */
+	p[28 + 18] = exch;
+	p[28 + 19] = 0x08;	/* initiator, request */
+	p[28 + 27] = 28;
+}
+
+struct emitted {
+	unsigned n;
+	uint32_t id[8], verdict[8], len[8];
+	uint8_t data[8][64];
+};
+
+static void emit(void *ctx, uint32_t id, uint32_t verdict, bool set_mark,
+		 uint32_t mark, const void *payload, uint32_t len)
+{
+	struct emitted *e = ctx;
+
+	(void)set_mark;
+	(void)mark;
+	assert_true(e->n < 8);
+	e->id[e->n] = id;
+	e->verdict[e->n] = verdict;
+	e->len[e->n] = payload ? len : 0;
+	if (payload)
+		memcpy(e->data[e->n], payload, len < 64 ? len : 64);
+	e->n++;
+}
+
+static uint32_t decide_one(struct daemon *d, struct worker_counters *c,
+			   uint8_t *buf, uint32_t len, uint32_t id,
+			   uint32_t now_ms)
+{
+	struct queue_pkt pkt = { .id = id, .data = buf, .len = len,
+				 .orig_len = len };
+	bool payload, set_mark;
+	uint32_t mark;
+
+	return worker_decide(d, c, &pkt, now_ms / 1000, now_ms, &payload,
+			     &set_mark, &mark);
+}
+
+static const char *const shared[] = {
+	"inside 192.0.2.0/24", "alias 203.0.113.11", "alias-clients 4",
+	"server 203.0.113.100", "gate-hold 500", NULL,
+};
+
+#define CL1 0xc000020bu
+#define CL2 0xc000020cu
+#define CL3 0xc000020du
+#define SRV 0xcb007164u
+#define ALIAS 0xcb00710bu
+
+/* A negotiation that meets a closed gate is held, not dropped: it gets
+ * its verdict, rewritten, once the holder has its SPI; held packets go
+ * out oldest first; one that waits too long is dropped and counted. */
+static void test_hold_for_gate(void **state)
+{
+	struct daemon *d = mkd_cfg(shared);
+	struct worker_counters c;
+	struct hold_pool h;
+	struct session_counters sc;
+	struct emitted e = { .n = 0 };
+	uint8_t buf[64];
+	struct queue_pkt pkt = { .data = buf, .len = 56, .orig_len = 56 };
+	uint32_t t = 100000, a;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	memset(&h, 0, sizeof(h));
+	/* client 1 negotiates its CHILD SA: it holds the gate */
+	ike(buf, CL1, SRV, 1, 34);
+	assert_int_equal(decide_one(d, &c, buf, 56, 1, t), NF_ACCEPT);
+	ike(buf, CL2, SRV, 2, 34);
+	assert_int_equal(decide_one(d, &c, buf, 56, 2, t), NF_ACCEPT);
+	ike(buf, CL1, SRV, 1, 35);
+	assert_int_equal(decide_one(d, &c, buf, 56, 3, t), NF_ACCEPT);
+	/* client 2's IKE_AUTH and client 3's IKE_SA_INIT+IKE_AUTH wait */
+	ike(buf, CL2, SRV, 2, 35);
+	assert_int_equal(decide_one(d, &c, buf, 56, 4, t + 1), WORKER_HOLD);
+	/* nothing in the packet changed: it is copied as it came */
+	memcpy(&a, buf + 12, 4);
+	assert_int_equal(ntohl(a), CL2);
+	pkt.id = 4;
+	assert_true(hold_put(&h, &pkt, t + 1));
+	ike(buf, CL3, SRV, 3, 34);
+	assert_int_equal(decide_one(d, &c, buf, 56, 5, t + 2), NF_ACCEPT);
+	ike(buf, CL3, SRV, 3, 35);
+	assert_int_equal(decide_one(d, &c, buf, 56, 6, t + 3), WORKER_HOLD);
+	pkt.id = 6;
+	assert_true(hold_put(&h, &pkt, t + 3));
+
+	/* still closed: both keep waiting, nothing emitted or counted */
+	assert_int_equal(hold_retry(d, &c, &h, t / 1000, t + 50, emit, &e), 2);
+	assert_int_equal(e.n, 0);
+
+	/* client 1 uses its new SA; the reply's SPI is learned */
+	esp(buf, CL1, SRV, 0x1001);
+	assert_int_equal(decide_one(d, &c, buf, 36, 7, t + 60), NF_ACCEPT);
+	esp(buf, SRV, ALIAS, 0xa001);
+	assert_int_equal(decide_one(d, &c, buf, 36, 8, t + 70), NF_ACCEPT);
+	memcpy(&a, buf + 16, 4);
+	assert_int_equal(ntohl(a), CL1);
+
+	/* the gate opened: the oldest waiter goes, rewritten to the alias;
+	 * client 3 now waits for client 2 */
+	assert_int_equal(hold_retry(d, &c, &h, t / 1000, t + 80, emit, &e), 1);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.id[0], 4);
+	assert_int_equal(e.verdict[0], NF_ACCEPT);
+	assert_int_equal(e.len[0], 56);
+	memcpy(&a, e.data[0] + 12, 4);
+	assert_int_equal(ntohl(a), ALIAS);
+	assert_int_equal(c.held_released, 1);
+
+	/* client 2 never uses a new SA: client 3 gets the gate when the
+	 * hold (500 ms) runs out, before its own wait limit (1000 ms) */
+	assert_int_equal(hold_retry(d, &c, &h, t / 1000, t + 500, emit, &e), 1);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(hold_retry(d, &c, &h, t / 1000, t + 590, emit, &e), 0);
+	assert_int_equal(e.n, 2);
+	assert_int_equal(e.id[1], 6);
+	assert_int_equal(e.verdict[1], NF_ACCEPT);
+	memcpy(&a, e.data[1] + 12, 4);
+	assert_int_equal(ntohl(a), ALIAS);
+
+	/* client 1 rekeys while client 3 holds the gate (until t + 1090)
+	 * and never gets an SPI.  Each time the gate opens, a fresh
+	 * negotiation from another queue's worker takes it before this
+	 * worker looks again; past twice the hold, client 1's packet is
+	 * dropped and counted (its peer retransmits) */
+	ike(buf, CL1, SRV, 1, 36);
+	assert_int_equal(decide_one(d, &c, buf, 56, 9, t + 600), WORKER_HOLD);
+	pkt.id = 9;
+	assert_true(hold_put(&h, &pkt, t + 600));
+	assert_int_equal(hold_retry(d, &c, &h, t / 1000, t + 1000, emit, &e), 1);
+	ike(buf, CL2, SRV, 2, 36);
+	assert_int_equal(decide_one(d, &c, buf, 56, 10, t + 1095), NF_ACCEPT);
+	assert_int_equal(hold_retry(d, &c, &h, t / 1000, t + 1100, emit, &e), 1);
+	ike(buf, CL3, SRV, 3, 36);
+	assert_int_equal(decide_one(d, &c, buf, 56, 11, t + 1596), NF_ACCEPT);
+	assert_int_equal(hold_retry(d, &c, &h, t / 1000, t + 1601, emit, &e), 0);
+	assert_int_equal(e.n, 3);
+	assert_int_equal(e.id[2], 9);
+	assert_int_equal(e.verdict[2], NF_DROP);
+	assert_int_equal(e.len[2], 0);
+	assert_int_equal(c.held_expired, 1);
+	assert_int_equal(c.held_released, 2);
+
+	/* each wait counted once, however often it was decided again */
+	session_counters(d->table, &sc);
+	assert_int_equal(sc.gate_deferred, 3);
+	assert_int_equal(c.xlate[XL_DROP_GATE], 3);
+	hold_free(&h);
+	freed(d);
+}
+
+/* The pool is bounded: a packet that finds no slot is refused. */
+static void test_hold_pool_full(void **state)
+{
+	struct hold_pool h;
+	uint8_t buf[3000];
+	struct queue_pkt pkt = { .data = buf, .len = 100, .orig_len = 100 };
+	unsigned i;
+
+	(void)state;
+	memset(&h, 0, sizeof(h));
+	memset(buf, 0xab, sizeof(buf));
+	for (i = 0; i < WORKER_HOLD_SLOTS; i++) {
+		pkt.id = i;
+		pkt.len = i == 7 ? 3000 : 100;	/* one bigger than a slot */
+		assert_true(hold_put(&h, &pkt, 1));
+	}
+	assert_false(hold_put(&h, &pkt, 1));
+	assert_int_equal(h.n, WORKER_HOLD_SLOTS);
+	assert_int_equal(h.slot[7].len, 3000);
+	assert_true(h.slot[7].cap >= 3000);
+	assert_int_equal(h.slot[7].data[2999], 0xab);
+	hold_free(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decide),
 		cmocka_unit_test(test_partial_checksum_counted),
+		cmocka_unit_test(test_hold_for_gate),
+		cmocka_unit_test(test_hold_pool_full),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
