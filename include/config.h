@@ -103,6 +103,8 @@ struct config {
 	uint32_t max_sessions;
 	uint32_t alias_clients;		/* per alias and server; 0 = any */
 	uint32_t gate_hold_ms;		/* longest hold of a shared gate */
+	uint16_t natt_lo, natt_hi;	/* NAT-T ports for clients sharing an
+					 * alias; 0: ports kept */
 	uint32_t queue_maxlen;		/* kernel queue length per queue */
 	uint32_t rcvbuf;		/* netlink socket buffer, bytes */
 	uint32_t batch;			/* packets per receive / verdict burst */

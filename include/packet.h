@@ -146,6 +146,24 @@ void pkt_rewrite_addr(uint8_t *buf, struct pkt_info *pi, bool dst,
 		      uint32_t addr, bool l4_partial);
 
 /*
+ * Rewrites the UDP source (@dst false) or destination port of the packet
+ * parsed into @pi to @port (host order), with the UDP checksum kept right
+ * as pkt_rewrite_addr() does.  The packet must carry its UDP header (not a
+ * later fragment).  Updates @pi's port.
+ */
+void pkt_rewrite_port(uint8_t *buf, struct pkt_info *pi, bool dst,
+		      uint16_t port, bool l4_partial);
+
+/*
+ * Rewrites the source (@src) or destination port of the UDP header an ICMP
+ * error quotes (when it quotes one) to @port (host order), with the ICMP
+ * checksum kept right.  The quoted UDP checksum is left as it was, as
+ * with the quoted addresses.
+ */
+void pkt_rewrite_icmp_qport(uint8_t *buf, struct pkt_info *pi, bool src,
+			    uint16_t port);
+
+/*
  * Rewrites the address an ICMP error is about, keeping it consistent with
  * the packet it quotes: with @to_client, the outer destination and the
  * quoted source become @addr (an error sent to an alias, forwarded to the

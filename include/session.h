@@ -50,6 +50,7 @@ struct session_view {
 	uint32_t n_sa;
 	uint32_t gate_until_ms;		/* 0: not holding the gate */
 	uint32_t wait_until;
+	uint16_t natt_cport, natt_xport;	/* 0: no NAT-T port yet */
 };
 
 struct sa_view {
@@ -183,6 +184,41 @@ void session_spi_wait(struct session_table *t, session_id s,
 		      uint32_t wait_until);
 session_id session_spi_waiter(const struct session_table *t, uint32_t alias,
 			      uint32_t server, uint32_t now, unsigned *n);
+/*
+ * NAT-T ports on a shared alias.  The server sees every client of an alias
+ * at the alias's address; when clients also keep their NAT-T source port
+ * (4500), their UDP flows look the same to it.  session_natt_port() gives
+ * session @s, whose client sends NAT-T from @cport, the port it shows the
+ * server: @cport itself while no other session of its group shows that,
+ * otherwise one of @lo..@hi no other session of the group uses (0 when
+ * @lo is 0 or none is free: the port is kept, and replies are told apart
+ * by SPI).  session_by_natt_port() finds the session showing @xport, and
+ * the client's port in *@cport.
+ */
+uint16_t session_natt_port(struct session_table *t, session_id s,
+			   uint16_t cport, uint16_t lo, uint16_t hi);
+session_id session_by_natt_port(const struct session_table *t, uint32_t alias,
+				uint32_t server, uint16_t xport,
+				uint16_t *cport);
+/* The port @s shows the server (0: none yet), its client's in *@cport. */
+uint16_t session_natt_xport(const struct session_table *t, session_id s,
+			    uint16_t *cport);
+
+/*
+ * Later IP fragments show neither ports nor SPI.  On a shared alias they
+ * follow the first fragment of their datagram: session_frag_note()
+ * records that the first inbound fragment with IP ID @ip_id and protocol
+ * @proto went to session @s; session_frag_owner() finds that session for
+ * a later fragment (for 30 s; SESSION_NONE when unknown, e.g. when a
+ * later fragment overtook the first).  A small fixed cache: a slot is
+ * overwritten by a newer datagram that hashes to it.
+ */
+void session_frag_note(struct session_table *t, session_id s,
+		       uint16_t ip_id, uint8_t proto, uint32_t now);
+session_id session_frag_owner(struct session_table *t, uint32_t alias,
+			      uint32_t server, uint16_t ip_id, uint8_t proto,
+			      uint32_t now);
+
 /* An unknown inbound SPI was assigned to @s: it waits no more, and its
  * gate is released. */
 void session_spi_learned(struct session_table *t, session_id s);

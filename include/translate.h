@@ -27,7 +27,9 @@ enum xlate_result {
 	XL_PASS,		/* ICMP error about a flow that is not
 				 * espmasq's: accepted unchanged */
 	XL_DROP_AMBIGUOUS,	/* shared alias: no single owner */
-	XL_DROP_GATE,		/* shared alias: another client negotiates */
+	XL_DROP_GATE,		/* shared alias: another client negotiates
+				 * (the worker holds the packet) */
+	XL_DROP_NO_PORT,	/* natt-ports: none free on the alias */
 	XL_MAX
 };
 

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "packet.h"
 
 #define CONFIG_MAX_TOKENS	8
 #define CONFIG_FILE_NONE	CONFIG_MAX_FILES
@@ -37,6 +38,7 @@ enum config_once {
 	ONCE_FAIL_POLICY,
 	ONCE_ALIAS_CLIENTS,
 	ONCE_GATE_HOLD,
+	ONCE_NATT_PORTS,
 	ONCE_COUNT,
 	ONCE_NONE = -1,
 };
@@ -716,8 +718,42 @@ static int config_do_max_sessions(struct config_ctx *x, char **argv)
 
 static int config_do_alias_clients(struct config_ctx *x, char **argv)
 {
-	return config_parse_number(x, "'alias-clients'", argv[0], 1, 65535,
-				   &x->c->alias_clients);
+	if (!strcmp(argv[0], "unlimited")) {
+		x->c->alias_clients = 0;
+		return 0;
+	}
+	return config_parse_number(x, "'alias-clients' (or 'unlimited')",
+				   argv[0], 1, 65535, &x->c->alias_clients);
+}
+
+static int config_do_natt_ports(struct config_ctx *x, char **argv)
+{
+	char *dash = strchr(argv[0], '-');
+	uint32_t lo, hi;
+
+	if (!strcmp(argv[0], "off")) {
+		x->c->natt_lo = x->c->natt_hi = 0;
+		return 0;
+	}
+	if (!dash)
+		return config_error(x, "'natt-ports' takes LOW-HIGH or off, "
+				    "not %s", argv[0]);
+	*dash = '\0';
+	if (config_parse_number(x, "the low port of 'natt-ports'", argv[0],
+				1024, 65535, &lo) ||
+	    config_parse_number(x, "the high port of 'natt-ports'", dash + 1,
+				1024, 65535, &hi))
+		return -1;
+	if (lo > hi)
+		return config_error(x, "'natt-ports' %u-%u: the low port is "
+				    "above the high one", lo, hi);
+	if (lo <= NATT_PORT && NATT_PORT <= hi)
+		return config_error(x, "'natt-ports' %u-%u must not contain "
+				    "4500, the port clients keep when they "
+				    "can", lo, hi);
+	x->c->natt_lo = (uint16_t)lo;
+	x->c->natt_hi = (uint16_t)hi;
+	return 0;
 }
 
 static int config_do_gate_hold(struct config_ctx *x, char **argv)
@@ -832,8 +868,10 @@ static const struct config_directive config_directives[] = {
 	  "DURATION", config_do_timeout },
 	{ "max-sessions", 1, 1, ONCE_MAX_SESSIONS, "max-sessions N",
 	  config_do_max_sessions },
-	{ "alias-clients", 1, 1, ONCE_ALIAS_CLIENTS, "alias-clients N",
-	  config_do_alias_clients },
+	{ "alias-clients", 1, 1, ONCE_ALIAS_CLIENTS,
+	  "alias-clients N|unlimited", config_do_alias_clients },
+	{ "natt-ports", 1, 1, ONCE_NATT_PORTS, "natt-ports LOW-HIGH|off",
+	  config_do_natt_ports },
 	{ "gate-hold", 1, 1, ONCE_GATE_HOLD, "gate-hold MILLISECONDS",
 	  config_do_gate_hold },
 	{ "queue-maxlen", 1, 1, ONCE_QUEUE_MAXLEN, "queue-maxlen N",
@@ -859,8 +897,7 @@ void config_init(struct config *c)
 	c->timeout_natt = 300;
 	c->max_sessions = 65536;
 	c->gate_hold_ms = 2000;
-	/* sharing stays off until return traffic is demultiplexed by SPI */
-	c->alias_clients = 1;
+	c->alias_clients = 0;
 	c->queue_maxlen = 4096;
 	c->rcvbuf = 8 << 20;
 	c->batch = 64;

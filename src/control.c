@@ -92,6 +92,9 @@ static int cmd_sessions(struct control *c, struct evbuffer *o)
 		if (s->mark_mask)
 			evbuffer_add_printf(o, " mark=0x%" PRIx32 "/0x%" PRIx32,
 					    s->mark_value, s->mark_mask);
+		if (s->natt_xport && s->natt_xport != s->natt_cport)
+			evbuffer_add_printf(o, " natt_port=%u client_port=%u",
+					    s->natt_xport, s->natt_cport);
 		/* shared aliases: holding the gate, waiting for an SPI */
 		if (s->gate_until_ms &&
 		    (int32_t)(s->gate_until_ms - now_ms) > 0)

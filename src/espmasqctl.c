@@ -143,6 +143,9 @@ static void print_session(const struct record *r, bool *header)
 	       get(r, "client"), get(r, "alias"), get(r, "server"), id, p,
 	       by,
 	       duration(getu(r, "idle"), b2, sizeof(b2)));
+	if (*get(r, "natt_port"))
+		printf("    NAT-T port %s on the alias (client's: %s)\n",
+		       get(r, "natt_port"), get(r, "client_port"));
 	if (*get(r, "gate_ms"))
 		printf("    holds the alias's gate: %s ms left\n",
 		       get(r, "gate_ms"));

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "csum.h"
@@ -267,6 +268,53 @@ void pkt_rewrite_addr(uint8_t *buf, struct pkt_info *pi, bool dst,
 			check = 0xffff;
 	}
 	memcpy(u + 6, &check, 2);
+}
+
+void pkt_rewrite_port(uint8_t *buf, struct pkt_info *pi, bool dst,
+		      uint16_t port, bool l4_partial)
+{
+	uint16_t *cur = dst ? &pi->dport : &pi->sport;
+	uint8_t *u = buf + pi->l4off;
+	uint16_t from, to = htons(port), check;
+
+	if (*cur == port || pi->proto != 17 || pi->frag == FRAG_LATER)
+		return;
+	memcpy(&from, u + (dst ? 2 : 0), 2);
+	memcpy(u + (dst ? 2 : 0), &to, 2);
+	*cur = port;
+	if (l4_partial && pi->frag == FRAG_NONE) {
+		check = csum_udp4(pi->saddr, pi->daddr, u,
+				  (size_t)pi->len - pi->l4off);
+	} else {
+		memcpy(&check, u + 6, 2);
+		if (check == 0)
+			return;
+		check = csum_replace2(check, from, to);
+		if (check == 0)
+			check = 0xffff;
+	}
+	memcpy(u + 6, &check, 2);
+}
+
+void pkt_rewrite_icmp_qport(uint8_t *buf, struct pkt_info *pi, bool src,
+			    uint16_t port)
+{
+	struct icmp_info *ic = &pi->icmp;
+	uint16_t *cur = src ? &ic->in_sport : &ic->in_dport;
+	uint8_t *icmp = buf + pi->l4off, *f;
+	uint16_t from, to = htons(port), ick;
+
+	if (!ic->in_ports || *cur == port)
+		return;
+	/* the quoted UDP header starts 4-aligned from the ICMP header, so
+	 * the port is a word of the ICMP checksum */
+	f = buf + ic->in_l4off + (src ? 0 : 2);
+	memcpy(&from, f, 2);
+	memcpy(f, &to, 2);
+	*cur = port;
+	memcpy(&ick, icmp + 2, 2);
+	ick = csum_replace2(ick, from, to);
+	memcpy(icmp + 2, &ick, 2);
 }
 
 void pkt_rewrite_icmp_quote(uint8_t *buf, struct pkt_info *pi, bool src,

@@ -17,6 +17,7 @@ struct binding {
 	uint32_t wait_until;		/* SESSION_F_SPI_WAIT lasts until */
 	uint16_t flags;
 	uint16_t in_use;
+	uint16_t natt_cport, natt_xport;	/* NAT-T port: client, alias */
 	uint64_t pkts_out, pkts_in, bytes_out, bytes_in;
 };
 
@@ -30,7 +31,21 @@ struct sa {
 	uint64_t pkts, bytes;
 };
 
+/* Which client the first fragment of an inbound datagram went to, so its
+ * later fragments (no ports, no SPI) follow on a shared alias. */
+#define FRAG_SLOTS 256
+#define FRAG_LIFE 30			/* seconds, as IP reassembly */
+
+struct frag_owner {
+	uint32_t server, alias, client;
+	uint32_t owner;			/* binding link */
+	uint32_t until;
+	uint16_t ip_id;
+	uint8_t proto;
+};
+
 struct session_table {
+	struct frag_owner frag[FRAG_SLOTS];
 	struct binding *b;
 	struct sa *sa;
 	uint32_t *out_bkt, *in_bkt, *sa_bkt;
@@ -474,6 +489,124 @@ session_id session_spi_waiter(const struct session_table *t, uint32_t alias,
 	return *n == 1 ? found : SESSION_NONE;
 }
 
+/* Whether another session of @b's group shows the server port @port. */
+static bool xport_taken(const struct session_table *t,
+			const struct binding *b, uint16_t port)
+{
+	uint32_t l = t->in_bkt[hash_pair(t, b->alias, b->server)];
+
+	for (; l; l = B(t, l)->next_in) {
+		const struct binding *o = B(t, l);
+
+		if (o != b && o->alias == b->alias && o->server == b->server &&
+		    o->natt_xport == port)
+			return true;
+	}
+	return false;
+}
+
+uint16_t session_natt_port(struct session_table *t, session_id s,
+			   uint16_t cport, uint16_t lo, uint16_t hi)
+{
+	struct binding *b = B(t, s);
+	uint32_t n, i, start;
+
+	if (b->natt_xport && b->natt_cport == cport)
+		return b->natt_xport;
+	b->natt_cport = cport;
+	b->natt_xport = 0;
+	if (!xport_taken(t, b, cport)) {
+		b->natt_xport = cport;
+		return cport;
+	}
+	if (!lo)
+		return 0;
+	/* start from a point of the client's own, so a client that comes
+	 * back tends to get its old port */
+	n = (uint32_t)hi - lo + 1;
+	start = mix((uint64_t)b->client << 32 | b->server, t->seed) % n;
+	for (i = 0; i < n; i++) {
+		uint16_t p = (uint16_t)(lo + (start + i) % n);
+
+		if (!xport_taken(t, b, p)) {
+			b->natt_xport = p;
+			return p;
+		}
+	}
+	return 0;
+}
+
+uint16_t session_natt_xport(const struct session_table *t, session_id s,
+			    uint16_t *cport)
+{
+	const struct binding *b = B(t, s);
+
+	*cport = b->natt_cport;
+	return b->natt_xport;
+}
+
+session_id session_by_natt_port(const struct session_table *t, uint32_t alias,
+				uint32_t server, uint16_t xport,
+				uint16_t *cport)
+{
+	uint32_t l = t->in_bkt[hash_pair(t, alias, server)];
+
+	for (; l; l = B(t, l)->next_in) {
+		const struct binding *b = B(t, l);
+
+		if (b->alias == alias && b->server == server &&
+		    b->natt_xport == xport) {
+			*cport = b->natt_cport;
+			return l;
+		}
+	}
+	return SESSION_NONE;
+}
+
+static struct frag_owner *frag_slot(struct session_table *t, uint32_t server,
+				     uint32_t alias, uint16_t ip_id,
+				     uint8_t proto)
+{
+	uint64_t k = (uint64_t)server << 32 | (uint32_t)ip_id << 8 | proto;
+
+	return &t->frag[mix(k ^ (uint64_t)alias << 40, t->seed) %
+			FRAG_SLOTS];
+}
+
+void session_frag_note(struct session_table *t, session_id s,
+		       uint16_t ip_id, uint8_t proto, uint32_t now)
+{
+	const struct binding *b = B(t, s);
+	struct frag_owner *f = frag_slot(t, b->server, b->alias, ip_id,
+					 proto);
+
+	*f = (struct frag_owner){
+		.server = b->server, .alias = b->alias, .client = b->client,
+		.owner = s, .until = now + FRAG_LIFE, .ip_id = ip_id,
+		.proto = proto,
+	};
+}
+
+session_id session_frag_owner(struct session_table *t, uint32_t alias,
+			      uint32_t server, uint16_t ip_id, uint8_t proto,
+			      uint32_t now)
+{
+	const struct frag_owner *f = frag_slot(t, server, alias, ip_id,
+					       proto);
+	const struct binding *b;
+
+	if (!f->owner || f->server != server || f->alias != alias ||
+	    f->ip_id != ip_id || f->proto != proto ||
+	    (int32_t)(now - f->until) >= 0)
+		return SESSION_NONE;
+	/* the session may have gone, and its slot been reused */
+	b = B(t, f->owner);
+	if (!b->in_use || b->client != f->client || b->alias != alias ||
+	    b->server != server)
+		return SESSION_NONE;
+	return f->owner;
+}
+
 void session_spi_learned(struct session_table *t, session_id s)
 {
 	struct binding *b = B(t, s);
@@ -617,6 +750,8 @@ int session_snapshot(const struct session_table *t, struct session_view **sv,
 			.bytes_in = b->bytes_in, .first_sa = (uint32_t)ai,
 			.gate_until_ms = b->gate_until_ms,
 			.wait_until = b->wait_until,
+			.natt_cport = b->natt_cport,
+			.natt_xport = b->natt_xport,
 		};
 		for (sl = b->sa_head; sl && ai < na; sl = t->sa[sl - 1].next_sib) {
 			const struct sa *a = &t->sa[sl - 1];

@@ -76,6 +76,16 @@ static bool quotes_ipsec(const struct icmp_info *ic)
 		ic->in_dport == IKE_PORT || ic->in_dport == NATT_PORT);
 }
 
+/* Whether the ICMP error quotes a NAT-T packet whose alias-side port
+ * espmasq may have changed: to the server (@to_client false) from the
+ * alias, or from the server to the client (@to_client true). */
+static bool quotes_natt(const struct config *c, const struct icmp_info *ic,
+			bool to_client)
+{
+	return c->natt_lo && ic->in_proto == 17 && ic->in_ports &&
+	       (to_client ? ic->in_sport : ic->in_dport) == NATT_PORT;
+}
+
 static enum xlate_result xlate_icmp(const struct xlate_ctx *x, uint8_t *buf,
 				    struct pkt_info *pi, struct xlate_out *out)
 {
@@ -83,6 +93,7 @@ static enum xlate_result xlate_icmp(const struct xlate_ctx *x, uint8_t *buf,
 	uint32_t src = ntohl(pi->saddr), dst = ntohl(pi->daddr);
 	uint32_t qsrc = ntohl(ic->in_saddr), qdst = ntohl(ic->in_daddr);
 	session_id s;
+	uint16_t cport, xport;
 	bool shared;
 
 	if (alias_pool_has(x->pool, dst)) {
@@ -92,7 +103,16 @@ static enum xlate_result xlate_icmp(const struct xlate_ctx *x, uint8_t *buf,
 		out->client = 0;
 		if (qsrc != dst || !quotes_ipsec(ic))
 			return XL_PASS;
-		s = session_lookup_in(x->table, dst, qdst, &shared);
+		if (quotes_natt(x->cfg, ic, false) &&
+		    (s = session_by_natt_port(x->table, dst, qdst,
+					      ic->in_sport, &cport)) !=
+		    SESSION_NONE) {
+			/* its own NAT-T port says whose packet it was */
+			shared = false;
+		} else {
+			s = session_lookup_in(x->table, dst, qdst, &shared);
+			cport = 0;
+		}
 		if (s == SESSION_NONE)
 			return XL_DROP_UNKNOWN;
 		if (shared) {
@@ -113,6 +133,8 @@ static enum xlate_result xlate_icmp(const struct xlate_ctx *x, uint8_t *buf,
 		}
 		out->client = session_client(x->table, s);
 		session_mark(x->table, s, &out->mark_value, &out->mark_mask);
+		if (cport)
+			pkt_rewrite_icmp_qport(buf, pi, true, cport);
 		pkt_rewrite_icmp(buf, pi, true, htonl(out->client));
 		return XL_IN;
 	}
@@ -132,11 +154,41 @@ static enum xlate_result xlate_icmp(const struct xlate_ctx *x, uint8_t *buf,
 		return XL_DROP_UNKNOWN;	/* would show an inside address */
 	out->alias = session_alias(x->table, s);
 	session_mark(x->table, s, &out->mark_value, &out->mark_mask);
+	if (quotes_natt(x->cfg, ic, true)) {
+		xport = session_natt_xport(x->table, s, &cport);
+		if (xport && cport == ic->in_dport)
+			pkt_rewrite_icmp_qport(buf, pi, false, xport);
+	}
 	if (src == qdst)
 		pkt_rewrite_icmp(buf, pi, false, htonl(out->alias));
 	else
 		pkt_rewrite_icmp_quote(buf, pi, false, htonl(out->alias));
 	return XL_OUT;
+}
+
+static uint16_t ip_id(const uint8_t *buf)
+{
+	return (uint16_t)(buf[4] << 8 | buf[5]);
+}
+
+/* A NAT-T packet with its UDP header, @port being the server's side. */
+static bool natt_flow(const struct pkt_info *pi, uint16_t port)
+{
+	return pi->proto == 17 && pi->frag != FRAG_LATER && port == NATT_PORT;
+}
+
+/* Session @s gets an ESP packet that is surely its own: an inbound SPI
+ * nobody in the group has yet ends its wait for one. */
+static void own_spi(const struct xlate_ctx *x, session_id s, uint32_t alias,
+		    uint32_t server, const struct pkt_info *pi)
+{
+	unsigned owners;
+
+	if ((pi->kind == PKT_ESP || pi->kind == PKT_ESP_UDP) &&
+	    (session_flags(x->table, s) & SESSION_F_SPI_WAIT) &&
+	    session_by_spi(x->table, alias, server, SA_ESP_IN, pi->spi,
+			   &owners) == SESSION_NONE)
+		session_spi_learned(x->table, s);
 }
 
 /*
@@ -237,6 +289,7 @@ enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
 {
 	const struct config *c = x->cfg;
 	uint32_t src = ntohl(pi->saddr), dst = ntohl(pi->daddr);
+	uint16_t xport = 0;
 	session_id s;
 
 	out->created = false;
@@ -246,35 +299,61 @@ enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
 		return xlate_icmp(x, buf, pi, out);
 	if (alias_pool_has(x->pool, dst)) {
 		enum xlate_result r;
-		bool shared;
+		uint16_t cport = 0;
+		bool shared, own_port = false;
 
-		s = session_lookup_in(x->table, dst, src, &shared);
 		out->alias = dst;
 		out->server = src;
 		out->client = 0;
-		if (s == SESSION_NONE)
-			return XL_DROP_UNKNOWN;
-		if (shared) {
-			s = demux(x, pi, dst, src, now, now_ms, out, &r);
+		s = SESSION_NONE;
+		if (c->natt_lo && natt_flow(pi, pi->sport)) {
+			/* every NAT-T flow shows the server a port of its
+			 * own: one nobody shows is nobody's */
+			s = session_by_natt_port(x->table, dst, src, pi->dport,
+						 &cport);
 			if (s == SESSION_NONE)
-				return r;
-		} else if ((pi->kind == PKT_ESP || pi->kind == PKT_ESP_UDP) &&
-			   (session_flags(x->table, s) & SESSION_F_SPI_WAIT)) {
-			unsigned owners;
-
-			/* alone on the alias: a new inbound SPI is its own,
-			 * and ends its wait */
-			if (session_by_spi(x->table, dst, src, SA_ESP_IN,
-					   pi->spi, &owners) == SESSION_NONE)
-				session_spi_learned(x->table, s);
+				return XL_DROP_UNKNOWN;
+		}
+		if (s != SESSION_NONE) {
+			/* a NAT-T port of one client's own: it is that
+			 * client's, SPIs new or not */
+			own_port = true;
+			own_spi(x, s, dst, src, pi);
+		} else {
+			s = session_lookup_in(x->table, dst, src, &shared);
+			if (s == SESSION_NONE)
+				return XL_DROP_UNKNOWN;
+			if (shared && pi->frag == FRAG_LATER) {
+				/* it follows its first fragment */
+				s = session_frag_owner(x->table, dst, src,
+						       ip_id(buf), pi->proto,
+						       now);
+				if (s == SESSION_NONE)
+					return XL_DROP_AMBIGUOUS;
+			} else if (shared) {
+				s = demux(x, pi, dst, src, now, now_ms, out,
+					  &r);
+				if (s == SESSION_NONE)
+					return r;
+			} else {
+				/* alone on the alias: a new inbound SPI is
+				 * its own */
+				own_spi(x, s, dst, src, pi);
+			}
 		}
 		out->client = session_client(x->table, s);
-		if (negotiates(pi) && !gate_pass(x, s, dst, src, now, now_ms))
+		if (negotiates(pi) && !(own_port && pi->kind == PKT_NATT_IKE) &&
+		    !gate_pass(x, s, dst, src, now, now_ms))
 			return XL_DROP_GATE;
 		session_touch(x->table, s, true, pi->len, now,
 			      kind_timeout(c, pi), c->timeout_pending);
 		track_sa(x, s, src, pi, true, now);
 		session_mark(x->table, s, &out->mark_value, &out->mark_mask);
+		if (pi->frag == FRAG_FIRST)
+			session_frag_note(x->table, s, ip_id(buf), pi->proto,
+					  now);
+		if (own_port)
+			pkt_rewrite_port(buf, pi, true, cport, l4_partial);
 		pkt_rewrite_addr(buf, pi, true, htonl(out->client), l4_partial);
 		return XL_IN;
 	}
@@ -304,13 +383,23 @@ enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
 		out->created = true;
 	}
 	out->alias = session_alias(x->table, s);
-	if (negotiates(pi) &&
+	if (c->natt_lo && natt_flow(pi, pi->dport)) {
+		xport = session_natt_port(x->table, s, pi->sport, c->natt_lo,
+					  c->natt_hi);
+		if (!xport)
+			return XL_DROP_NO_PORT;
+	}
+	/* a negotiation over a NAT-T port of the client's own needs no
+	 * gate: what it sets up comes back to that port */
+	if (negotiates(pi) && !(xport && pi->kind == PKT_NATT_IKE) &&
 	    !gate_pass(x, s, out->alias, dst, now, now_ms))
 		return XL_DROP_GATE;
 	session_touch(x->table, s, false, pi->len, now, kind_timeout(c, pi),
 		      c->timeout_pending);
 	track_sa(x, s, dst, pi, false, now);
 	session_mark(x->table, s, &out->mark_value, &out->mark_mask);
+	if (xport)
+		pkt_rewrite_port(buf, pi, false, xport, l4_partial);
 	pkt_rewrite_addr(buf, pi, false, htonl(out->alias), l4_partial);
 	return XL_OUT;
 }
@@ -327,6 +416,7 @@ const char *xlate_result_name(enum xlate_result r)
 		[XL_PASS] = "pass",
 		[XL_DROP_AMBIGUOUS] = "ambiguous",
 		[XL_DROP_GATE] = "gate-held",
+		[XL_DROP_NO_PORT] = "no-natt-port",
 	};
 
 	return (unsigned)r < XL_MAX ? names[r] : "?";

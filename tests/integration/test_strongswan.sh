@@ -68,6 +68,9 @@ else
 inside 192.0.2.0/24
 outside r-out
 alias 203.0.113.11-203.0.113.14
+# one client per alias: the idle phase checks that a fifth client waits
+# for a free alias (sharing has its own test)
+alias-clients 1
 server 203.0.113.96/27
 queues 0-1
 timeout nat-t ${NATT_TIMEOUT}s

@@ -1609,6 +1609,42 @@ static void test_example_conf(void **state)
 	assert_true(optional > 0);
 }
 
+static void test_sharing(void **state)
+{
+	struct fx *f = *state;
+
+	/* sharing is on unless limited; NAT-T ports are kept unless asked */
+	assert_int_equal(f->c.alias_clients, 0);
+	assert_int_equal(f->c.natt_lo, 0);
+	assert_int_equal(parse(f, LINES("alias-clients 3",
+					"natt-ports 40000-40999")), 0);
+	assert_int_equal(f->c.alias_clients, 3);
+	assert_int_equal(f->c.natt_lo, 40000);
+	assert_int_equal(f->c.natt_hi, 40999);
+	expect_ok("alias-clients unlimited");
+	expect_ok("natt-ports off");
+	expect_ok("natt-ports 4501-4501");
+	expect_error(LINES("alias-clients 0"),
+		     "f.conf:1: 'alias-clients' (or 'unlimited') must be 1 "
+		     "to 65535, not 0");
+	expect_error(LINES("natt-ports 40000"),
+		     "f.conf:1: 'natt-ports' takes LOW-HIGH or off, not 40000");
+	expect_error(LINES("natt-ports 4000-5000"),
+		     "f.conf:1: 'natt-ports' 4000-5000 must not contain 4500, "
+		     "the port clients keep when they can");
+	expect_error(LINES("natt-ports 500-600"),
+		     "f.conf:1: the low port of 'natt-ports' must be 1024 to "
+		     "65535, not 500");
+	expect_error(LINES("natt-ports 41000-40000"),
+		     "f.conf:1: 'natt-ports' 41000-40000: the low port is "
+		     "above the high one");
+	expect_error(LINES("natt-ports 40000-x"),
+		     "f.conf:1: invalid number 'x' for the high port of "
+		     "'natt-ports'");
+	expect_error(LINES("natt-ports off", "natt-ports off"),
+		     "f.conf:2: duplicate 'natt-ports' (first at line 1)");
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
@@ -1642,6 +1678,7 @@ int main(void)
 		T(test_rcvbuf),
 		T(test_paths),
 		T(test_fail_policy),
+		T(test_sharing),
 		T(test_finish_empty),
 		T(test_finish_pin_only),
 		T(test_finish_alias_inside),

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "alias.h"
+#include "csum.h"
 #include "config.h"
 #include "packet.h"
 #include "session.h"
@@ -371,6 +372,187 @@ static void test_icmp_errors(void **state)
 	teardown_fx(f);
 }
 
+/* NAT-T packet @src:@sport -> @dst:@dport, with a valid UDP checksum:
+ * IKE (non-ESP marker, IKEv2 @exch request, initiator SPI @id) or ESP in
+ * UDP (SPI @id). */
+static size_t natt(uint8_t *p, uint32_t src, uint16_t sport, uint32_t dst,
+		   uint16_t dport, bool ike_msg, uint8_t exch, uint32_t id)
+{
+	size_t len = ike_msg ? 20 + 8 + 4 + 28 : 20 + 8 + 16;
+	uint32_t s = htonl(src), d = htonl(dst), v = htonl(id);
+	uint16_t sum;
+
+	memset(p, 0, len);
+	p[0] = 0x45;
+	p[3] = (uint8_t)len;
+	p[8] = 64;
+	p[9] = 17;
+	memcpy(p + 12, &s, 4);
+	memcpy(p + 16, &d, 4);
+	p[20] = (uint8_t)(sport >> 8);
+	p[21] = (uint8_t)sport;
+	p[22] = (uint8_t)(dport >> 8);
+	p[23] = (uint8_t)dport;
+	p[25] = (uint8_t)(len - 20);
+	if (ike_msg) {
+		memcpy(p + 32 + 4, &v, 4);	/* after the zero marker */
+		p[32 + 17] = 0x20;
+		p[32 + 18] = exch;
+		p[32 + 19] = 0x08;
+		p[32 + 27] = 28;
+	} else {
+		memcpy(p + 28, &v, 4);
+		p[35] = 1;
+	}
+	sum = csum_udp4(s, d, p + 20, len - 20);
+	memcpy(p + 26, &sum, 2);
+	return len;
+}
+
+/* The UDP checksum of @p verifies from scratch. */
+static bool udp_ok(const uint8_t *p, size_t len)
+{
+	uint32_t s, d;
+	uint16_t have;
+
+	memcpy(&s, p + 12, 4);
+	memcpy(&d, p + 16, 4);
+	memcpy(&have, p + 26, 2);
+	return have == csum_udp4(s, d, p + 20, len - 20);
+}
+
+static enum xlate_result run_natt(struct fx *f, uint8_t *p, size_t len,
+				  uint32_t now_ms, struct xlate_out *xo)
+{
+	struct pkt_info pi;
+
+	assert_int_equal(pkt_parse(p, len, &pi), PKT_OK);
+	return xlate_packet(&f->x, p, &pi, false, now_ms / 1000, now_ms, xo);
+}
+
+static uint16_t port_at(const uint8_t *p, size_t off)
+{
+	return (uint16_t)(p[off] << 8 | p[off + 1]);
+}
+
+static const char *const natt_cfg[] = {
+	"inside 192.0.2.0/24",
+	"alias 203.0.113.11",
+	"server 203.0.113.100",
+	"alias-clients unlimited",
+	"natt-ports 40000-40001",
+	NULL,
+};
+
+/* natt-ports: on a shared alias each client's NAT-T flow shows the server
+ * a port of its own, so replies, new SPIs and negotiations need no SPI
+ * guessing and no gate; a full range refuses the next client, counted. */
+static void test_natt_ports(void **state)
+{
+	struct fx *f = setup_cfg(natt_cfg, 64);
+	struct session_counters sc;
+	struct xlate_out xo;
+	uint8_t p[128], q[128];
+	uint16_t x2, x3;
+	uint32_t t = 50000;
+	size_t n;
+
+	(void)state;
+	/* the first client keeps 4500, checksum still right */
+	n = natt(p, CL(1), 4500, EX(100), 4500, true, 34, 0x11);
+	assert_int_equal(run_natt(f, p, n, t, &xo), XL_OUT);
+	assert_int_equal(port_at(p, 20), 4500);
+	assert_int_equal(at(p, 12), EX(11));
+	assert_true(udp_ok(p, n));
+	/* the next ones get ports of their own from the range */
+	n = natt(p, CL(2), 4500, EX(100), 4500, true, 34, 0x22);
+	assert_int_equal(run_natt(f, p, n, t, &xo), XL_OUT);
+	x2 = port_at(p, 20);
+	assert_true(x2 == 40000 || x2 == 40001);
+	assert_true(udp_ok(p, n));
+	n = natt(p, CL(3), 4500, EX(100), 4500, true, 34, 0x33);
+	assert_int_equal(run_natt(f, p, n, t, &xo), XL_OUT);
+	x3 = port_at(p, 20);
+	assert_true(x3 == 40000 || x3 == 40001);
+	assert_true(x3 != x2);
+	/* and keep them */
+	n = natt(p, CL(2), 4500, EX(100), 4500, false, 0, 0x1002);
+	assert_int_equal(run_natt(f, p, n, t, &xo), XL_OUT);
+	assert_int_equal(port_at(p, 20), x2);
+	/* the range is used up: a fourth client is refused, not given a
+	 * port that another client shows */
+	n = natt(p, CL(4), 4500, EX(100), 4500, true, 34, 0x44);
+	assert_int_equal(run_natt(f, p, n, t, &xo), XL_DROP_NO_PORT);
+	assert_int_equal(at(p, 12), CL(4));
+
+	/* all three negotiate at once: no gate between their own ports */
+	n = natt(p, CL(1), 4500, EX(100), 4500, true, 35, 0x11);
+	assert_int_equal(run_natt(f, p, n, t + 1, &xo), XL_OUT);
+	n = natt(p, CL(2), 4500, EX(100), 4500, true, 35, 0x22);
+	assert_int_equal(run_natt(f, p, n, t + 2, &xo), XL_OUT);
+	n = natt(p, CL(3), 4500, EX(100), 4500, true, 36, 0x33);
+	assert_int_equal(run_natt(f, p, n, t + 3, &xo), XL_OUT);
+	/* all three use new SAs; the new inbound SPIs go by port, each to
+	 * its client, with the client's port back in place */
+	n = natt(p, CL(1), 4500, EX(100), 4500, false, 0, 0x1001);
+	assert_int_equal(run_natt(f, p, n, t + 4, &xo), XL_OUT);
+	n = natt(p, CL(3), 4500, EX(100), 4500, false, 0, 0x1003);
+	assert_int_equal(run_natt(f, p, n, t + 4, &xo), XL_OUT);
+	n = natt(p, EX(100), 4500, EX(11), x3, false, 0, 0xa003);
+	assert_int_equal(run_natt(f, p, n, t + 5, &xo), XL_IN);
+	assert_int_equal(at(p, 16), CL(3));
+	assert_int_equal(port_at(p, 22), 4500);
+	assert_true(udp_ok(p, n));
+	n = natt(p, EX(100), 4500, EX(11), x2, false, 0, 0xa002);
+	assert_int_equal(run_natt(f, p, n, t + 6, &xo), XL_IN);
+	assert_int_equal(at(p, 16), CL(2));
+	n = natt(p, EX(100), 4500, EX(11), 4500, false, 0, 0xa001);
+	assert_int_equal(run_natt(f, p, n, t + 7, &xo), XL_IN);
+	assert_int_equal(at(p, 16), CL(1));
+	/* a new IKE SA the server starts toward one of them */
+	n = natt(p, EX(100), 4500, EX(11), x2, true, 34, 0x99);
+	assert_int_equal(run_natt(f, p, n, t + 8, &xo), XL_IN);
+	assert_int_equal(at(p, 16), CL(2));
+	/* a port nobody shows: nobody's, even with a known SPI */
+	n = natt(p, EX(100), 4500, EX(11), 40002, false, 0, 0xa001);
+	assert_int_equal(run_natt(f, p, n, t + 9, &xo), XL_DROP_UNKNOWN);
+	assert_int_equal(at(p, 16), EX(11));
+
+	/* an ICMP error about client 3's packet reaches client 3, quoting
+	 * its own port, with the ICMP checksum still verifying */
+	n = natt(q + 28, EX(11), x3, EX(100), 4500, false, 0, 0x1003);
+	{
+		uint32_t fr = htonl(EX(65)), to = htonl(EX(11));
+		struct pkt_info pi;
+		size_t len = 28 + n;
+		uint16_t ck;
+
+		memset(q, 0, 28);
+		q[0] = 0x45;
+		q[3] = (uint8_t)len;
+		q[8] = 64;
+		q[9] = 1;
+		memcpy(q + 12, &fr, 4);
+		memcpy(q + 16, &to, 4);
+		q[20] = 3;
+		q[21] = 4;
+		ck = csum_ip_verify(q + 20, len - 20);
+		memcpy(q + 22, &ck, 2);
+		assert_int_equal(pkt_parse(q, len, &pi), PKT_OK);
+		assert_int_equal(xlate_packet(&f->x, q, &pi, false, t / 1000,
+					      t + 10, &xo), XL_IN);
+		assert_int_equal(at(q, 16), CL(3));
+		assert_int_equal(port_at(q, 48), 4500);
+		assert_int_equal(at(q, 28 + 12), CL(3));
+		assert_int_equal(csum_ip_verify(q + 20, len - 20), 0);
+	}
+
+	session_counters(f->t, &sc);
+	assert_int_equal(sc.gate_holds, 0);
+	assert_int_equal(sc.spi_ambiguous, 0);
+	teardown_fx(f);
+}
+
 /* Several clients on one alias toward one server. */
 static const char *const shared_cfg[] = {
 	"inside 192.0.2.0/24",
@@ -674,6 +856,56 @@ static void test_fragments_follow_session(void **state)
 	teardown_fx(f);
 }
 
+/* IKE message @ispi from the server to the shared alias, fragment with IP
+ * ID @id: the first (@later false) or a later one; returns the new
+ * destination. */
+static enum xlate_result frag_in(struct fx *f, uint8_t ispi, uint16_t id,
+				 bool later, uint32_t *new_dst)
+{
+	uint8_t p[128];
+	struct pkt_info pi;
+	struct xlate_out xo;
+	size_t n = mkpkt(p, false, SRV, A, ispi);
+	enum xlate_result r;
+
+	p[4] = (uint8_t)(id >> 8);
+	p[5] = (uint8_t)id;
+	if (later)
+		p[7] = 10;		/* offset 80 */
+	else
+		p[6] = 0x20;		/* more fragments */
+	assert_int_equal(pkt_parse(p, n, &pi), PKT_OK);
+	r = xlate_packet(&f->x, p, &pi, false, 20, 20000, &xo);
+	*new_dst = at(p, 16);
+	return r;
+}
+
+/* On a shared alias, later fragments (no ports, no SPI) go where the
+ * first fragment of their datagram went; without one, nowhere. */
+static void test_fragments_on_shared_alias(void **state)
+{
+	struct fx *f = setup_cfg(shared_cfg, 64);
+	uint32_t d;
+
+	(void)state;
+	assert_int_equal(ike(f, CL(1), SRV, 0x11, 0, 34, false, 20000, &d),
+			 XL_OUT);
+	assert_int_equal(ike(f, CL(2), SRV, 0x22, 0, 34, false, 20000, &d),
+			 XL_OUT);
+	assert_int_equal(frag_in(f, 0x22, 0x1234, false, &d), XL_IN);
+	assert_int_equal(d, CL(2));
+	assert_int_equal(frag_in(f, 0x11, 0x1235, false, &d), XL_IN);
+	assert_int_equal(d, CL(1));
+	assert_int_equal(frag_in(f, 0, 0x1234, true, &d), XL_IN);
+	assert_int_equal(d, CL(2));
+	assert_int_equal(frag_in(f, 0, 0x1235, true, &d), XL_IN);
+	assert_int_equal(d, CL(1));
+	/* a later fragment whose first one was not seen: not guessed */
+	assert_int_equal(frag_in(f, 0, 0x1236, true, &d), XL_DROP_AMBIGUOUS);
+	assert_int_equal(d, A);
+	teardown_fx(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -685,10 +917,12 @@ int main(void)
 		cmocka_unit_test(test_icmp_errors),
 		cmocka_unit_test(test_shared_alias_gate),
 		cmocka_unit_test(test_shared_spi_per_server),
+		cmocka_unit_test(test_natt_ports),
 		cmocka_unit_test(test_table_full),
 		cmocka_unit_test(test_marks),
 		cmocka_unit_test(test_sa_learning),
 		cmocka_unit_test(test_fragments_follow_session),
+		cmocka_unit_test(test_fragments_on_shared_alias),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
