@@ -78,6 +78,8 @@ struct session_counters {
 	uint64_t gate_released;		/* ...released by their new SPI */
 	uint64_t gate_timeouts;		/* ...released by the hold limit */
 	uint64_t gate_deferred;		/* negotiations made to wait */
+	uint64_t gate_held_ms_total;	/* hold times of released gates */
+	uint64_t gate_held_ms_max;
 	uint64_t spi_assigned;		/* unknown inbound SPIs learned */
 	uint64_t spi_ambiguous;		/* ...dropped: several candidates */
 	uint64_t spi_unknown;		/* ...dropped: no candidate */
@@ -171,7 +173,7 @@ session_id session_by_spi(const struct session_table *t, uint32_t alias,
 session_id session_gate_holder(struct session_table *t, uint32_t alias,
 			       uint32_t server, uint32_t now_ms);
 void session_gate_take(struct session_table *t, session_id s,
-		       uint32_t until_ms, uint32_t wait_until);
+		       uint32_t now_ms, uint32_t hold_ms, uint32_t wait_until);
 
 /*
  * A session waits for an inbound SPI while it holds the gate, and again
@@ -221,7 +223,8 @@ session_id session_frag_owner(struct session_table *t, uint32_t alias,
 
 /* An unknown inbound SPI was assigned to @s: it waits no more, and its
  * gate is released. */
-void session_spi_learned(struct session_table *t, session_id s);
+void session_spi_learned(struct session_table *t, session_id s,
+			 uint32_t now_ms);
 void session_count_event(struct session_table *t, enum session_event e);
 
 /* Drops sessions and SAs whose deadline has passed.  Returns how many

@@ -29,6 +29,8 @@ struct worker_counters {
 	uint64_t held_released;		/* ...given their verdict later */
 	uint64_t held_expired;		/* ...dropped: waited too long */
 	uint64_t held_full;		/* ...dropped: no slot free */
+	uint64_t held_wait_ms_total;	/* waits of the released ones */
+	uint64_t held_wait_ms_max;
 	uint64_t bursts;
 	uint64_t batch_hist[WORKER_BATCH_BUCKETS];
 	uint64_t malformed[PKT_ERR_MAX];

@@ -182,10 +182,12 @@ static int cmd_stats(struct control *c, struct evbuffer *o)
 	evbuffer_add_printf(o,
 		"stat scope=shared gate_holds=%" PRIu64 " gate_released=%" PRIu64
 		" gate_timeouts=%" PRIu64 " gate_deferred=%" PRIu64
+		" gate_held_ms_total=%" PRIu64 " gate_held_ms_max=%" PRIu64
 		" spi_assigned=%" PRIu64 " spi_ambiguous=%" PRIu64
 		" spi_unknown=%" PRIu64 "\n",
 		sc.gate_holds, sc.gate_released, sc.gate_timeouts,
-		sc.gate_deferred, sc.spi_assigned, sc.spi_ambiguous,
+		sc.gate_deferred, sc.gate_held_ms_total, sc.gate_held_ms_max,
+		sc.spi_assigned, sc.spi_ambiguous,
 		sc.spi_unknown);
 	for (i = 0; i < d->n_workers; i++) {
 		struct worker_counters w;
@@ -199,7 +201,8 @@ static int cmd_stats(struct control *c, struct evbuffer *o)
 			" rewritten=%" PRIu64 " csum_completed=%" PRIu64
 			" truncated=%" PRIu64 " held=%" PRIu64
 			" held_released=%" PRIu64 " held_expired=%" PRIu64
-			" held_full=%" PRIu64 " bursts=%" PRIu64
+			" held_full=%" PRIu64 " held_wait_ms_total=%" PRIu64
+			" held_wait_ms_max=%" PRIu64 " bursts=%" PRIu64
 			" recv_calls=%" PRIu64 " send_calls=%" PRIu64
 			" send_errors=%" PRIu64 " netlink_errors=%" PRIu64
 			" enobufs=%" PRIu64,
@@ -207,6 +210,7 @@ static int cmd_stats(struct control *c, struct evbuffer *o)
 			worker_cpu(d->workers[i]), w.packets, w.accepted,
 			w.dropped, w.rewritten, w.csum_partial, w.truncated,
 			w.held, w.held_released, w.held_expired, w.held_full,
+			w.held_wait_ms_total, w.held_wait_ms_max,
 			w.bursts, q.recv_calls, q.send_calls, q.send_errors,
 			q.nl_errors, q.enobufs);
 		for (k = 1; k < PKT_ERR_MAX; k++)

@@ -53,6 +53,7 @@ struct session_table {
 	uint32_t max_b, max_sa;
 	uint32_t free_b, free_sa;
 	uint64_t seed;
+	uint32_t gate_hold_ms;		/* the hold of the last gate taken */
 	struct session_counters cnt;
 };
 
@@ -447,10 +448,12 @@ session_id session_gate_holder(struct session_table *t, uint32_t alias,
 }
 
 void session_gate_take(struct session_table *t, session_id s,
-		       uint32_t until_ms, uint32_t wait_until)
+		       uint32_t now_ms, uint32_t hold_ms, uint32_t wait_until)
 {
 	struct binding *b = B(t, s);
+	uint32_t until_ms = now_ms + hold_ms;
 
+	t->gate_hold_ms = hold_ms;
 	b->gate_until_ms = until_ms ? until_ms : 1;
 	b->flags = (uint16_t)((b->flags | SESSION_F_SPI_WAIT) &
 			      ~SESSION_F_NEW_OUT);
@@ -607,12 +610,21 @@ session_id session_frag_owner(struct session_table *t, uint32_t alias,
 	return f->owner;
 }
 
-void session_spi_learned(struct session_table *t, session_id s)
+void session_spi_learned(struct session_table *t, session_id s,
+			 uint32_t now_ms)
 {
 	struct binding *b = B(t, s);
 
 	b->flags &= (uint16_t)~(SESSION_F_SPI_WAIT | SESSION_F_NEW_OUT);
 	if (b->gate_until_ms) {
+		/* how long it was held: from the take to now */
+		uint32_t held = now_ms - (b->gate_until_ms - t->gate_hold_ms);
+
+		if (held > t->gate_hold_ms)
+			held = t->gate_hold_ms;
+		t->cnt.gate_held_ms_total += held;
+		if (held > t->cnt.gate_held_ms_max)
+			t->cnt.gate_held_ms_max = held;
 		b->gate_until_ms = 0;
 		t->cnt.gate_released++;
 	}

@@ -180,7 +180,7 @@ static bool natt_flow(const struct pkt_info *pi, uint16_t port)
 /* Session @s gets an ESP packet that is surely its own: an inbound SPI
  * nobody in the group has yet ends its wait for one. */
 static void own_spi(const struct xlate_ctx *x, session_id s, uint32_t alias,
-		    uint32_t server, const struct pkt_info *pi)
+		    uint32_t server, const struct pkt_info *pi, uint32_t now_ms)
 {
 	unsigned owners;
 
@@ -188,7 +188,7 @@ static void own_spi(const struct xlate_ctx *x, session_id s, uint32_t alias,
 	    (session_flags(x->table, s) & SESSION_F_SPI_WAIT) &&
 	    session_by_spi(x->table, alias, server, SA_ESP_IN, pi->spi,
 			   &owners) == SESSION_NONE)
-		session_spi_learned(x->table, s);
+		session_spi_learned(x->table, s, now_ms);
 }
 
 /*
@@ -222,7 +222,7 @@ static bool gate_pass(const struct xlate_ctx *x, session_id s,
 		return true;
 	if (h != SESSION_NONE)
 		return false;
-	session_gate_take(x->table, s, now_ms + x->cfg->gate_hold_ms,
+	session_gate_take(x->table, s, now_ms, x->cfg->gate_hold_ms,
 			  now + x->cfg->timeout_pending);
 	return true;
 }
@@ -272,7 +272,7 @@ static session_id demux(const struct xlate_ctx *x, const struct pkt_info *pi,
 			*r = n ? XL_DROP_AMBIGUOUS : XL_DROP_UNKNOWN;
 			return SESSION_NONE;
 		}
-		session_spi_learned(t, s);
+		session_spi_learned(t, s, now_ms);
 		session_count_event(t, SESSION_EV_SPI_ASSIGNED);
 		out->spi_learned = true;
 		return s;
@@ -318,7 +318,7 @@ enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
 			/* a NAT-T port of one client's own: it is that
 			 * client's, SPIs new or not */
 			own_port = true;
-			own_spi(x, s, dst, src, pi);
+			own_spi(x, s, dst, src, pi, now_ms);
 		} else {
 			s = session_lookup_in(x->table, dst, src, &shared);
 			if (s == SESSION_NONE)
@@ -338,7 +338,7 @@ enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
 			} else {
 				/* alone on the alias: a new inbound SPI is
 				 * its own */
-				own_spi(x, s, dst, src, pi);
+				own_spi(x, s, dst, src, pi, now_ms);
 			}
 		}
 		out->client = session_client(x->table, s);

@@ -244,7 +244,13 @@ unsigned hold_retry(struct daemon *d, struct worker_counters *c,
 			counter_add(&c->dropped, 1);
 			v = NF_DROP;
 		} else {
+			uint32_t waited = now_ms - s->since_ms;
+
 			counter_add(&c->held_released, 1);
+			counter_add(&c->held_wait_ms_total, waited);
+			if (waited > c->held_wait_ms_max)
+				counter_add(&c->held_wait_ms_max,
+					    waited - c->held_wait_ms_max);
 		}
 		emit(ctx, s->id, v, set_mark, mark, payload ? s->data : NULL,
 		     s->len);

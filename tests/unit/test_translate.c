@@ -702,6 +702,9 @@ static void test_shared_alias_gate(void **state)
 	 * at each decision */
 	assert_int_equal(sc.gate_deferred, 0);
 	assert_true(sc.gate_timeouts >= 2);
+	/* holds released by an SPI: 40, 20 and 20 ms */
+	assert_int_equal(sc.gate_held_ms_max, 40);
+	assert_int_equal(sc.gate_held_ms_total, 80);
 	assert_int_equal(sc.spi_assigned, 3);
 	assert_int_equal(sc.spi_ambiguous, 1);
 	assert_int_equal(sc.spi_unknown, 1);

@@ -299,6 +299,7 @@ static void test_hold_for_gate(void **state)
 	memcpy(&a, e.data[0] + 12, 4);
 	assert_int_equal(ntohl(a), ALIAS);
 	assert_int_equal(c.held_released, 1);
+	assert_int_equal(c.held_wait_ms_max, 79);
 
 	/* client 2 never uses a new SA: client 3 gets the gate when the
 	 * hold (500 ms) runs out, before its own wait limit (1000 ms) */
