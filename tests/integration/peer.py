@@ -32,24 +32,27 @@ INNER_DST = "198.51.100.1"
 IKE_HDR = struct.Struct("!QQBBBBII")
 
 
-def spi_c2s(i):
-    return 0x1000 + i
+GENERATIONS = 2      # SA generations the server knows: 0, then a rekey
 
 
-def spi_s2c(i):
-    return 0x2000 + i
+def spi_c2s(i, g=0):
+    return 0x1000 + i + 0x10000 * g
+
+
+def spi_s2c(i, g=0):
+    return 0x2000 + i + 0x10000 * g
 
 
 def inner_src(i):
     return "192.0.2.%d" % (10 + i)
 
 
-def make_sa(i, to_server, outer_src="0.0.0.0", outer_dst="0.0.0.0"):
+def make_sa(i, to_server, outer_src="0.0.0.0", outer_dst="0.0.0.0", g=0):
     d = 1 if to_server else 2
     return SecurityAssociation(
-        ESP, spi=spi_c2s(i) if to_server else spi_s2c(i),
-        crypt_algo="AES-CBC", crypt_key=bytes([i, d]) * 8,
-        auth_algo="SHA2-256-128", auth_key=bytes([i + 100, d]) * 16,
+        ESP, spi=spi_c2s(i, g) if to_server else spi_s2c(i, g),
+        crypt_algo="AES-CBC", crypt_key=bytes([i, d + 4 * g]) * 8,
+        auth_algo="SHA2-256-128", auth_key=bytes([i + 100, d + 4 * g]) * 16,
         tunnel_header=IP(src=outer_src, dst=outer_dst))
 
 
@@ -89,24 +92,26 @@ def server(a):
             socks[s] = (addr, port)
     esp_rx = socket.socket(socket.AF_INET, socket.SOCK_RAW, 50)
     raw_tx = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-    by_spi = {spi_c2s(i): i for i in range(1, a.clients + 1)}
-    rx_sa = {i: make_sa(i, True) for i in by_spi.values()}
+    # every client's SAs of every generation: SPI -> (client, generation)
+    by_spi = {spi_c2s(i, g): (i, g) for i in range(1, a.clients + 1)
+              for g in range(GENERATIONS)}
+    rx_sa = {k: make_sa(k[0], True, g=k[1]) for k in by_spi.values()}
     seq = {}
 
     def emit(**kw):
         log.write(json.dumps(kw) + "\n")
 
-    def echo_reply(i, esp_bytes, src, dst):
+    def echo_reply(k, esp_bytes, src, dst):
         """Decrypts a client's echo request; returns (inner src, reply)."""
-        inner = esp_unwrap(rx_sa[i], esp_bytes, src, dst)
+        inner = esp_unwrap(rx_sa[k], esp_bytes, src, dst)
         if ICMP not in inner or inner[ICMP].type != 8:
             return inner.src, None
         rep = IP(src=inner.dst, dst=inner.src) / ICMP(
             type=0, id=inner[ICMP].id, seq=inner[ICMP].seq) / \
             Raw(bytes(inner[ICMP].payload))
-        seq[i] = seq.get(i, 0) + 1
-        sa = make_sa(i, False)
-        sa.seq_num = seq[i]
+        seq[k] = seq.get(k, 0) + 1
+        sa = make_sa(k[0], False, g=k[1])
+        sa.seq_num = seq[k]
         return inner.src, esp_wrap(sa, rep, dst, src)
 
     end = time.time() + a.duration
@@ -118,13 +123,14 @@ def server(a):
                 ip = IP(data)
                 esp = bytes(ip.payload)
                 spi = struct.unpack("!I", esp[:4])[0]
-                i = by_spi.get(spi)
-                if i is None:
+                k = by_spi.get(spi)
+                if k is None:
                     emit(kind="undecryptable", src=ip.src, dst=ip.dst,
                          spi=spi)
                     continue
+                i = k[0]
                 try:
-                    isrc, rep = echo_reply(i, esp, ip.src, ip.dst)
+                    isrc, rep = echo_reply(k, esp, ip.src, ip.dst)
                 except Exception as e:  # noqa: BLE001 - log and go on
                     emit(kind="undecryptable", src=ip.src, dst=ip.dst,
                          spi=spi, error=str(e))
@@ -142,16 +148,18 @@ def server(a):
                 emit(kind="keepalive", **base)
             elif port == 4500 and data[:4] == b"\0\0\0\0":
                 rep, ispi, rspi, ver = ike_reply(data[4:])
-                emit(kind="ike-natt", ispi="%016x" % ispi, version=ver, **base)
+                emit(kind="ike-natt", ispi="%016x" % ispi, version=ver,
+                     exch=data[4 + 18], **base)
                 s.sendto(b"\0\0\0\0" + rep, peer)
             elif port == 4500:
                 spi = struct.unpack("!I", data[:4])[0]
-                i = by_spi.get(spi)
-                if i is None:
+                k = by_spi.get(spi)
+                if k is None:
                     emit(kind="undecryptable", spi=spi, **base)
                     continue
-                isrc, rep = echo_reply(i, data, peer[0], addr)
-                emit(kind="esp-udp", spi=spi, client=i, inner_src=isrc, **base)
+                isrc, rep = echo_reply(k, data, peer[0], addr)
+                emit(kind="esp-udp", spi=spi, client=k[0], inner_src=isrc,
+                     **base)
                 if rep:
                     s.sendto(rep, peer)
             else:
@@ -159,7 +167,8 @@ def server(a):
                     emit(kind="short", **base)
                     continue
                 rep, ispi, rspi, ver = ike_reply(data)
-                emit(kind="ike", ispi="%016x" % ispi, version=ver, **base)
+                emit(kind="ike", ispi="%016x" % ispi, version=ver,
+                     exch=data[18], **base)
                 s.sendto(rep, peer)
 
 
@@ -276,6 +285,141 @@ def client(a):
         json.dump(res, f)
 
 
+# ------------------------------------------------- client on a shared alias
+
+def shared_client(a):
+    """Negotiates like a real IKEv2 peer would, as far as espmasq can see:
+    IKE_SA_INIT, then IKE_AUTH (retransmitted until answered), then ESP on
+    its CHILD SA; later a CREATE_CHILD_SA rekey and ESP on the new SA.
+    With --natt, IKE_AUTH and later go over udp/4500 and ESP in UDP."""
+    i, me = a.index, a.addr
+    res = dict(index=i, addr=me, natt=a.natt, init_ok=False, auth_ok=False,
+               rekey_ok=False, replies=[0] * GENERATIONS, foreign=0,
+               foreign_what=[], auth_wait_ms=None, first_reply_ms=[None] *
+               GENERATIONS, rekey_wait_ms=None, ike_sent={})
+    u500 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u500.bind((me, 500))
+    u4500 = esp = None
+    if a.natt:
+        u4500 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u4500.bind((me, 4500))
+    else:
+        esp = socket.socket(socket.AF_INET, socket.SOCK_RAW, 50)
+    socks = [s for s in (u500, u4500, esp) if s]
+    ispi = random.getrandbits(64) | 1
+    answered = set()          # exchange types answered
+    got = [set() for _ in range(GENERATIONS)]
+    sent_at = {}
+
+    def foreign(what):
+        res["foreign"] += 1
+        if len(res["foreign_what"]) < 10:
+            res["foreign_what"].append(what)
+
+    def handle(s, data, peer):
+        if s is u500 or (s is u4500 and data[:4] == b"\0\0\0\0"):
+            body = data if s is u500 else data[4:]
+            if len(body) < 28:
+                return foreign("short ike")
+            hdr = IKE_HDR.unpack(body[:28])
+            if hdr[0] != ispi:
+                return foreign("ike ispi %016x" % hdr[0])
+            answered.add(hdr[4])
+            return None
+        if s is u4500 and data == b"\xff":
+            return None
+        if s is esp:
+            ip = IP(data)
+            body, src = bytes(ip.payload), ip.src
+        else:
+            body, src = data, peer[0]
+        spi = struct.unpack("!I", body[:4])[0]
+        gens = [g for g in range(GENERATIONS) if spi == spi_s2c(i, g)]
+        if not gens:
+            return foreign("esp spi %x" % spi)
+        g = gens[0]
+        try:
+            inner = esp_unwrap(make_sa(i, False, g=g), body, src, me)
+        except Exception:  # noqa: BLE001
+            return foreign("esp that does not decrypt")
+        if ICMP not in inner or inner.dst != inner_src(i) or \
+                inner[ICMP].id != 0x100 + i:
+            return foreign("inner packet for someone else")
+        if not got[g] and sent_at.get(g):
+            res["first_reply_ms"][g] = round(
+                (time.time() - sent_at[g]) * 1000, 1)
+        got[g].add(inner[ICMP].seq)
+        return None
+
+    def pump(until, done=lambda: False):
+        while time.time() < until and not done():
+            r, _, _ = select.select(socks, [], [], 0.02)
+            for s in r:
+                data, peer = s.recvfrom(65535)
+                handle(s, data, peer)
+
+    def exchange(exch, natt, deadline):
+        """Sends request @exch until it is answered, like an IKE daemon
+        retransmitting; returns the wait in ms, or None."""
+        msg = IKE_HDR.pack(ispi, 0 if exch == 34 else
+                           (ispi * 0x9E3779B97F4A7C15 + 1) &
+                           0xFFFFFFFFFFFFFFFF or 1, 33, 0x20, exch, 0x08,
+                           {34: 0, 35: 1, 36: 2}[exch], 28)
+        t0 = time.time()
+        n = 0
+        while time.time() < deadline:
+            if natt:
+                u4500.sendto(b"\0\0\0\0" + msg, (a.server, 4500))
+            else:
+                u500.sendto(msg, (a.server, 500))
+            n += 1
+            pump(min(deadline, time.time() + a.retransmit),
+                 lambda: exch in answered)
+            if exch in answered:
+                res["ike_sent"][str(exch)] = n
+                return round((time.time() - t0) * 1000, 1)
+        res["ike_sent"][str(exch)] = n
+        return None
+
+    def ping(g, deadline):
+        tx = make_sa(i, True, g=g)
+        sent_at[g] = time.time()
+        for n in range(1, a.count + 1):
+            req = IP(src=inner_src(i), dst=INNER_DST) / ICMP(
+                type=8, id=0x100 + i, seq=1000 * g + n) / \
+                Raw(b"espmasq-shared %d %d" % (i, n))
+            body = esp_wrap(tx, req, me, a.server)
+            if a.natt:
+                u4500.sendto(body, (a.server, 4500))
+            else:
+                esp.sendto(body, (a.server, 0))
+            pump(time.time() + a.interval)
+        pump(deadline, lambda: len(got[g]) >= a.count)
+
+    delay = a.start_at - time.time()
+    if delay > 0:
+        time.sleep(delay)
+    deadline = time.time() + a.timeout
+    res["init_ok"] = exchange(34, False, deadline) is not None
+    res["auth_wait_ms"] = exchange(35, a.natt, deadline)
+    res["auth_ok"] = res["auth_wait_ms"] is not None
+    if res["auth_ok"]:
+        ping(0, deadline)
+    # the rekeys start at one instant too
+    delay = a.rekey_at - time.time()
+    if delay > 0:
+        pump(a.rekey_at)
+    deadline = time.time() + a.timeout
+    res["rekey_wait_ms"] = exchange(36, a.natt, deadline)
+    res["rekey_ok"] = res["rekey_wait_ms"] is not None
+    if res["rekey_ok"]:
+        ping(1, deadline)
+    pump(time.time() + a.linger)  # late strays count as foreign too
+    res["replies"] = [len(x) for x in got]
+    with open(a.result, "w") as f:
+        json.dump(res, f)
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="mode", required=True)
@@ -295,8 +439,22 @@ def main():
     c.add_argument("--linger", type=float, default=0.5)
     c.add_argument("--interval", type=float, default=0.02)
     c.add_argument("--result", required=True)
+    c = sub.add_parser("shared-client")
+    c.add_argument("--index", type=int, required=True)
+    c.add_argument("--addr", required=True)
+    c.add_argument("--server", required=True)
+    c.add_argument("--natt", action="store_true")
+    c.add_argument("--count", type=int, default=20)
+    c.add_argument("--start-at", type=float, required=True)
+    c.add_argument("--rekey-at", type=float, required=True)
+    c.add_argument("--timeout", type=float, default=15)
+    c.add_argument("--retransmit", type=float, default=0.5)
+    c.add_argument("--linger", type=float, default=0.5)
+    c.add_argument("--interval", type=float, default=0.02)
+    c.add_argument("--result", required=True)
     a = p.parse_args()
-    server(a) if a.mode == "server" else client(a)
+    {"server": server, "client": client,
+     "shared-client": shared_client}[a.mode](a)
 
 
 if __name__ == "__main__":

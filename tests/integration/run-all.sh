@@ -11,7 +11,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 tests=(test_rules_apply.sh test_kernel_control.sh test_masquerade.sh
-	test_strongswan.sh test_strongswan_defrag.sh test_strongswan_control.sh)
+	test_shared_scapy.sh test_strongswan.sh test_strongswan_defrag.sh
+	test_strongswan_control.sh)
 pass=0 fail=0 failed=()
 for t in "${tests[@]}"; do
 	echo "=== $t"
