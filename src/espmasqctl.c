@@ -96,12 +96,24 @@ static const char *duration(uint64_t s, char *buf, size_t len)
 	return buf;
 }
 
-static bool is_number(const char *s)
+/* A JSON number, by the grammar: -?(0|[1-9][0-9]*), short enough for
+ * 64 bits.  Hex identifiers (SPIs, marks) are strings whatever their
+ * digits look like: "00012001" is not a number, and "12001000" is hex. */
+static bool json_number(const char *key, const char *v)
 {
-	if (!*s)
+	static const char *const ids[] = { "spi", "ispi", "rspi", "mark" };
+	const char *d = v;
+	unsigned i;
+
+	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		if (!strcmp(key, ids[i]))
+			return false;
+	if (*d == '-')
+		d++;
+	if (*d < '0' || *d > '9' || (*d == '0' && d[1]) || strlen(d) > 19)
 		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
+	for (; *d; d++)
+		if (*d < '0' || *d > '9')
 			return false;
 	return true;
 }
@@ -114,7 +126,7 @@ static void print_json(const struct record *r)
 	for (i = 0; i < r->n; i++) {
 		/* values never hold quotes or backslashes: the daemon
 		 * prints addresses, hex and decimal numbers and names */
-		if (is_number(r->val[i]) && strlen(r->val[i]) < 20)
+		if (json_number(r->key[i], r->val[i]))
 			printf(",\"%s\":%s", r->key[i], r->val[i]);
 		else
 			printf(",\"%s\":\"%s\"", r->key[i], r->val[i]);

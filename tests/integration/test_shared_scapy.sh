@@ -77,6 +77,22 @@ CONF
 	sleep 6
 	echo "--- espmasqctl sessions, all six on one alias:"
 	ctl sessions | tee "$tmp/sessions-$name.txt"
+	ctl -j sessions >"$tmp/sessions-$name.json"
+	ctl -j stats >>"$tmp/sessions-$name.json"
+	# -j is JSON a program can load: every line parses, SPIs are strings
+	# (hex, even when all their digits are decimal), counters are numbers
+	check "[$name] espmasqctl -j prints valid JSON, SPIs as strings" \
+		'"$PYTHON" -c "
+import json, sys
+rs = [json.loads(l) for l in open(sys.argv[1])]
+sas = [r for r in rs if r[\"type\"] == \"sa\"]
+assert len(sas) >= $N, len(sas)
+for r in sas:
+    for k in (\"spi\", \"ispi\", \"rspi\"):
+        assert k not in r or isinstance(r[k], str), r
+    assert isinstance(r[\"pkts\"], int), r
+assert any(isinstance(r.get(\"cpu\"), int) for r in rs), rs
+" "$tmp/sessions-$name.json"'
 	for i in $(seq $N); do
 		for _ in $(seq 250); do [ -s "$tmp/res-$i.json" ] && break; sleep 0.1; done
 	done
