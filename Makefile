@@ -17,7 +17,8 @@ DEPS_BUILD := build-essential pkg-config libnetfilter-queue-dev \
 	libnfnetlink-dev libmnl-dev libevent-dev libcmocka-dev
 DEPS_TEST := iptables iproute2 tcpdump tshark python3-scapy conntrack \
 	ethtool kmod procps nftables iputils-ping strongswan-charon \
-	strongswan-swanctl libcharon-extra-plugins strongswan-pki
+	strongswan-swanctl libcharon-extra-plugins strongswan-pki \
+	libstrongswan-standard-plugins
 DEPS := $(DEPS_BUILD) $(DEPS_TEST)
 
 SANITIZE ?=
