@@ -30,6 +30,8 @@ enum sa_kind {
 #define SESSION_F_SPI_WAIT	0x04	/* has an inbound SPI still to learn */
 #define SESSION_F_NEW_OUT	0x08	/* ...and uses the new SA outbound */
 #define SESSION_F_SHARED	0x10	/* others use its alias toward its server */
+#define SESSION_F_IN_FRESH	0x20	/* learned a new inbound SPI that no new
+					 * outbound SPI has paired with yet */
 
 #define SA_F_NATT		0x01	/* IKE on 4500 / ESP in UDP */
 
@@ -74,7 +76,8 @@ struct session_counters {
 	uint32_t active;
 	uint32_t sa_active;
 	/* shared aliases */
-	uint64_t gate_holds;		/* negotiations that took a gate */
+	uint64_t gate_holds;		/* negotiations and first uses of
+					 * new SAs that took a gate */
 	uint64_t gate_released;		/* ...released by their new SPI */
 	uint64_t gate_timeouts;		/* ...released by the hold limit */
 	uint64_t gate_deferred;		/* negotiations made to wait */
@@ -83,6 +86,9 @@ struct session_counters {
 	uint64_t spi_assigned;		/* unknown inbound SPIs learned */
 	uint64_t spi_ambiguous;		/* ...dropped: several candidates */
 	uint64_t spi_unknown;		/* ...dropped: no candidate */
+	uint64_t spi_wait_cancelled;	/* waits ended by another's gate */
+	uint64_t ike_assigned;		/* rekeyed IKE SAs the server spoke
+					 * first on, learned */
 };
 
 enum session_event {
@@ -90,6 +96,7 @@ enum session_event {
 	SESSION_EV_SPI_AMBIGUOUS,
 	SESSION_EV_SPI_UNKNOWN,
 	SESSION_EV_SPI_ASSIGNED,
+	SESSION_EV_IKE_ASSIGNED,
 };
 
 /* Returns a new table, or NULL with errno set (ENOMEM, EINVAL). */
@@ -178,12 +185,40 @@ void session_gate_take(struct session_table *t, session_id s,
 /*
  * A session waits for an inbound SPI while it holds the gate, and again
  * whenever it starts using a new outbound SPI (a new SA whose inbound SPI
- * has not been seen), until @wait_until (seconds).  A hold that runs out
- * without a new outbound SPI ends the wait.  session_spi_waiter() returns
- * the one waiting session of a group, with *@n the number waiting.
+ * has not been seen), until @wait_until (seconds).  A new outbound SPI
+ * that follows a new inbound SPI learned since the last negotiation pairs
+ * with it and waits for nothing.  Otherwise the wait takes the gate if
+ * the session does not hold it yet (the caller has made sure nobody else
+ * does), so that one client at a time has a new SA in first use.  A hold
+ * that runs out without a new outbound SPI ends the wait; one that runs
+ * out with it leaves the wait until another session of the group takes
+ * the gate, which ends it (counted: spi_wait_cancelled).
+ * session_spi_waiter() returns the one waiting session of a group, with
+ * *@n the number waiting.
  */
 void session_spi_wait(struct session_table *t, session_id s,
-		      uint32_t wait_until);
+		      uint32_t now_ms, uint32_t hold_ms, uint32_t wait_until);
+/*
+ * IKE SAs rekeyed on a shared alias.  An IKEv2 CREATE_CHILD_SA exchange
+ * makes either a CHILD SA or a new IKE SA, and which one is encrypted.
+ * Each session counts, per side that started them (@by_server), the
+ * CREATE_CHILD_SA exchanges that may have made a new IKE SA:
+ * session_ccsa() counts one (its retransmissions, same @key, once), until
+ * @until (seconds).  A new inbound SPI learned uncounts one (that
+ * exchange made a CHILD SA: one the client started if the client used it
+ * first, else one the server started), and so does session_ike_learned()
+ * when the new IKE SA is seen.  session_ike_waiter() returns the one
+ * session of a group with an exchange counted on side @by_server, with
+ * *@n the number: the owner of an established IKE SA the server speaks
+ * first on, that side having started it (the IKEv2 initiator flag).
+ */
+void session_ccsa(struct session_table *t, session_id s, bool by_server,
+		  uint32_t key, uint32_t until);
+void session_ike_learned(struct session_table *t, session_id s,
+			 bool by_server);
+session_id session_ike_waiter(const struct session_table *t, uint32_t alias,
+			      uint32_t server, bool by_server, uint32_t now,
+			      unsigned *n);
 session_id session_spi_waiter(const struct session_table *t, uint32_t alias,
 			      uint32_t server, uint32_t now, unsigned *n);
 /*

@@ -184,11 +184,12 @@ static int cmd_stats(struct control *c, struct evbuffer *o)
 		" gate_timeouts=%" PRIu64 " gate_deferred=%" PRIu64
 		" gate_held_ms_total=%" PRIu64 " gate_held_ms_max=%" PRIu64
 		" spi_assigned=%" PRIu64 " spi_ambiguous=%" PRIu64
-		" spi_unknown=%" PRIu64 "\n",
+		" spi_unknown=%" PRIu64 " spi_wait_cancelled=%" PRIu64
+		" ike_assigned=%" PRIu64 "\n",
 		sc.gate_holds, sc.gate_released, sc.gate_timeouts,
 		sc.gate_deferred, sc.gate_held_ms_total, sc.gate_held_ms_max,
 		sc.spi_assigned, sc.spi_ambiguous,
-		sc.spi_unknown);
+		sc.spi_unknown, sc.spi_wait_cancelled, sc.ike_assigned);
 	for (i = 0; i < d->n_workers; i++) {
 		struct worker_counters w;
 		struct queue_counters q;

@@ -15,6 +15,10 @@ struct binding {
 	uint32_t mark_value, mark_mask;
 	uint32_t gate_until_ms;		/* holds its group's gate until */
 	uint32_t wait_until;		/* SESSION_F_SPI_WAIT lasts until */
+	uint32_t ike_wait_until;	/* ike_pend counts until */
+	uint32_t ccsa_key[2];		/* last CREATE_CHILD_SA counted */
+	uint8_t ike_pend[2];		/* ...that may have made an IKE SA:
+					 * started by the client, the server */
 	uint16_t flags;
 	uint16_t in_use;
 	uint16_t natt_cport, natt_xport;	/* NAT-T port: client, alias */
@@ -447,29 +451,109 @@ session_id session_gate_holder(struct session_table *t, uint32_t alias,
 	return SESSION_NONE;
 }
 
+/* Another session of @b's group takes the gate: waits whose hold ran out
+ * end, so that at most one session claims the next unknown SPI. */
+static void cancel_stale_waits(struct session_table *t, const struct binding *b,
+			       uint32_t now_ms)
+{
+	uint32_t l = t->in_bkt[hash_pair(t, b->alias, b->server)];
+
+	for (; l; l = B(t, l)->next_in) {
+		struct binding *o = B(t, l);
+
+		if (o == b || o->alias != b->alias || o->server != b->server ||
+		    !(o->flags & SESSION_F_SPI_WAIT) || gate_live(o, now_ms))
+			continue;
+		o->flags &= (uint16_t)~(SESSION_F_SPI_WAIT | SESSION_F_NEW_OUT);
+		o->gate_until_ms = 0;
+		t->cnt.spi_wait_cancelled++;
+	}
+}
+
+static void gate_take(struct session_table *t, struct binding *b,
+		      uint32_t now_ms, uint32_t hold_ms)
+{
+	uint32_t until_ms = now_ms + hold_ms;
+
+	if (b->flags & SESSION_F_SHARED)
+		cancel_stale_waits(t, b, now_ms);
+	t->gate_hold_ms = hold_ms;
+	b->gate_until_ms = until_ms ? until_ms : 1;
+	t->cnt.gate_holds++;
+}
+
 void session_gate_take(struct session_table *t, session_id s,
 		       uint32_t now_ms, uint32_t hold_ms, uint32_t wait_until)
 {
 	struct binding *b = B(t, s);
-	uint32_t until_ms = now_ms + hold_ms;
 
-	t->gate_hold_ms = hold_ms;
-	b->gate_until_ms = until_ms ? until_ms : 1;
+	gate_take(t, b, now_ms, hold_ms);
 	b->flags = (uint16_t)((b->flags | SESSION_F_SPI_WAIT) &
-			      ~SESSION_F_NEW_OUT);
+			      ~(SESSION_F_NEW_OUT | SESSION_F_IN_FRESH));
 	b->wait_until = wait_until;
-	t->cnt.gate_holds++;
 }
 
 void session_spi_wait(struct session_table *t, session_id s,
-		      uint32_t wait_until)
+		      uint32_t now_ms, uint32_t hold_ms, uint32_t wait_until)
 {
 	struct binding *b = B(t, s);
 
+	if (b->flags & SESSION_F_IN_FRESH) {
+		/* its inbound SPI came first: the pair is complete */
+		b->flags &= (uint16_t)~SESSION_F_IN_FRESH;
+		return;
+	}
+	if (!gate_live(b, now_ms) &&
+	    session_gate_holder(t, b->alias, b->server, now_ms) ==
+	    SESSION_NONE)
+		gate_take(t, b, now_ms, hold_ms);
 	if (!(b->flags & SESSION_F_SPI_WAIT) ||
 	    (int32_t)(wait_until - b->wait_until) > 0)
 		b->wait_until = wait_until;
 	b->flags |= SESSION_F_SPI_WAIT | SESSION_F_NEW_OUT;
+}
+
+void session_ccsa(struct session_table *t, session_id s, bool by_server,
+		  uint32_t key, uint32_t until)
+{
+	struct binding *b = B(t, s);
+
+	b->ike_wait_until = until;
+	if (b->ike_pend[by_server] && b->ccsa_key[by_server] == key)
+		return;			/* a retransmission */
+	b->ccsa_key[by_server] = key;
+	if (b->ike_pend[by_server] < 8)
+		b->ike_pend[by_server]++;
+}
+
+void session_ike_learned(struct session_table *t, session_id s,
+			 bool by_server)
+{
+	struct binding *b = B(t, s);
+
+	if (b->ike_pend[by_server])
+		b->ike_pend[by_server]--;
+}
+
+session_id session_ike_waiter(const struct session_table *t, uint32_t alias,
+			      uint32_t server, bool by_server, uint32_t now,
+			      unsigned *n)
+{
+	uint32_t l = t->in_bkt[hash_pair(t, alias, server)];
+	session_id found = SESSION_NONE;
+
+	*n = 0;
+	for (; l; l = B(t, l)->next_in) {
+		const struct binding *b = B(t, l);
+
+		if (b->alias != alias || b->server != server ||
+		    !b->ike_pend[by_server] ||
+		    (int32_t)(now - b->ike_wait_until) >= 0)
+			continue;
+		found = l;
+		++*n;
+	}
+	return *n == 1 ? found : SESSION_NONE;
 }
 
 session_id session_spi_waiter(const struct session_table *t, uint32_t alias,
@@ -614,7 +698,20 @@ void session_spi_learned(struct session_table *t, session_id s,
 			 uint32_t now_ms)
 {
 	struct binding *b = B(t, s);
+	bool by_server = !(b->flags & SESSION_F_NEW_OUT);
 
+	/* the inbound SPI of a new SA in use outbound completes a pair;
+	 * one that came first waits for its outbound SPI to pair with */
+	if (b->flags & SESSION_F_NEW_OUT)
+		b->flags &= (uint16_t)~SESSION_F_IN_FRESH;
+	else
+		b->flags |= SESSION_F_IN_FRESH;
+	/* an exchange made a CHILD SA, not an IKE SA: the initiator of a
+	 * CHILD SA uses it first, so one the client started if it did */
+	if (!b->ike_pend[by_server])
+		by_server = !by_server;
+	if (b->ike_pend[by_server])
+		b->ike_pend[by_server]--;
 	b->flags &= (uint16_t)~(SESSION_F_SPI_WAIT | SESSION_F_NEW_OUT);
 	if (b->gate_until_ms) {
 		/* how long it was held: from the take to now */
@@ -644,6 +741,9 @@ void session_count_event(struct session_table *t, enum session_event e)
 		break;
 	case SESSION_EV_SPI_ASSIGNED:
 		t->cnt.spi_assigned++;
+		break;
+	case SESSION_EV_IKE_ASSIGNED:
+		t->cnt.ike_assigned++;
 		break;
 	}
 }

@@ -29,31 +29,39 @@ static uint32_t kind_timeout(const struct config *c, const struct pkt_info *pi)
 }
 
 static void track_sa(const struct xlate_ctx *x, session_id s, uint32_t server,
-		     const struct pkt_info *pi, bool inbound, uint32_t now)
+		     const struct pkt_info *pi, bool inbound, bool own_port,
+		     uint32_t now, uint32_t now_ms)
 {
 	const struct config *c = x->cfg;
 
 	switch (pi->kind) {
 	case PKT_IKE:
 	case PKT_NATT_IKE:
-		session_sa_touch(x->table, s, server, SA_IKE, pi->ike.ispi,
-				 pi->ike.rspi, pi->ike.version,
-				 pi->ike.exchange,
-				 pi->kind == PKT_NATT_IKE ? SA_F_NATT : 0,
-				 pi->len, now, c->timeout_ike);
+		/* the client speaks first on an established IKE SA new to
+		 * the table (one it rekeyed): nothing to wait for */
+		if (session_sa_touch(x->table, s, server, SA_IKE, pi->ike.ispi,
+				     pi->ike.rspi, pi->ike.version,
+				     pi->ike.exchange,
+				     pi->kind == PKT_NATT_IKE ? SA_F_NATT : 0,
+				     pi->len, now, c->timeout_ike) == 1 &&
+		    !inbound && pi->ike.rspi && pi->ike.version == 2)
+			session_ike_learned(x->table, s,
+					    !(pi->ike.flags &
+					      IKE2_FLAG_INITIATOR));
 		break;
 	case PKT_ESP:
 	case PKT_ESP_UDP:
 		/* a new SA in use outbound: its inbound SPI is still to
-		 * learn */
+		 * learn (on a NAT-T port of its own, it is its own) */
 		if (session_sa_touch(x->table, s, server,
 				     inbound ? SA_ESP_IN : SA_ESP_OUT, pi->spi,
 				     0, 0, 0,
 				     pi->kind == PKT_ESP_UDP ? SA_F_NATT : 0,
 				     pi->len, now,
 				     pi->kind == PKT_ESP ? c->timeout_esp :
-				     c->timeout_natt) == 1 && !inbound)
-			session_spi_wait(x->table, s,
+				     c->timeout_natt) == 1 &&
+		    !inbound && !own_port)
+			session_spi_wait(x->table, s, now_ms, c->gate_hold_ms,
 					 now + c->timeout_pending);
 		break;
 	default:
@@ -208,6 +216,22 @@ static bool negotiates(const struct pkt_info *pi)
 }
 
 /*
+ * The first outbound packet of a new ESP SA of a client that shares its
+ * alias, and not one that pairs with an inbound SPI already learned.
+ */
+static bool first_use(const struct xlate_ctx *x, session_id s, uint32_t alias,
+		      uint32_t server, const struct pkt_info *pi)
+{
+	unsigned owners;
+
+	return (pi->kind == PKT_ESP || pi->kind == PKT_ESP_UDP) &&
+	       (session_flags(x->table, s) &
+		(SESSION_F_SHARED | SESSION_F_IN_FRESH)) == SESSION_F_SHARED &&
+	       session_by_spi(x->table, alias, server, SA_ESP_OUT, pi->spi,
+			      &owners) == SESSION_NONE && !owners;
+}
+
+/*
  * Gate of session @s's group for a negotiation: taken if free, kept if
  * @s holds it.  Returns false when another client holds it: the packet
  * waits (the worker holds it and asks again; counted there, once).
@@ -227,6 +251,25 @@ static bool gate_pass(const struct xlate_ctx *x, session_id s,
 	return true;
 }
 
+/* A negotiation through the gate.  An IKEv2 CREATE_CHILD_SA may rekey the
+ * IKE SA: until a new inbound SPI shows it made a CHILD SA, or the client
+ * speaks on a new IKE SA, the session may own a new IKE SA. */
+static bool negotiation_pass(const struct xlate_ctx *x, session_id s,
+			     uint32_t alias, uint32_t server,
+			     const struct pkt_info *pi, bool inbound,
+			     uint32_t now, uint32_t now_ms)
+{
+	if (!gate_pass(x, s, alias, server, now, now_ms))
+		return false;
+	if (pi->ike.version == 2 &&
+	    pi->ike.exchange == IKE2_EXCH_CREATE_CHILD_SA)
+		session_ccsa(x->table, s, inbound,
+			     (uint32_t)(pi->ike.ispi ^ pi->ike.ispi >> 32) ^
+			     pi->ike.msgid,
+			     now + x->cfg->timeout_ike);
+	return true;
+}
+
 /*
  * Which client of a shared (alias, server) an inbound packet is for: the
  * owner of its SPI; for an ESP SPI nobody owns yet, the one client that
@@ -241,6 +284,7 @@ static session_id demux(const struct xlate_ctx *x, const struct pkt_info *pi,
 {
 	struct session_table *t = x->table;
 	unsigned owners, n;
+	bool by_server;
 	session_id s;
 
 	*r = XL_DROP_AMBIGUOUS;
@@ -251,9 +295,26 @@ static session_id demux(const struct xlate_ctx *x, const struct pkt_info *pi,
 				   &owners);
 		if (s != SESSION_NONE || owners)
 			return s;
-		/* a new IKE SA from the server (one it rekeyed, say):
-		 * only a client negotiating now can own it */
-		return session_gate_holder(t, alias, server, now_ms);
+		/* a new IKE SA the server opens (no responder SPI yet)
+		 * could be anyone's */
+		if (!pi->ike.rspi)
+			return SESSION_NONE;
+		/* an established IKE SA the server speaks first on: made
+		 * by a CREATE_CHILD_SA exchange that made no CHILD SA,
+		 * started by the side its initiator flag names */
+		if (pi->ike.version != 2) {
+			*r = XL_DROP_UNKNOWN;
+			return SESSION_NONE;
+		}
+		by_server = pi->ike.flags & IKE2_FLAG_INITIATOR;
+		s = session_ike_waiter(t, alias, server, by_server, now, &n);
+		if (s == SESSION_NONE) {
+			*r = n ? XL_DROP_AMBIGUOUS : XL_DROP_UNKNOWN;
+			return SESSION_NONE;
+		}
+		session_ike_learned(t, s, by_server);
+		session_count_event(t, SESSION_EV_IKE_ASSIGNED);
+		return s;
 	case PKT_ESP:
 	case PKT_ESP_UDP:
 		s = session_by_spi(t, alias, server, SA_ESP_IN, pi->spi,
@@ -343,11 +404,11 @@ enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
 		}
 		out->client = session_client(x->table, s);
 		if (negotiates(pi) && !(own_port && pi->kind == PKT_NATT_IKE) &&
-		    !gate_pass(x, s, dst, src, now, now_ms))
+		    !negotiation_pass(x, s, dst, src, pi, true, now, now_ms))
 			return XL_DROP_GATE;
 		session_touch(x->table, s, true, pi->len, now,
 			      kind_timeout(c, pi), c->timeout_pending);
-		track_sa(x, s, src, pi, true, now);
+		track_sa(x, s, src, pi, true, own_port, now, now_ms);
 		session_mark(x->table, s, &out->mark_value, &out->mark_mask);
 		if (pi->frag == FRAG_FIRST)
 			session_frag_note(x->table, s, ip_id(buf), pi->proto,
@@ -392,11 +453,17 @@ enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
 	/* a negotiation over a NAT-T port of the client's own needs no
 	 * gate: what it sets up comes back to that port */
 	if (negotiates(pi) && !(xport && pi->kind == PKT_NATT_IKE) &&
+	    !negotiation_pass(x, s, out->alias, dst, pi, false, now,
+				      now_ms))
+		return XL_DROP_GATE;
+	/* so does the first packet of a new SA: its sender is then the one
+	 * client of the alias waiting for a new inbound SPI */
+	if (!xport && first_use(x, s, out->alias, dst, pi) &&
 	    !gate_pass(x, s, out->alias, dst, now, now_ms))
 		return XL_DROP_GATE;
 	session_touch(x->table, s, false, pi->len, now, kind_timeout(c, pi),
 		      c->timeout_pending);
-	track_sa(x, s, dst, pi, false, now);
+	track_sa(x, s, dst, pi, false, xport != 0, now, now_ms);
 	session_mark(x->table, s, &out->mark_value, &out->mark_mask);
 	if (xport)
 		pkt_rewrite_port(buf, pi, false, xport, l4_partial);

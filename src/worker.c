@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -101,7 +102,8 @@ static uint32_t decide(struct daemon *d, struct worker_counters *c,
 			session_count_event(d->table, SESSION_EV_GATE_DEFERRED);
 			log_limited(&d->lim_drop[r], now, LOG_INFO,
 				    "holding %s %s -> %s: another client of "
-				    "the alias negotiates with that server",
+				    "the alias holds its gate toward that "
+				    "server",
 				    pkt_kind_name((enum pkt_kind)pi.kind),
 				    fmt_addr(ntohl(pi.saddr), a),
 				    fmt_addr(ntohl(pi.daddr), b));
@@ -119,11 +121,31 @@ static uint32_t decide(struct daemon *d, struct worker_counters *c,
 		char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 
 		counter_add(&c->dropped, 1);
-		log_limited(&d->lim_drop[r], now, LOG_WARNING,
-			    "dropped %s %s -> %s: %s",
-			    pkt_kind_name((enum pkt_kind)pi.kind),
-			    fmt_addr(ntohl(pi.saddr), a),
-			    fmt_addr(ntohl(pi.daddr), b), xlate_result_name(r));
+		if (pi.kind == PKT_IKE || pi.kind == PKT_NATT_IKE)
+			log_limited(&d->lim_drop[r], now, LOG_WARNING,
+				    "dropped %s %s -> %s: %s (IKEv%u SPIs "
+				    "%016" PRIx64 ":%016" PRIx64 ", exchange "
+				    "%u, message %" PRIu32 ", flags 0x%02x)",
+				    pkt_kind_name((enum pkt_kind)pi.kind),
+				    fmt_addr(ntohl(pi.saddr), a),
+				    fmt_addr(ntohl(pi.daddr), b),
+				    xlate_result_name(r), pi.ike.version,
+				    pi.ike.ispi, pi.ike.rspi, pi.ike.exchange,
+				    pi.ike.msgid, pi.ike.flags);
+		else if (pi.kind == PKT_ESP || pi.kind == PKT_ESP_UDP)
+			log_limited(&d->lim_drop[r], now, LOG_WARNING,
+				    "dropped %s %s -> %s: %s (SPI %08" PRIx32
+				    ")", pkt_kind_name((enum pkt_kind)pi.kind),
+				    fmt_addr(ntohl(pi.saddr), a),
+				    fmt_addr(ntohl(pi.daddr), b),
+				    xlate_result_name(r), pi.spi);
+		else
+			log_limited(&d->lim_drop[r], now, LOG_WARNING,
+				    "dropped %s %s -> %s: %s",
+				    pkt_kind_name((enum pkt_kind)pi.kind),
+				    fmt_addr(ntohl(pi.saddr), a),
+				    fmt_addr(ntohl(pi.daddr), b),
+				    xlate_result_name(r));
 		return NF_DROP;
 	}
 	if (xo.spi_learned) {

@@ -563,10 +563,11 @@ static const char *const shared_cfg[] = {
 	NULL,
 };
 
-/* IKEv2 message: @exch, a request or a response, SPIs @ispi/@rspi. */
-static enum xlate_result ike(struct fx *f, uint32_t src, uint32_t dst,
-			     uint64_t ispi, uint64_t rspi, uint8_t exch,
-			     bool resp, uint32_t now_ms, uint32_t *new_dst)
+/* IKEv2 message: @exch, header @flags, SPIs @ispi/@rspi. */
+static enum xlate_result ike_f(struct fx *f, uint32_t src, uint32_t dst,
+			       uint64_t ispi, uint64_t rspi, uint8_t exch,
+			       uint8_t flags, uint32_t now_ms,
+			       uint32_t *new_dst)
 {
 	uint8_t p[128];
 	struct pkt_info pi;
@@ -580,11 +581,24 @@ static enum xlate_result ike(struct fx *f, uint32_t src, uint32_t dst,
 		p[36 + i] = (uint8_t)(rspi >> (56 - 8 * i));
 	}
 	p[28 + 18] = exch;
-	p[28 + 19] = resp ? IKE2_FLAG_RESPONSE : IKE2_FLAG_INITIATOR;
+	p[28 + 19] = flags;
 	assert_int_equal(pkt_parse(p, n, &pi), PKT_OK);
 	r = xlate_packet(&f->x, p, &pi, false, now_ms / 1000, now_ms, &xo);
 	*new_dst = at(p, 16);
 	return r;
+}
+
+/* ...a request or a response on an IKE SA the client started: the
+ * initiator flag is set on the client's messages */
+static enum xlate_result ike(struct fx *f, uint32_t src, uint32_t dst,
+			     uint64_t ispi, uint64_t rspi, uint8_t exch,
+			     bool resp, uint32_t now_ms, uint32_t *new_dst)
+{
+	uint8_t flags = (uint8_t)((resp ? IKE2_FLAG_RESPONSE : 0) |
+				  ((src >> 8) == (CL(0) >> 8) ?
+				   IKE2_FLAG_INITIATOR : 0));
+
+	return ike_f(f, src, dst, ispi, rspi, exch, flags, now_ms, new_dst);
 }
 
 static enum xlate_result esp_at(struct fx *f, uint32_t src, uint32_t dst,
@@ -671,24 +685,47 @@ static void test_shared_alias_gate(void **state)
 	assert_int_equal(esp_at(f, SRV, A, 0xa003, t + 20, &d, &l), XL_IN);
 	assert_int_equal(d, CL(1));
 	assert_true(l);
-	/* a new IKE SA the server opens while client 1 holds the gate */
+	/* an IKE SA the server speaks first on, established (both SPIs)
+	 * but new to the table: made by a CREATE_CHILD_SA exchange that
+	 * made no CHILD SA.  Client 2's rekey above made none, and client
+	 * 1 now rekeys: two candidates, dropped */
 	t += 3000;
 	assert_int_equal(ike(f, CL(1), SRV, 0x11, 0x91, 36, false, t, &d),
 			 XL_OUT);
 	assert_int_equal(ike(f, SRV, A, 0x77, 0x17, 37, false, t + 5, &d),
+			 XL_DROP_AMBIGUOUS);
+	assert_int_equal(d, A);
+	/* client 2 speaks first on its new IKE SA: client 1 is left */
+	assert_int_equal(ike(f, CL(2), SRV, 0x2b, 0x9b, 37, false, t + 6, &d),
+			 XL_OUT);
+	assert_int_equal(ike(f, SRV, A, 0x77, 0x17, 37, false, t + 7, &d),
 			 XL_IN);
 	assert_int_equal(d, CL(1));
+	assert_int_equal(ike(f, SRV, A, 0x77, 0x17, 37, true, t + 8, &d),
+			 XL_IN);
+	assert_int_equal(d, CL(1));
+	assert_int_equal(ike(f, SRV, A, 0x2b, 0x9b, 37, true, t + 9, &d),
+			 XL_IN);
+	assert_int_equal(d, CL(2));
+	/* a new IKE SA the server opens (no responder SPI): anyone's,
+	 * even with client 1 holding the gate */
+	assert_int_equal(ike(f, SRV, A, 0x88, 0, 34, false, t + 9, &d),
+			 XL_DROP_AMBIGUOUS);
 
-	/* a hold that ran out while its client used a new SA: both that
-	 * client and the next negotiator wait, so their SPIs are
-	 * ambiguous and dropped, never guessed */
+	/* a hold that ran out while its client used a new SA: that client
+	 * waits on only until another takes the gate, which ends its wait;
+	 * the newcomer is then the one waiter, and a reply to the first
+	 * that comes later still is nobody's (dropped, never guessed) */
 	assert_int_equal(esp_at(f, CL(1), SRV, 0x1004, t + 10, &d, &l), XL_OUT);
 	t += 2100;
 	assert_int_equal(ike(f, CL(2), SRV, 0x22, 0x92, 36, false, t, &d),
 			 XL_OUT);
 	assert_int_equal(esp_at(f, CL(2), SRV, 0x2004, t + 10, &d, &l), XL_OUT);
-	assert_int_equal(esp_at(f, SRV, A, 0xa004, t + 20, &d, &l),
-			 XL_DROP_AMBIGUOUS);
+	assert_int_equal(esp_at(f, SRV, A, 0xa004, t + 20, &d, &l), XL_IN);
+	assert_int_equal(d, CL(2));
+	assert_true(l);
+	assert_int_equal(esp_at(f, SRV, A, 0xa014, t + 25, &d, &l),
+			 XL_DROP_UNKNOWN);
 	assert_int_equal(d, A);
 	/* known SPIs keep flowing meanwhile */
 	assert_int_equal(esp_at(f, SRV, A, 0xa002, t + 30, &d, &l), XL_IN);
@@ -702,12 +739,160 @@ static void test_shared_alias_gate(void **state)
 	 * at each decision */
 	assert_int_equal(sc.gate_deferred, 0);
 	assert_true(sc.gate_timeouts >= 2);
-	/* holds released by an SPI: 40, 20 and 20 ms */
+	/* holds released by an SPI: 40, 20, 20 and 20 ms */
 	assert_int_equal(sc.gate_held_ms_max, 40);
-	assert_int_equal(sc.gate_held_ms_total, 80);
-	assert_int_equal(sc.spi_assigned, 3);
-	assert_int_equal(sc.spi_ambiguous, 1);
+	assert_int_equal(sc.gate_held_ms_total, 100);
+	assert_int_equal(sc.spi_assigned, 4);
+	assert_int_equal(sc.spi_ambiguous, 0);
+	assert_int_equal(sc.spi_unknown, 2);
+	assert_int_equal(sc.spi_wait_cancelled, 1);
+	assert_int_equal(sc.ike_assigned, 1);
+	teardown_fx(f);
+}
+
+/*
+ * Tunnels that come up idle, then carry traffic: the first packet of each
+ * new SA goes through the gate too, so that when several clients start
+ * using new SAs at once, each unknown inbound SPI has one candidate.
+ */
+static void test_shared_first_use_gate(void **state)
+{
+	struct fx *f = setup_cfg(shared_cfg, 64);
+	struct session_counters sc;
+	uint32_t d, t = 10000;
+	bool l;
+
+	(void)state;
+	/* both negotiate their first CHILD SA, one after the other, and
+	 * send nothing for longer than the hold */
+	assert_int_equal(ike(f, CL(1), SRV, 0x11, 0, 34, false, t, &d), XL_OUT);
+	assert_int_equal(ike(f, CL(2), SRV, 0x22, 0, 34, false, t, &d), XL_OUT);
+	assert_int_equal(ike(f, CL(1), SRV, 0x11, 0x91, 35, false, t, &d),
+			 XL_OUT);
+	assert_int_equal(ike(f, SRV, A, 0x11, 0x91, 35, true, t + 5, &d), XL_IN);
+	t += 2001;
+	assert_int_equal(ike(f, CL(2), SRV, 0x22, 0x92, 35, false, t, &d),
+			 XL_OUT);
+	assert_int_equal(ike(f, SRV, A, 0x22, 0x92, 35, true, t + 5, &d), XL_IN);
+	t += 2001;
+	/* then traffic starts on both at once: client 2's first packet
+	 * waits while client 1's new SA is in first use */
+	assert_int_equal(esp_at(f, CL(1), SRV, 0x1001, t, &d, &l), XL_OUT);
+	assert_int_equal(esp_at(f, CL(2), SRV, 0x2001, t + 1, &d, &l),
+			 XL_DROP_GATE);
+	assert_int_equal(esp_at(f, SRV, A, 0xa001, t + 8, &d, &l), XL_IN);
+	assert_int_equal(d, CL(1));
+	assert_true(l);
+	/* client 1's reply freed the gate: client 2's packet goes on */
+	assert_int_equal(esp_at(f, CL(2), SRV, 0x2001, t + 9, &d, &l), XL_OUT);
+	assert_int_equal(esp_at(f, CL(1), SRV, 0x1001, t + 10, &d, &l), XL_OUT);
+	assert_int_equal(esp_at(f, SRV, A, 0xa002, t + 12, &d, &l), XL_IN);
+	assert_int_equal(d, CL(2));
+	assert_true(l);
+	assert_int_equal(esp_at(f, SRV, A, 0xa001, t + 13, &d, &l), XL_IN);
+	assert_int_equal(d, CL(1));
+
+	/* the server rekeys client 1 and uses the new SA first: the
+	 * inbound SPI is client 1's, and client 1's first packet on its new
+	 * outbound SA pairs with it, taking no gate; client 2 meanwhile
+	 * rekeys without waiting for client 1 */
+	t += 1000;
+	assert_int_equal(ike(f, SRV, A, 0x11, 0x91, 36, false, t, &d), XL_IN);
+	assert_int_equal(d, CL(1));
+	assert_int_equal(ike(f, CL(1), SRV, 0x11, 0x91, 36, true, t + 1, &d),
+			 XL_OUT);
+	assert_int_equal(esp_at(f, SRV, A, 0xa011, t + 2, &d, &l), XL_IN);
+	assert_int_equal(d, CL(1));
+	assert_true(l);
+	assert_int_equal(esp_at(f, CL(1), SRV, 0x1011, t + 3, &d, &l), XL_OUT);
+	assert_int_equal(esp_at(f, CL(2), SRV, 0x2011, t + 4, &d, &l), XL_OUT);
+	assert_int_equal(esp_at(f, SRV, A, 0xa012, t + 6, &d, &l), XL_IN);
+	assert_int_equal(d, CL(2));
+	assert_true(l);
+
+	/* a new SA whose reply never comes holds the gate no longer than
+	 * the hold: the next client goes on, ending the first one's wait */
+	t += 1000;
+	assert_int_equal(esp_at(f, CL(1), SRV, 0x1021, t, &d, &l), XL_OUT);
+	assert_int_equal(esp_at(f, CL(2), SRV, 0x2021, t + 1999, &d, &l),
+			 XL_DROP_GATE);
+	assert_int_equal(esp_at(f, CL(2), SRV, 0x2021, t + 2001, &d, &l),
+			 XL_OUT);
+	assert_int_equal(esp_at(f, SRV, A, 0xa022, t + 2005, &d, &l), XL_IN);
+	assert_int_equal(d, CL(2));
+	assert_int_equal(esp_at(f, SRV, A, 0xa021, t + 2010, &d, &l),
+			 XL_DROP_UNKNOWN);
+
+	session_counters(f->t, &sc);
+	assert_int_equal(sc.spi_assigned, 5);
+	assert_int_equal(sc.spi_ambiguous, 0);
 	assert_int_equal(sc.spi_unknown, 1);
+	assert_int_equal(sc.spi_wait_cancelled, 1);
+	teardown_fx(f);
+}
+
+/* The server rekeys one client's IKE SA on a shared alias and speaks
+ * first on the new one a minute later, after others have negotiated. */
+static void test_shared_ike_rekey_by_server(void **state)
+{
+	struct fx *f = setup_cfg(shared_cfg, 64);
+	struct session_counters sc;
+	uint32_t d, t = 10000;
+	bool l;
+
+	(void)state;
+	assert_int_equal(ike(f, CL(1), SRV, 0x11, 0, 34, false, t, &d), XL_OUT);
+	assert_int_equal(ike(f, CL(2), SRV, 0x22, 0, 34, false, t, &d), XL_OUT);
+	assert_int_equal(ike(f, SRV, A, 0x11, 0x91, 34, true, t, &d), XL_IN);
+	assert_int_equal(ike(f, SRV, A, 0x22, 0x92, 34, true, t, &d), XL_IN);
+	/* the server's CREATE_CHILD_SA: client 1 answers, the old IKE
+	 * SA is deleted, and nothing new comes back: an IKE rekey */
+	assert_int_equal(ike(f, SRV, A, 0x11, 0x91, 36, false, t + 1, &d),
+			 XL_IN);
+	assert_int_equal(d, CL(1));
+	assert_int_equal(ike(f, CL(1), SRV, 0x11, 0x91, 36, true, t + 2, &d),
+			 XL_OUT);
+	assert_int_equal(ike(f, SRV, A, 0x11, 0x91, 37, false, t + 3, &d),
+			 XL_IN);
+	/* client 2 rekeys its CHILD SA after the hold: a new SPI shows
+	 * that its exchange made a CHILD SA */
+	t += 2500;
+	assert_int_equal(ike(f, CL(2), SRV, 0x22, 0x92, 36, false, t, &d),
+			 XL_OUT);
+	assert_int_equal(ike(f, SRV, A, 0x22, 0x92, 36, true, t + 1, &d),
+			 XL_IN);
+	assert_int_equal(esp_at(f, CL(2), SRV, 0x2001, t + 2, &d, &l), XL_OUT);
+	assert_int_equal(esp_at(f, SRV, A, 0xa002, t + 3, &d, &l), XL_IN);
+	assert_int_equal(d, CL(2));
+	/* client 2 then rekeys its own IKE SA (no new SPI follows) */
+	t += 2500;
+	assert_int_equal(ike(f, CL(2), SRV, 0x22, 0x92, 36, false, t, &d),
+			 XL_OUT);
+	assert_int_equal(ike(f, SRV, A, 0x22, 0x92, 36, true, t + 1, &d),
+			 XL_IN);
+	/* a minute later the server speaks first on the IKE SA it made
+	 * (its initiator flag set): the only client with an exchange the
+	 * server started that made no CHILD SA is client 1 */
+	t += 60000;
+	assert_int_equal(ike_f(f, SRV, A, 0x5a, 0x1a, 37, IKE2_FLAG_INITIATOR,
+			       t, &d), XL_IN);
+	assert_int_equal(d, CL(1));
+	assert_int_equal(ike_f(f, CL(1), SRV, 0x5a, 0x1a, 37,
+			       IKE2_FLAG_RESPONSE, t + 1, &d), XL_OUT);
+	/* learned: another unknown IKE SA the server started now has no
+	 * candidate */
+	assert_int_equal(ike_f(f, SRV, A, 0x6b, 0x2b, 37, IKE2_FLAG_INITIATOR,
+			       t + 2, &d), XL_DROP_UNKNOWN);
+	assert_int_equal(ike_f(f, SRV, A, 0x5a, 0x1a, 37, IKE2_FLAG_INITIATOR,
+			       t + 3, &d), XL_IN);
+	assert_int_equal(d, CL(1));
+	/* the server speaks first on the IKE SA client 2 made (its
+	 * initiator flag clear): client 2's */
+	assert_int_equal(ike(f, SRV, A, 0x2c, 0x9c, 37, false, t + 4, &d),
+			 XL_IN);
+	assert_int_equal(d, CL(2));
+	session_counters(f->t, &sc);
+	assert_int_equal(sc.ike_assigned, 2);
 	teardown_fx(f);
 }
 
@@ -919,6 +1104,8 @@ int main(void)
 		cmocka_unit_test(test_replies_do_not_hold_alias),
 		cmocka_unit_test(test_icmp_errors),
 		cmocka_unit_test(test_shared_alias_gate),
+		cmocka_unit_test(test_shared_first_use_gate),
+		cmocka_unit_test(test_shared_ike_rekey_by_server),
 		cmocka_unit_test(test_shared_spi_per_server),
 		cmocka_unit_test(test_natt_ports),
 		cmocka_unit_test(test_table_full),
