@@ -53,6 +53,8 @@ struct session_view {
 	uint32_t gate_until_ms;		/* 0: not holding the gate */
 	uint32_t wait_until;
 	uint16_t natt_cport, natt_xport;	/* 0: no NAT-T port yet */
+	uint32_t ike_wait_until;
+	uint8_t ike_pend[2];		/* see session_ccsa() */
 };
 
 struct sa_view {

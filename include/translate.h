@@ -45,6 +45,7 @@ struct xlate_out {
 	uint32_t client, alias, server;	/* host order, for logging */
 	bool created;		/* a new session was made for this packet */
 	bool spi_learned;	/* an unknown inbound SPI was assigned */
+	bool ike_learned;	/* ...an unknown established IKE SA */
 };
 
 /*

@@ -104,6 +104,11 @@ static int cmd_sessions(struct control *c, struct evbuffer *o)
 		    (int32_t)(s->wait_until - now) > 0)
 			evbuffer_add_printf(o, " spi_wait=%" PRIu32,
 					    s->wait_until - now);
+		/* exchanges that may have made an IKE SA it has not used */
+		if ((s->ike_pend[0] || s->ike_pend[1]) &&
+		    (int32_t)(s->ike_wait_until - now) > 0)
+			evbuffer_add_printf(o, " ike_wait=%u/%u",
+					    s->ike_pend[0], s->ike_pend[1]);
 		evbuffer_add_printf(o, "\n");
 		for (j = s->first_sa; j < s->first_sa + s->n_sa && j < nav; j++) {
 			const struct sa_view *a = &av[j];

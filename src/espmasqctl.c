@@ -161,6 +161,14 @@ static void print_session(const struct record *r, bool *header)
 	if (*get(r, "gate_ms"))
 		printf("    holds the alias's gate: %s ms left\n",
 		       get(r, "gate_ms"));
+	if (*get(r, "ike_wait")) {
+		unsigned c = 0, sv = 0;
+
+		sscanf(get(r, "ike_wait"), "%u/%u", &c, &sv);
+		printf("    may own a rekeyed IKE SA not seen yet: %u "
+		       "exchange(s) it started, %u the server started\n", c,
+		       sv);
+	}
 	if (*get(r, "spi_wait"))
 		printf("    waits for a new inbound SPI: %s left\n",
 		       duration(getu(r, "spi_wait"), b1, sizeof(b1)));

@@ -864,6 +864,8 @@ int session_snapshot(const struct session_table *t, struct session_view **sv,
 			.wait_until = b->wait_until,
 			.natt_cport = b->natt_cport,
 			.natt_xport = b->natt_xport,
+			.ike_wait_until = b->ike_wait_until,
+			.ike_pend = { b->ike_pend[0], b->ike_pend[1] },
 		};
 		for (sl = b->sa_head; sl && ai < na; sl = t->sa[sl - 1].next_sib) {
 			const struct sa *a = &t->sa[sl - 1];

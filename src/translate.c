@@ -312,8 +312,9 @@ static session_id demux(const struct xlate_ctx *x, const struct pkt_info *pi,
 			*r = n ? XL_DROP_AMBIGUOUS : XL_DROP_UNKNOWN;
 			return SESSION_NONE;
 		}
-		session_ike_learned(t, s, by_server);
-		session_count_event(t, SESSION_EV_IKE_ASSIGNED);
+		/* counted once it passes the gate (it may wait there, and
+		 * be asked about again) */
+		out->ike_learned = true;
 		return s;
 	case PKT_ESP:
 	case PKT_ESP_UDP:
@@ -355,6 +356,7 @@ enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
 
 	out->created = false;
 	out->spi_learned = false;
+	out->ike_learned = false;
 	out->mark_mask = 0;
 	if (pi->kind == PKT_ICMP_ERR)
 		return xlate_icmp(x, buf, pi, out);
@@ -406,6 +408,11 @@ enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
 		if (negotiates(pi) && !(own_port && pi->kind == PKT_NATT_IKE) &&
 		    !negotiation_pass(x, s, dst, src, pi, true, now, now_ms))
 			return XL_DROP_GATE;
+		if (out->ike_learned) {
+			session_ike_learned(x->table, s, pi->ike.flags &
+					    IKE2_FLAG_INITIATOR);
+			session_count_event(x->table, SESSION_EV_IKE_ASSIGNED);
+		}
 		session_touch(x->table, s, true, pi->len, now,
 			      kind_timeout(c, pi), c->timeout_pending);
 		track_sa(x, s, src, pi, true, own_port, now, now_ms);

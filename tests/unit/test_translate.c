@@ -563,6 +563,9 @@ static const char *const shared_cfg[] = {
 	NULL,
 };
 
+static uint32_t ike_msgid;
+static bool ike_rtx;
+
 /* IKEv2 message: @exch, header @flags, SPIs @ispi/@rspi. */
 static enum xlate_result ike_f(struct fx *f, uint32_t src, uint32_t dst,
 			       uint64_t ispi, uint64_t rspi, uint8_t exch,
@@ -582,6 +585,12 @@ static enum xlate_result ike_f(struct fx *f, uint32_t src, uint32_t dst,
 	}
 	p[28 + 18] = exch;
 	p[28 + 19] = flags;
+	/* each request its own message ID (a retransmission is asked
+	 * about with ike_rtx) */
+	if (!(flags & IKE2_FLAG_RESPONSE) && !ike_rtx)
+		ike_msgid++;
+	for (i = 0; i < 4; i++)
+		p[28 + 20 + i] = (uint8_t)(ike_msgid >> (24 - 8 * i));
 	assert_int_equal(pkt_parse(p, n, &pi), PKT_OK);
 	r = xlate_packet(&f->x, p, &pi, false, now_ms / 1000, now_ms, &xo);
 	*new_dst = at(p, 16);
@@ -850,6 +859,11 @@ static void test_shared_ike_rekey_by_server(void **state)
 	assert_int_equal(ike(f, SRV, A, 0x11, 0x91, 36, false, t + 1, &d),
 			 XL_IN);
 	assert_int_equal(d, CL(1));
+	/* (a retransmission counts once) */
+	ike_rtx = true;
+	assert_int_equal(ike(f, SRV, A, 0x11, 0x91, 36, false, t + 1, &d),
+			 XL_IN);
+	ike_rtx = false;
 	assert_int_equal(ike(f, CL(1), SRV, 0x11, 0x91, 36, true, t + 2, &d),
 			 XL_OUT);
 	assert_int_equal(ike(f, SRV, A, 0x11, 0x91, 37, false, t + 3, &d),
@@ -871,14 +885,29 @@ static void test_shared_ike_rekey_by_server(void **state)
 	assert_int_equal(ike(f, SRV, A, 0x22, 0x92, 36, true, t + 1, &d),
 			 XL_IN);
 	/* a minute later the server speaks first on the IKE SA it made
-	 * (its initiator flag set): the only client with an exchange the
-	 * server started that made no CHILD SA is client 1 */
+	 * (its initiator flag set), with a CREATE_CHILD_SA while client 2
+	 * holds the gate: the only client with an exchange the server
+	 * started that made no CHILD SA is client 1, and it still is when
+	 * the request goes on */
 	t += 60000;
-	assert_int_equal(ike_f(f, SRV, A, 0x5a, 0x1a, 37, IKE2_FLAG_INITIATOR,
-			       t, &d), XL_IN);
+	assert_int_equal(ike(f, CL(2), SRV, 0x22, 0x92, 36, false, t, &d),
+			 XL_OUT);
+	assert_int_equal(ike_f(f, SRV, A, 0x5a, 0x1a, 36, IKE2_FLAG_INITIATOR,
+			       t + 1, &d), XL_DROP_GATE);
+	assert_int_equal(ike_f(f, SRV, A, 0x5a, 0x1a, 36, IKE2_FLAG_INITIATOR,
+			       t + 2, &d), XL_DROP_GATE);
+	assert_int_equal(esp_at(f, CL(2), SRV, 0x2002, t + 3, &d, &l), XL_OUT);
+	assert_int_equal(esp_at(f, SRV, A, 0xa003, t + 4, &d, &l), XL_IN);
+	assert_int_equal(d, CL(2));
+	assert_int_equal(ike_f(f, SRV, A, 0x5a, 0x1a, 36, IKE2_FLAG_INITIATOR,
+			       t + 5, &d), XL_IN);
 	assert_int_equal(d, CL(1));
-	assert_int_equal(ike_f(f, CL(1), SRV, 0x5a, 0x1a, 37,
-			       IKE2_FLAG_RESPONSE, t + 1, &d), XL_OUT);
+	assert_int_equal(ike_f(f, CL(1), SRV, 0x5a, 0x1a, 36,
+			       IKE2_FLAG_RESPONSE, t + 6, &d), XL_OUT);
+	/* that exchange made a CHILD SA, the server using it first */
+	assert_int_equal(esp_at(f, SRV, A, 0xa011, t + 7, &d, &l), XL_IN);
+	assert_int_equal(d, CL(1));
+	assert_true(l);
 	/* learned: another unknown IKE SA the server started now has no
 	 * candidate */
 	assert_int_equal(ike_f(f, SRV, A, 0x6b, 0x2b, 37, IKE2_FLAG_INITIATOR,
