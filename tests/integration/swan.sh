@@ -132,3 +132,83 @@ swan_cert() {
 			"${sans[@]}" --outform pem >"$d/x509/$node.crt"
 	cp "$SWAN_PKI/root.crt" "$SWAN_PKI/im.crt" "$d/x509ca/"
 }
+
+# swan_server_conn NAME VERSION AUTH CHILD_REKEY IKE_REKEY OPTIONS: one
+# connection of the responder at 203.0.113.100 (server.example.org, its
+# certificate s.crt for AUTH pubkey) for the clients' 192.0.2.0/24;
+# OPTIONS are more lines for it (fragmentation, dpd_delay, proposals)
+swan_server_conn() {
+	local auth=$3 local_auth="auth = psk"
+	[ "$auth" = psk ] || local_auth="auth = pubkey
+			certs = s.crt"
+	cat <<EOF
+	$1 {
+		version = $2
+		local_addrs = 203.0.113.100
+		mobike = no
+		rekey_time = $5
+		$6
+		local {
+			$local_auth
+			id = server.example.org
+		}
+		remote {
+			auth = $auth
+		}
+		children {
+			net {
+				local_ts = 198.51.100.0/24
+				remote_ts = 192.0.2.0/24
+				rekey_time = $4
+				esp_proposals = aes128-sha256
+			}
+		}
+	}
+EOF
+}
+
+# swan_client_conf I VERSION AUTH CHILD_REKEY IKE_REKEY OPTIONS: the
+# swanctl.conf of client I (192.0.2.(10+I), cI.example.org) toward the
+# responder; AUTH psk or pubkey (a certificate is issued); OPTIONS as
+# for swan_server_conn
+swan_client_conf() {
+	local i=$1 auth=$3 local_auth="auth = psk"
+	if [ "$auth" != psk ]; then
+		swan_cert "c$i" "c$i.example.org"
+		local_auth="auth = pubkey
+			certs = c$i.crt"
+	fi
+	cat >"$SW/c$i/swanctl/swanctl.conf" <<EOF
+connections {
+	vpn {
+		version = $2
+		remote_addrs = 203.0.113.100
+		mobike = no
+		rekey_time = $5
+		keyingtries = 1
+		$6
+		local {
+			$local_auth
+			id = c$i.example.org
+		}
+		remote {
+			auth = $auth
+			id = server.example.org
+		}
+		children {
+			net {
+				local_ts = 192.0.2.$((10 + i))/32
+				remote_ts = 198.51.100.0/24
+				rekey_time = $4
+				esp_proposals = aes128-sha256
+			}
+		}
+	}
+}
+secrets {
+	ike-all {
+		secret = espmasq-test-psk
+	}
+}
+EOF
+}
