@@ -19,6 +19,10 @@ typedef unsigned (*alias_users_fn)(void *ctx, uint32_t alias, uint32_t server);
 /* Builds the pool from the config's aliases and pins.  Returns NULL with
  * errno set on failure. */
 struct alias_pool *alias_pool_new(const struct config *c);
+/* ...and keeps @n_keep more addresses known (alias_pool_has) but never
+ * picked: aliases a reloaded config dropped, drained by their sessions. */
+struct alias_pool *alias_pool_new_keep(const struct config *c,
+				       const uint32_t *keep, unsigned n_keep);
 void alias_pool_free(struct alias_pool *p);
 
 /* True if @addr (host order) is one of the aliases, pinned or not. */

@@ -7,6 +7,7 @@
 #define ESPMASQ_DAEMON_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "alias.h"
@@ -20,6 +21,7 @@ struct control;
 struct event_base;
 
 struct daemon {
+	const char *config_path;
 	struct config *cfg;
 	struct alias_pool *pool;
 	struct session_table *table;
@@ -36,6 +38,27 @@ struct daemon {
 	struct log_limit lim_malformed;
 	struct log_limit lim_created;
 };
+
+struct reload_result {
+	unsigned aliases;	/* in the new configuration */
+	unsigned draining;	/* dropped from it, still used by sessions */
+	bool rules_changed;	/* the netfilter rules it needs differ */
+};
+
+/*
+ * Reads the configuration file again and, if it is valid and changes no
+ * setting that takes a restart, swaps it in between two bursts: no packet
+ * waits longer than one burst, no session is lost.  Aliases it no longer
+ * lists stay known to the sessions that use them (drained: no new
+ * session gets them).  Returns 0, or a negative errno with the problems
+ * in @e (file:line messages); the running configuration then stays.
+ * Main thread only.
+ */
+int daemon_reload(struct daemon *d, struct config_errors *e,
+		  struct reload_result *res);
+/* Logs what daemon_reload() did (@why: "SIGHUP", "espmasqctl reload"). */
+void daemon_reload_log(const char *why, int err, const struct config_errors *e,
+		       const struct reload_result *res);
 
 /* Seconds on the monotonic clock: cheap (vDSO), read once per burst. */
 uint32_t daemon_now(void);

@@ -21,12 +21,19 @@ static int cmp_u32(const void *a, const void *b)
 
 struct alias_pool *alias_pool_new(const struct config *c)
 {
+	return alias_pool_new_keep(c, NULL, 0);
+}
+
+struct alias_pool *alias_pool_new_keep(const struct config *c,
+				       const uint32_t *keep, unsigned n_keep)
+{
 	struct alias_pool *p = calloc(1, sizeof(*p));
 	unsigned i, n = 0;
 
 	if (!p)
 		return NULL;
-	p->all = calloc(c->n_aliases + c->n_pins + 1, sizeof(uint32_t));
+	p->all = calloc(c->n_aliases + c->n_pins + n_keep + 1,
+			sizeof(uint32_t));
 	p->dyn = calloc(c->n_aliases + 1, sizeof(uint32_t));
 	if (!p->all || !p->dyn) {
 		alias_pool_free(p);
@@ -40,6 +47,8 @@ struct alias_pool *alias_pool_new(const struct config *c)
 	}
 	for (i = 0; i < c->n_pins; i++)
 		p->all[n++] = c->pins[i].alias;
+	for (i = 0; i < n_keep; i++)
+		p->all[n++] = keep[i];
 	qsort(p->all, n, sizeof(uint32_t), cmp_u32);
 	p->n_all = 0;
 	for (i = 0; i < n; i++)

@@ -251,6 +251,32 @@ static int cmd_stats(struct control *c, struct evbuffer *o)
 	return 0;
 }
 
+/* Reloads the configuration: "ok" and a reload record, or "error" and
+ * one "detail" line per problem (file:line messages). */
+static void cmd_reload(struct control *c, struct evbuffer *o)
+{
+	struct config_errors e = { .n = 0 };
+	struct reload_result res;
+	int err = daemon_reload(c->d, &e, &res);
+	unsigned i;
+
+	daemon_reload_log("espmasqctl reload", err, &e, &res);
+	if (!err) {
+		evbuffer_add_printf(o, "ok\nreload aliases=%u draining=%u "
+				    "rules_changed=%d\n", res.aliases,
+				    res.draining, res.rules_changed);
+		return;
+	}
+	evbuffer_add_printf(o, "error configuration refused, the running "
+			    "one stays%s%s\n", e.n ? "" : ": ",
+			    e.n ? "" : strerror(-err));
+	for (i = 0; i < e.n && i < CONFIG_ERR_KEEP; i++)
+		evbuffer_add_printf(o, "detail %s\n", e.msg[i]);
+	if (e.n > CONFIG_ERR_KEEP)
+		evbuffer_add_printf(o, "detail ... and %u more\n",
+				    e.n - CONFIG_ERR_KEEP);
+}
+
 static void client_free(struct ctl_client *cl)
 {
 	cl->ctl->n_clients--;
@@ -326,6 +352,8 @@ static void on_read(struct bufferevent *bev, void *arg)
 			err = cmd_sessions(cl->ctl, out);
 	} else if (!strcmp(cmd, "stats")) {
 		err = cmd_stats(cl->ctl, out);
+	} else if (!strcmp(cmd, "reload")) {
+		cmd_reload(cl->ctl, out);
 	} else if (!strcmp(cmd, "version")) {
 		evbuffer_add_printf(out, "ok\nversion protocol=%d\n",
 				    CTL_PROTO_VERSION);

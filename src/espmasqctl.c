@@ -30,7 +30,9 @@ static void usage(FILE *f)
 "  -j         print JSON, one object per record\n"
 "commands:\n"
 "  sessions   the live session table\n"
-"  stats      counters per queue and for the session table\n");
+"  stats      counters per queue and for the session table\n"
+"  reload     read the configuration file again (as SIGHUP does) and say\n"
+"             what came of it\n");
 }
 
 /* Splits "type k=v k=v" in place. */
@@ -191,6 +193,18 @@ static void print_sa(const struct record *r)
 		       get(r, "spi"), natt ? "  (udp)" : "", n, idle);
 }
 
+static void print_reload(const struct record *r)
+{
+	printf("configuration reloaded: %s alias(es)\n", get(r, "aliases"));
+	if (getu(r, "draining"))
+		printf("%s alias(es) no longer listed stay with their sessions "
+		       "until these expire\n", get(r, "draining"));
+	if (getu(r, "rules_changed"))
+		printf("the netfilter rules differ for this configuration: "
+		       "apply them (espmasq-rules apply) once drained aliases "
+		       "have no sessions left\n");
+}
+
 static void print_stat(const struct record *r)
 {
 	unsigned i;
@@ -236,6 +250,7 @@ int main(int argc, char **argv)
 	const char *sock = CONFIG_DEFAULT_CONTROL;
 	char req[CTL_MAX_REQUEST + 2], *line = NULL;
 	bool json = false, header = false, ok = false, ended = false;
+	bool failed = false;
 	size_t cap = 0;
 	ssize_t len;
 	FILE *in;
@@ -298,9 +313,14 @@ int main(int argc, char **argv)
 			if (!strncmp(line, "error", 5)) {
 				fprintf(stderr, "espmasqctl: %s\n",
 					line[5] ? line + 6 : "error");
-				free(line);
-				fclose(in);
-				return 1;
+				failed = true;
+				continue;
+			}
+			if (failed) {
+				/* the problems behind the error */
+				if (!strncmp(line, "detail ", 7))
+					fprintf(stderr, "  %s\n", line + 7);
+				continue;
 			}
 			ok = !strcmp(line, "ok");
 			continue;
@@ -324,9 +344,13 @@ int main(int argc, char **argv)
 			print_sa(&r);
 		else if (!strcmp(r.type, "stat"))
 			print_stat(&r);
+		else if (!strcmp(r.type, "reload"))
+			print_reload(&r);
 	}
 	free(line);
 	fclose(in);
+	if (failed)
+		return 1;
 	if (!ended) {
 		fprintf(stderr, "espmasqctl: the daemon closed the connection "
 			"early\n");

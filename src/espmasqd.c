@@ -58,8 +58,11 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	if (sig == SIGHUP) {
-		log_warnx("SIGHUP: configuration reload is not implemented "
-			  "yet; restart espmasqd to apply a new configuration");
+		struct config_errors e = { .n = 0 };
+		struct reload_result res;
+		int err = daemon_reload(d, &e, &res);
+
+		daemon_reload_log("SIGHUP", err, &e, &res);
 		return;
 	}
 	log_info("signal %d: shutting down", (int)sig);
@@ -160,6 +163,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = CONFIG_DEFAULT_PATH;
+	char *abs_path;
 	bool foreground = false, test = false, print = false, verbose = false;
 	enum rules_format fmt = RULES_IPTABLES;
 	struct config_errors errs = { .n = 0 };
@@ -233,6 +237,9 @@ int main(int argc, char **argv)
 		return err ? 1 : 0;
 	}
 
+	/* reloads read it again after daemon() changed to / */
+	abs_path = realpath(path, NULL);
+	d.config_path = abs_path ? abs_path : path;
 	log_init("espmasqd", foreground, verbose ? LOG_DEBUG : LOG_INFO);
 	lim.max_sessions = d.cfg->max_sessions;
 	lim.max_sas = d.cfg->max_sessions * SA_PER_SESSION;
@@ -253,5 +260,6 @@ int main(int argc, char **argv)
 	session_table_free(d.table);
 	alias_pool_free(d.pool);
 	free(d.cfg);
+	free(abs_path);
 	return err;
 }

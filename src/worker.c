@@ -28,6 +28,7 @@ struct worker {
 	unsigned index;
 	uint16_t qnum;
 	int cpu;
+	uint32_t batch;		/* a copy: the config may be reloaded */
 	struct queue *q;
 	struct queue_pkt *pkts;
 	struct event_base *base;
@@ -384,7 +385,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 				   emit_verdict, w->q);
 		pthread_mutex_unlock(&d->table_lock);
 		queue_flush(w->q);
-		if ((unsigned)n < (unsigned)d->cfg->batch)
+		if ((unsigned)n < w->batch)
 			break;
 	}
 	hold_arm(w);
@@ -426,6 +427,7 @@ int worker_new(struct daemon *d, unsigned index, uint16_t queue, int cpu,
 	w->index = index;
 	w->qnum = queue;
 	w->cpu = cpu;
+	w->batch = d->cfg->batch;
 	w->pkts = calloc(d->cfg->batch, sizeof(*w->pkts));
 	if (!w->pkts) {
 		err = -ENOMEM;

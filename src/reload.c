@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "rules.h"
+
+static void problem(struct config_errors *e, const char *what)
+{
+	if (e->n < CONFIG_ERR_KEEP)
+		snprintf(e->msg[e->n], CONFIG_ERR_LEN,
+			 "'%s' changed: it takes a restart, not a reload",
+			 what);
+	e->n++;
+}
+
+/* Settings the running daemon built its queues, table and socket from. */
+static void restart_only(const struct config *o, const struct config *n,
+			 struct config_errors *e)
+{
+	if (o->n_queues != n->n_queues ||
+	    memcmp(o->queues, n->queues, sizeof(o->queues[0]) * o->n_queues))
+		problem(e, "queues");
+	else if (memcmp(o->cpu, n->cpu, sizeof(o->cpu[0]) * o->n_queues))
+		problem(e, "cpu");
+	if (o->max_sessions != n->max_sessions)
+		problem(e, "max-sessions");
+	if (o->queue_maxlen != n->queue_maxlen)
+		problem(e, "queue-maxlen");
+	if (o->rcvbuf != n->rcvbuf)
+		problem(e, "rcvbuf");
+	if (o->batch != n->batch)
+		problem(e, "batch");
+	if (strcmp(o->control, n->control))
+		problem(e, "control");
+	if (strcmp(o->state, n->state))
+		problem(e, "state");
+	if (o->fail_policy != n->fail_policy)
+		problem(e, "fail-policy");
+}
+
+/* The rules @c needs, as text (NULL when out of memory). */
+static char *rules_text(const struct config *c)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	if (rules_print(f, c, RULES_IPTABLES) < 0) {
+		fclose(f);
+		free(buf);
+		return NULL;
+	}
+	fclose(f);
+	return buf;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Aliases that sessions use and @c no longer lists: sorted, unique, in
+ * *@keep (to free).  Returns their number, or -ENOMEM. */
+static int draining(struct daemon *d, const struct config *c,
+		    uint32_t **keep)
+{
+	struct session_view *sv = NULL;
+	struct sa_view *av = NULL;
+	size_t nsv = 0, nav = 0, i;
+	unsigned n = 0;
+	int err;
+
+	*keep = NULL;
+	pthread_mutex_lock(&d->table_lock);
+	err = session_snapshot(d->table, &sv, &nsv, &av, &nav);
+	pthread_mutex_unlock(&d->table_lock);
+	free(av);
+	if (err < 0)
+		return err;
+	*keep = calloc(nsv + 1, sizeof(**keep));
+	if (!*keep) {
+		free(sv);
+		return -ENOMEM;
+	}
+	for (i = 0; i < nsv; i++) {
+		uint32_t a = sv[i].alias;
+		unsigned j;
+		bool listed = false;
+
+		for (j = 0; j < c->n_aliases && !listed; j++)
+			listed = c->aliases[j] == a;
+		for (j = 0; j < c->n_pins && !listed; j++)
+			listed = c->pins[j].alias == a;
+		if (!listed)
+			(*keep)[n++] = a;
+	}
+	free(sv);
+	qsort(*keep, n, sizeof(**keep), cmp_u32);
+	for (i = 0, nsv = 0; i < n; i++)
+		if (!nsv || (*keep)[nsv - 1] != (*keep)[i])
+			(*keep)[nsv++] = (*keep)[i];
+	return (int)nsv;
+}
+
+int daemon_reload(struct daemon *d, struct config_errors *e,
+		  struct reload_result *res)
+{
+	struct config *n = calloc(1, sizeof(*n)), *old;
+	struct alias_pool *pool, *old_pool;
+	char *rules_old = NULL, *rules_new = NULL;
+	uint32_t *keep = NULL;
+	int nk, err;
+
+	memset(res, 0, sizeof(*res));
+	if (!n)
+		return -ENOMEM;
+	config_init(n);
+	err = config_load(n, d->config_path, e);
+	if (!err) {
+		restart_only(d->cfg, n, e);
+		if (e->n)
+			err = -EINVAL;
+	}
+	if (err) {
+		free(n);
+		return err;
+	}
+	nk = draining(d, n, &keep);
+	if (nk < 0) {
+		free(n);
+		return nk;
+	}
+	pool = alias_pool_new_keep(n, keep, (unsigned)nk);
+	free(keep);
+	if (!pool) {
+		free(n);
+		return -ENOMEM;
+	}
+	rules_old = rules_text(d->cfg);
+	rules_new = rules_text(n);
+	res->rules_changed = !rules_old || !rules_new ||
+			     strcmp(rules_old, rules_new);
+	free(rules_old);
+	free(rules_new);
+
+	/* workers read the config and the pool only under the table lock:
+	 * once it is released, nobody holds the old ones */
+	pthread_mutex_lock(&d->table_lock);
+	old = d->cfg;
+	old_pool = d->pool;
+	d->cfg = n;
+	d->pool = pool;
+	d->xlate.cfg = n;
+	d->xlate.pool = pool;
+	pthread_mutex_unlock(&d->table_lock);
+	free(old);
+	alias_pool_free(old_pool);
+	res->aliases = n->n_aliases;
+	res->draining = (unsigned)nk;
+	return 0;
+}
+
+void daemon_reload_log(const char *why, int err, const struct config_errors *e,
+		       const struct reload_result *res)
+{
+	unsigned i;
+
+	if (!err) {
+		log_info("%s: configuration reloaded: %u alias(es)%s", why,
+			 res->aliases,
+			 res->draining ? ", some dropped ones drained by "
+			 "their sessions" : "");
+		if (res->draining)
+			log_info("%s: %u alias(es) no longer listed stay with "
+				 "their sessions until these expire", why,
+				 res->draining);
+		if (res->rules_changed)
+			log_warnx("%s: the netfilter rules differ for the new "
+				  "configuration: apply them (espmasq-rules "
+				  "apply), after drained aliases have no "
+				  "sessions left", why);
+		return;
+	}
+	log_msg(LOG_ERR, "%s: configuration refused, the running one stays:"
+		" %s", why, e->n ? "" : strerror(-err));
+	for (i = 0; i < e->n && i < CONFIG_ERR_KEEP; i++)
+		log_msg(LOG_ERR, "  %s", e->msg[i]);
+	if (e->n > CONFIG_ERR_KEEP)
+		log_msg(LOG_ERR, "  ... and %u more", e->n - CONFIG_ERR_KEEP);
+}
