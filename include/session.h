@@ -278,6 +278,18 @@ void session_counters(const struct session_table *t,
  * Copies the table into newly allocated arrays (free both with free()).
  * Returns 0 or -ENOMEM.
  */
+/*
+ * Puts back a session an earlier run wrote (see state.h): @v's times are
+ * already on this run's clock; only its REPLIED and PINNED flags count.
+ * Returns the session, or SESSION_NONE when the table is full or the
+ * (client, server) pair is already there.  session_sa_restore() adds one
+ * of its SAs (0, or -EEXIST / -ENOSPC).
+ */
+session_id session_restore(struct session_table *t,
+			   const struct session_view *v);
+int session_sa_restore(struct session_table *t, session_id s,
+		       const struct sa_view *a);
+
 int session_snapshot(const struct session_table *t, struct session_view **sv,
 		     size_t *n_sv, struct sa_view **av, size_t *n_av);
 

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "rules.h"
 #include "session.h"
+#include "state.h"
 #include "worker.h"
 
 #ifndef ESPMASQ_VERSION
@@ -83,11 +84,19 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		log_debug("%u sessions expired", gone);
 }
 
+static void on_state_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	state_write(arg);
+}
+
 static int run(struct daemon *d, bool foreground)
 {
 	static const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
-	struct event *sigs[3] = { 0 }, *tick = NULL;
-	struct timeval one = { 1, 0 };
+	struct event *sigs[3] = { 0 }, *tick = NULL, *save = NULL;
+	struct timeval one = { 1, 0 }, every = { STATE_INTERVAL, 0 };
+	struct state_counts restored;
 	unsigned i;
 	int err = 0;
 
@@ -107,6 +116,14 @@ static int run(struct daemon *d, bool foreground)
 	tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
 	if (!tick || event_add(tick, &one) < 0)
 		fatalx("cannot arm the expiry timer");
+	if (d->cfg->state[0]) {
+		/* the sessions of the last run come back before the first
+		 * packet is read */
+		state_load(d, &restored);
+		save = event_new(d->base, -1, EV_PERSIST, on_state_timer, d);
+		if (!save || event_add(save, &every) < 0)
+			fatalx("cannot arm the state timer");
+	}
 
 	d->workers = calloc(d->cfg->n_queues, sizeof(*d->workers));
 	if (!d->workers)
@@ -132,10 +149,6 @@ static int run(struct daemon *d, bool foreground)
 			goto out;
 		}
 	}
-	if (d->cfg->state[0])
-		log_warnx("state %s: keeping sessions across restarts is not "
-			  "implemented yet; sessions start empty",
-			  d->cfg->state);
 	log_info("espmasqd %s running: %u queue(s), %u alias(es), %u pin(s), "
 		 "max %u sessions", ESPMASQ_VERSION, d->n_workers,
 		 d->cfg->n_aliases, d->cfg->n_pins, d->cfg->max_sessions);
@@ -144,6 +157,11 @@ out:
 	for (i = 0; i < d->n_workers; i++)
 		worker_free(d->workers[i]);
 	free(d->workers);
+	/* the workers are gone: the table is what the next run gets */
+	if (!err && d->cfg->state[0])
+		state_write(d);
+	if (save)
+		event_free(save);
 	control_close(d->ctl);
 	for (i = 0; i < 3; i++)
 		if (sigs[i])

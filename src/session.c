@@ -258,6 +258,59 @@ session_id session_add(struct session_table *t, uint32_t client,
 	return l;
 }
 
+session_id session_restore(struct session_table *t,
+			   const struct session_view *v)
+{
+	struct binding *b;
+	session_id s;
+
+	if (session_lookup_out(t, v->client, v->server) != SESSION_NONE)
+		return SESSION_NONE;
+	s = session_add(t, v->client, v->server, v->alias,
+			v->flags & (SESSION_F_REPLIED | SESSION_F_PINNED),
+			v->mark_value, v->mark_mask, v->created, 0);
+	if (s == SESSION_NONE)
+		return s;
+	b = B(t, s);
+	b->last_seen = v->last_seen;
+	b->deadline = v->deadline;
+	b->pkts_out = v->pkts_out;
+	b->pkts_in = v->pkts_in;
+	b->bytes_out = v->bytes_out;
+	b->bytes_in = v->bytes_in;
+	b->natt_cport = v->natt_cport;
+	b->natt_xport = v->natt_xport;
+	b->ike_pend[0] = v->ike_pend[0];
+	b->ike_pend[1] = v->ike_pend[1];
+	b->ike_wait_until = v->ike_wait_until;
+	return s;
+}
+
+int session_sa_restore(struct session_table *t, session_id s,
+		       const struct sa_view *a)
+{
+	struct binding *b = B(t, s);
+	struct sa *x;
+	int r;
+
+	if (a->kind >= SA_KIND_MAX)
+		return -EINVAL;
+	r = session_sa_touch(t, s, b->server, (enum sa_kind)a->kind, a->spi_i,
+			     a->spi_r, a->version, a->exchange, a->flags, 0,
+			     a->last_seen, 0);
+	if (r < 0)
+		return r;
+	if (!r)
+		return -EEXIST;
+	/* a new SA goes first in its session's list */
+	x = &t->sa[b->sa_head - 1];
+	x->last_seen = a->last_seen;
+	x->deadline = a->deadline;
+	x->pkts = a->pkts;
+	x->bytes = a->bytes;
+	return 0;
+}
+
 uint32_t session_client(const struct session_table *t, session_id s)
 {
 	return B(t, s)->client;
