@@ -5,6 +5,8 @@ PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 SYSCONFDIR ?= /etc
 MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR ?=
 PKG_CONFIG ?= pkg-config
 CC ?= cc
@@ -18,7 +20,7 @@ DEPS_BUILD := build-essential pkg-config libnetfilter-queue-dev \
 DEPS_TEST := iptables iproute2 tcpdump tshark python3-scapy conntrack \
 	ethtool kmod procps nftables iputils-ping strongswan-charon \
 	strongswan-swanctl libcharon-extra-plugins strongswan-pki \
-	libstrongswan-standard-plugins
+	libstrongswan-standard-plugins systemd man-db groff-base
 DEPS := $(DEPS_BUILD) $(DEPS_TEST)
 
 SANITIZE ?=
@@ -54,7 +56,7 @@ E := @echo
 endif
 
 CORE := csum packet session alias translate config log rules queue worker \
-	reload state \
+	reload state notify \
 	control
 CORE_OBJ := $(CORE:%=$(BUILD)/%.o)
 UNIT := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
@@ -131,12 +133,23 @@ demo: deps
 	 contrib/espmasq-demo.sh
 
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/espmasq
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/espmasq \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(COMPLETIONDIR)
 	install -m 0755 $(BUILD)/espmasqd $(BUILD)/espmasqctl \
 		$(DESTDIR)$(SBINDIR)/
 	install -m 0755 contrib/espmasq-rules $(DESTDIR)$(SBINDIR)/
 	install -m 0644 conf/espmasq.conf \
 		$(DESTDIR)$(SYSCONFDIR)/espmasq/espmasq.conf.example
+	install -m 0644 contrib/man/espmasq.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 contrib/man/espmasqd.8 contrib/man/espmasqctl.8 \
+		contrib/man/espmasq-rules.8 $(DESTDIR)$(MANDIR)/man8/
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		contrib/systemd/espmasqd.service \
+		>$(DESTDIR)$(UNITDIR)/espmasqd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/espmasqd.service
+	install -m 0644 contrib/espmasqctl.bash-completion \
+		$(DESTDIR)$(COMPLETIONDIR)/espmasqctl
 
 clean:
 	rm -rf build build-san

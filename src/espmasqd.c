@@ -15,6 +15,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "log.h"
+#include "notify.h"
 #include "rules.h"
 #include "session.h"
 #include "state.h"
@@ -152,7 +153,9 @@ static int run(struct daemon *d, bool foreground)
 	log_info("espmasqd %s running: %u queue(s), %u alias(es), %u pin(s), "
 		 "max %u sessions", ESPMASQ_VERSION, d->n_workers,
 		 d->cfg->n_aliases, d->cfg->n_pins, d->cfg->max_sessions);
+	notify("READY=1\nSTATUS=translating");
 	event_base_dispatch(d->base);
+	notify("STOPPING=1");
 out:
 	for (i = 0; i < d->n_workers; i++)
 		worker_free(d->workers[i]);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "notify.h"
 #include "rules.h"
 
 static void problem(struct config_errors *e, const char *what)
@@ -109,18 +110,33 @@ static int draining(struct daemon *d, const struct config *c,
 	return (int)nsv;
 }
 
+static int reload_into(struct daemon *d, struct config *n,
+		       struct config_errors *e, struct reload_result *res);
+
 int daemon_reload(struct daemon *d, struct config_errors *e,
 		  struct reload_result *res)
 {
-	struct config *n = calloc(1, sizeof(*n)), *old;
-	struct alias_pool *pool, *old_pool;
-	char *rules_old = NULL, *rules_new = NULL;
-	uint32_t *keep = NULL;
-	int nk, err;
+	struct config *n = calloc(1, sizeof(*n));
+	int err;
 
 	memset(res, 0, sizeof(*res));
 	if (!n)
 		return -ENOMEM;
+	notify("RELOADING=1");
+	err = reload_into(d, n, e, res);
+	notify("READY=1");
+	return err;
+}
+
+static int reload_into(struct daemon *d, struct config *n,
+		       struct config_errors *e, struct reload_result *res)
+{
+	struct alias_pool *pool, *old_pool;
+	char *rules_old = NULL, *rules_new = NULL;
+	struct config *old;
+	uint32_t *keep = NULL;
+	int nk, err;
+
 	config_init(n);
 	err = config_load(n, d->config_path, e);
 	if (!err) {
