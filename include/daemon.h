@@ -12,6 +12,7 @@
 
 #include "alias.h"
 #include "config.h"
+#include "events.h"
 #include "log.h"
 #include "session.h"
 #include "translate.h"
@@ -33,6 +34,8 @@ struct daemon {
 
 	struct event_base *base;
 	struct control *ctl;
+
+	struct event_ring *events;	/* for espmasqctl watch; table_lock */
 
 	struct log_limit lim_drop[XL_MAX];
 	struct log_limit lim_malformed;

@@ -267,6 +267,11 @@ void session_count_event(struct session_table *t, enum session_event e);
 /* Drops sessions and SAs whose deadline has passed.  Returns how many
  * sessions went. */
 unsigned session_expire(struct session_table *t, uint32_t now);
+/* ...telling @gone about each session that expires, before it goes. */
+typedef void (*session_gone_fn)(void *ctx, uint32_t client, uint32_t server,
+				uint32_t alias);
+unsigned session_expire_cb(struct session_table *t, uint32_t now,
+			   session_gone_fn gone, void *ctx);
 
 /* Removes every session. */
 void session_flush(struct session_table *t);

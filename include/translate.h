@@ -46,6 +46,9 @@ struct xlate_out {
 	bool created;		/* a new session was made for this packet */
 	bool spi_learned;	/* an unknown inbound SPI was assigned */
 	bool ike_learned;	/* ...an unknown established IKE SA */
+	bool sa_new;		/* an SA new to the session: */
+	uint8_t sa_kind;	/* ...its enum sa_kind */
+	uint64_t sa_spi;	/* ...and SPI (IKE: initiator SPI) */
 };
 
 /*

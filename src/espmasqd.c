@@ -71,6 +71,15 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(d->base);
 }
 
+static void note_expired(void *ctx, uint32_t client, uint32_t server,
+			 uint32_t alias)
+{
+	struct event e = { .kind = EV_EXPIRED, .client = client,
+			   .server = server, .alias = alias };
+
+	events_push(ctx, &e);
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
@@ -79,7 +88,9 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	pthread_mutex_lock(&d->table_lock);
-	gone = session_expire(d->table, daemon_now());
+	gone = session_expire_cb(d->table, daemon_now(),
+				 d->events->watchers ? note_expired : NULL,
+				 d->events);
 	pthread_mutex_unlock(&d->table_lock);
 	if (gone)
 		log_debug("%u sessions expired", gone);
@@ -266,7 +277,8 @@ int main(int argc, char **argv)
 	lim.max_sas = d.cfg->max_sessions * SA_PER_SESSION;
 	d.table = session_table_new(&lim);
 	d.pool = alias_pool_new(d.cfg);
-	if (!d.table || !d.pool)
+	d.events = calloc(1, sizeof(*d.events));
+	if (!d.table || !d.pool || !d.events)
 		fatal("cannot allocate the session table");
 	pthread_mutex_init(&d.table_lock, NULL);
 	d.xlate = (struct xlate_ctx){ d.table, d.cfg, d.pool };
@@ -280,6 +292,7 @@ int main(int argc, char **argv)
 	pthread_mutex_destroy(&d.table_lock);
 	session_table_free(d.table);
 	alias_pool_free(d.pool);
+	free(d.events);
 	free(d.cfg);
 	free(abs_path);
 	return err;

@@ -836,6 +836,12 @@ static bool expired(uint32_t deadline, uint32_t now)
 
 unsigned session_expire(struct session_table *t, uint32_t now)
 {
+	return session_expire_cb(t, now, NULL, NULL);
+}
+
+unsigned session_expire_cb(struct session_table *t, uint32_t now,
+			   session_gone_fn fn, void *ctx)
+{
 	unsigned gone = 0;
 	uint32_t i;
 
@@ -846,6 +852,8 @@ unsigned session_expire(struct session_table *t, uint32_t now)
 		if (!b->in_use)
 			continue;
 		if (expired(b->deadline, now)) {
+			if (fn)
+				fn(ctx, b->client, b->server, b->alias);
 			binding_delete(t, i + 1);
 			t->cnt.expired++;
 			gone++;

@@ -30,21 +30,29 @@ static uint32_t kind_timeout(const struct config *c, const struct pkt_info *pi)
 
 static void track_sa(const struct xlate_ctx *x, session_id s, uint32_t server,
 		     const struct pkt_info *pi, bool inbound, bool own_port,
-		     uint32_t now, uint32_t now_ms)
+		     uint32_t now, uint32_t now_ms, struct xlate_out *out)
 {
 	const struct config *c = x->cfg;
+	int created;
 
 	switch (pi->kind) {
 	case PKT_IKE:
 	case PKT_NATT_IKE:
 		/* the client speaks first on an established IKE SA new to
 		 * the table (one it rekeyed): nothing to wait for */
-		if (session_sa_touch(x->table, s, server, SA_IKE, pi->ike.ispi,
-				     pi->ike.rspi, pi->ike.version,
-				     pi->ike.exchange,
-				     pi->kind == PKT_NATT_IKE ? SA_F_NATT : 0,
-				     pi->len, now, c->timeout_ike) == 1 &&
-		    !inbound && pi->ike.rspi && pi->ike.version == 2)
+		created = session_sa_touch(x->table, s, server, SA_IKE,
+					   pi->ike.ispi, pi->ike.rspi,
+					   pi->ike.version, pi->ike.exchange,
+					   pi->kind == PKT_NATT_IKE ?
+					   SA_F_NATT : 0, pi->len, now,
+					   c->timeout_ike);
+		if (created == 1) {
+			out->sa_new = true;
+			out->sa_kind = SA_IKE;
+			out->sa_spi = pi->ike.ispi;
+		}
+		if (created == 1 && !inbound && pi->ike.rspi &&
+		    pi->ike.version == 2)
 			session_ike_learned(x->table, s,
 					    !(pi->ike.flags &
 					      IKE2_FLAG_INITIATOR));
@@ -53,14 +61,19 @@ static void track_sa(const struct xlate_ctx *x, session_id s, uint32_t server,
 	case PKT_ESP_UDP:
 		/* a new SA in use outbound: its inbound SPI is still to
 		 * learn (on a NAT-T port of its own, it is its own) */
-		if (session_sa_touch(x->table, s, server,
-				     inbound ? SA_ESP_IN : SA_ESP_OUT, pi->spi,
-				     0, 0, 0,
-				     pi->kind == PKT_ESP_UDP ? SA_F_NATT : 0,
-				     pi->len, now,
-				     pi->kind == PKT_ESP ? c->timeout_esp :
-				     c->timeout_natt) == 1 &&
-		    !inbound && !own_port)
+		created = session_sa_touch(x->table, s, server,
+					   inbound ? SA_ESP_IN : SA_ESP_OUT,
+					   pi->spi, 0, 0, 0,
+					   pi->kind == PKT_ESP_UDP ?
+					   SA_F_NATT : 0, pi->len, now,
+					   pi->kind == PKT_ESP ?
+					   c->timeout_esp : c->timeout_natt);
+		if (created == 1) {
+			out->sa_new = true;
+			out->sa_kind = inbound ? SA_ESP_IN : SA_ESP_OUT;
+			out->sa_spi = pi->spi;
+		}
+		if (created == 1 && !inbound && !own_port)
 			session_spi_wait(x->table, s, now_ms, c->gate_hold_ms,
 					 now + c->timeout_pending);
 		break;
@@ -357,6 +370,7 @@ enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
 	out->created = false;
 	out->spi_learned = false;
 	out->ike_learned = false;
+	out->sa_new = false;
 	out->mark_mask = 0;
 	if (pi->kind == PKT_ICMP_ERR)
 		return xlate_icmp(x, buf, pi, out);
@@ -415,7 +429,7 @@ enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
 		}
 		session_touch(x->table, s, true, pi->len, now,
 			      kind_timeout(c, pi), c->timeout_pending);
-		track_sa(x, s, src, pi, true, own_port, now, now_ms);
+		track_sa(x, s, src, pi, true, own_port, now, now_ms, out);
 		session_mark(x->table, s, &out->mark_value, &out->mark_mask);
 		if (pi->frag == FRAG_FIRST)
 			session_frag_note(x->table, s, ip_id(buf), pi->proto,
@@ -470,7 +484,7 @@ enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
 		return XL_DROP_GATE;
 	session_touch(x->table, s, false, pi->len, now, kind_timeout(c, pi),
 		      c->timeout_pending);
-	track_sa(x, s, dst, pi, false, xport != 0, now, now_ms);
+	track_sa(x, s, dst, pi, false, xport != 0, now, now_ms, out);
 	session_mark(x->table, s, &out->mark_value, &out->mark_mask);
 	if (xport)
 		pkt_rewrite_port(buf, pi, false, xport, l4_partial);

@@ -66,6 +66,39 @@ uint32_t daemon_now_ms(void)
 	return (uint32_t)ts.tv_sec * 1000u + (uint32_t)(ts.tv_nsec / 1000000);
 }
 
+/* What a decision did to the table, for watchers (under the lock). */
+static void note_events(struct event_ring *ev, enum xlate_result r,
+			const struct xlate_out *xo, const struct pkt_info *pi)
+{
+	struct event e = { .client = xo->client, .server = xo->server,
+			   .alias = xo->alias };
+
+	if (r == XL_DROP_NO_ALIAS || r == XL_DROP_FULL ||
+	    r == XL_DROP_NO_PORT) {
+		e.kind = EV_REFUSED;
+		e.reason = (uint8_t)r;
+		events_push(ev, &e);
+		return;
+	}
+	if (r != XL_OUT && r != XL_IN)
+		return;
+	if (xo->created) {
+		e.kind = EV_CREATED;
+		events_push(ev, &e);
+	}
+	if (xo->spi_learned || xo->ike_learned) {
+		e.kind = xo->spi_learned ? EV_SPI : EV_IKE;
+		e.spi = xo->spi_learned ? pi->spi : pi->ike.ispi;
+		events_push(ev, &e);
+	}
+	if (xo->sa_new) {
+		e.kind = EV_SA;
+		e.sa_kind = xo->sa_kind;
+		e.spi = xo->sa_spi;
+		events_push(ev, &e);
+	}
+}
+
 /*
  * Decides a packet that was copied whole.  @first: its first decision
  * (a held packet decided again is not counted again while it waits).
@@ -118,6 +151,8 @@ static uint32_t decide(struct daemon *d, struct worker_counters *c,
 		counter_add(&c->accepted, 1);
 		return NF_ACCEPT;
 	}
+	if (d->events && d->events->watchers)
+		note_events(d->events, r, &xo, &pi);
 	if (r != XL_OUT && r != XL_IN) {
 		char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 
