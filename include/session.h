@@ -72,6 +72,7 @@ struct session_counters {
 	uint64_t created;
 	uint64_t expired;
 	uint64_t refused_full;		/* session table full */
+	uint64_t flushed;		/* removed by session_flush*() */
 	uint64_t sa_created;
 	uint64_t sa_expired;
 	uint64_t sa_refused_full;	/* SA pool full: not tracked */
@@ -268,8 +269,11 @@ void session_count_event(struct session_table *t, enum session_event e);
  * sessions went. */
 unsigned session_expire(struct session_table *t, uint32_t now);
 
-/* Removes every session. */
-void session_flush(struct session_table *t);
+/* Removes every session (counted: flushed), with its SAs.  Returns how
+ * many sessions went. */
+unsigned session_flush(struct session_table *t);
+/* ...only the sessions of @client, toward every server. */
+unsigned session_flush_client(struct session_table *t, uint32_t client);
 
 void session_counters(const struct session_table *t,
 		      struct session_counters *out);
