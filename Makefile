@@ -54,7 +54,7 @@ E := @echo
 endif
 
 CORE := csum packet session alias translate config log rules queue worker \
-	reload \
+	reload filter \
 	control
 CORE_OBJ := $(CORE:%=$(BUILD)/%.o)
 UNIT := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
