@@ -56,7 +56,7 @@ E := @echo
 endif
 
 CORE := csum packet session alias translate config log rules queue worker \
-	reload state notify events \
+	reload state notify events filter \
 	control
 CORE_OBJ := $(CORE:%=$(BUILD)/%.o)
 UNIT := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))

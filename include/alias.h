@@ -28,6 +28,16 @@ void alias_pool_free(struct alias_pool *p);
 /* True if @addr (host order) is one of the aliases, pinned or not. */
 bool alias_pool_has(const struct alias_pool *p, uint32_t addr);
 
+/* Every address the pool knows (config aliases, pinned ones, drained
+ * ones), in ascending order: alias_pool_addr(p, i) for i below
+ * alias_pool_size(p). */
+unsigned alias_pool_size(const struct alias_pool *p);
+uint32_t alias_pool_addr(const struct alias_pool *p, unsigned i);
+
+/* True if @addr is in the pool only to drain: the configuration the pool
+ * was built from neither lists nor pins it. */
+bool alias_pool_drained(const struct alias_pool *p, uint32_t addr);
+
 /* Number of aliases available for automatic picking (not pinned). */
 unsigned alias_pool_free_count(const struct alias_pool *p);
 

@@ -169,6 +169,8 @@ bool config_is_inside(const struct config *c, uint32_t addr);
 bool config_is_server(const struct config *c, uint32_t addr); /* true if no server lines */
 /* Returns the pinned alias for @client or 0. */
 uint32_t config_pin_for(const struct config *c, uint32_t client);
+/* Returns the client @alias is pinned to, or 0. */
+uint32_t config_pin_client(const struct config *c, uint32_t alias);
 /* True if @alias is pinned to some client. */
 bool config_alias_pinned(const struct config *c, uint32_t alias);
 /* Mark for a translated packet of (client, server, alias): client rule,

@@ -9,10 +9,22 @@
  *           key=value pairs; values contain no spaces.  Unknown types and
  *           keys are to be ignored by readers, so new ones can be added.
  *
+ * Requests:
+ *   sessions [client ADDR] [server ADDR|CIDR] [alias ADDR] [spi HEX]
+ *            the sessions matching every filter given, each with its SAs
+ *   aliases  every alias of the pool
+ *   flush all | flush client ADDR
+ *            removes sessions; bare "flush" is refused
+ *   stats, reload, version
+ *
  * Record types so far:
  *   session  one session (client, alias, server, state, counters, times)
  *   sa       one SA of the session printed just before it
  *   stat     one counter group: "stat scope=... key=value ..."
+ *   alias    addr, pinned (and pinned_to), drained, shared, sessions, and
+ *            when it has sessions: clients and servers (comma-separated)
+ *   flush    sessions: how many were removed
+ *   reload   aliases, draining, rules_changed
  */
 #ifndef ESPMASQ_CTLPROTO_H
 #define ESPMASQ_CTLPROTO_H
@@ -20,5 +32,6 @@
 #define CTL_PROTO_VERSION	1
 #define CTL_MAX_REQUEST		512
 #define CTL_MAX_CLIENTS		16
+#define CTL_MAX_WORDS		16	/* after the command */
 
 #endif

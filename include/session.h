@@ -72,6 +72,7 @@ struct session_counters {
 	uint64_t created;
 	uint64_t expired;
 	uint64_t refused_full;		/* session table full */
+	uint64_t flushed;		/* removed by session_flush*() */
 	uint64_t sa_created;
 	uint64_t sa_expired;
 	uint64_t sa_refused_full;	/* SA pool full: not tracked */
@@ -273,8 +274,11 @@ typedef void (*session_gone_fn)(void *ctx, uint32_t client, uint32_t server,
 unsigned session_expire_cb(struct session_table *t, uint32_t now,
 			   session_gone_fn gone, void *ctx);
 
-/* Removes every session. */
-void session_flush(struct session_table *t);
+/* Removes every session (counted: flushed), with its SAs.  Returns how
+ * many sessions went. */
+unsigned session_flush(struct session_table *t);
+/* ...only the sessions of @client, toward every server. */
+unsigned session_flush_client(struct session_table *t, uint32_t client);
 
 void session_counters(const struct session_table *t,
 		      struct session_counters *out);

@@ -84,6 +84,27 @@ bool alias_pool_has(const struct alias_pool *p, uint32_t addr)
 	return false;
 }
 
+unsigned alias_pool_size(const struct alias_pool *p)
+{
+	return p->n_all;
+}
+
+uint32_t alias_pool_addr(const struct alias_pool *p, unsigned i)
+{
+	return i < p->n_all ? p->all[i] : 0;
+}
+
+bool alias_pool_drained(const struct alias_pool *p, uint32_t addr)
+{
+	const struct config *c = p->cfg;
+
+	if (!alias_pool_has(p, addr) || config_alias_pinned(c, addr))
+		return false;
+	/* config aliases are sorted */
+	return !bsearch(&addr, c->aliases, c->n_aliases, sizeof(addr),
+			cmp_u32);
+}
+
 unsigned alias_pool_free_count(const struct alias_pool *p)
 {
 	return p->n_dyn;

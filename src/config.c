@@ -1285,6 +1285,17 @@ uint32_t config_pin_for(const struct config *c, uint32_t client)
 	return 0;
 }
 
+uint32_t config_pin_client(const struct config *c, uint32_t alias)
+{
+	unsigned i;
+
+	/* config_line() refuses a second pin on one alias */
+	for (i = 0; i < c->n_pins; i++)
+		if (c->pins[i].alias == alias)
+			return c->pins[i].client;
+	return 0;
+}
+
 bool config_alias_pinned(const struct config *c, uint32_t alias)
 {
 	unsigned i;

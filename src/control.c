@@ -20,6 +20,7 @@
 #include "control.h"
 #include "ctlproto.h"
 #include "daemon.h"
+#include "filter.h"
 #include "log.h"
 #include "worker.h"
 
@@ -55,15 +56,84 @@ static uint32_t left(uint32_t deadline, uint32_t now)
 	return (int32_t)(deadline - now) > 0 ? deadline - now : 0;
 }
 
-static int cmd_sessions(struct control *c, struct evbuffer *o)
+static void put_session(struct evbuffer *o, const struct session_view *s,
+			uint32_t now, uint32_t now_ms)
+{
+	evbuffer_add_printf(o, "session id=%" PRIu32, s->id);
+	put_addr(o, "client", s->client);
+	put_addr(o, "alias", s->alias);
+	put_addr(o, "server", s->server);
+	evbuffer_add_printf(o,
+		" state=%s pinned=%d pkts_out=%" PRIu64
+		" pkts_in=%" PRIu64 " bytes_out=%" PRIu64
+		" bytes_in=%" PRIu64 " age=%" PRIu32 " idle=%" PRIu32
+		" expires=%" PRIu32,
+		(s->flags & SESSION_F_REPLIED) ? "established" :
+		"pending", !!(s->flags & SESSION_F_PINNED),
+		s->pkts_out, s->pkts_in, s->bytes_out, s->bytes_in,
+		now - s->created, now - s->last_seen,
+		left(s->deadline, now));
+	if (s->mark_mask)
+		evbuffer_add_printf(o, " mark=0x%" PRIx32 "/0x%" PRIx32,
+				    s->mark_value, s->mark_mask);
+	if (s->natt_xport && s->natt_xport != s->natt_cport)
+		evbuffer_add_printf(o, " natt_port=%u client_port=%u",
+				    s->natt_xport, s->natt_cport);
+	/* shared aliases: holding the gate, waiting for an SPI */
+	if (s->gate_until_ms &&
+	    (int32_t)(s->gate_until_ms - now_ms) > 0)
+		evbuffer_add_printf(o, " gate_ms=%" PRIu32,
+				    s->gate_until_ms - now_ms);
+	if ((s->flags & SESSION_F_SPI_WAIT) &&
+	    (int32_t)(s->wait_until - now) > 0)
+		evbuffer_add_printf(o, " spi_wait=%" PRIu32,
+				    s->wait_until - now);
+	/* exchanges that may have made an IKE SA it has not used */
+	if ((s->ike_pend[0] || s->ike_pend[1]) &&
+	    (int32_t)(s->ike_wait_until - now) > 0)
+		evbuffer_add_printf(o, " ike_wait=%u/%u",
+				    s->ike_pend[0], s->ike_pend[1]);
+	evbuffer_add_printf(o, "\n");
+}
+
+static void put_sa(struct evbuffer *o, uint32_t session,
+		   const struct sa_view *a, uint32_t now)
+{
+	evbuffer_add_printf(o, "sa session=%" PRIu32 " kind=%s", session,
+			    sa_kind_name(a->kind));
+	if (a->kind == SA_IKE)
+		evbuffer_add_printf(o,
+			" version=%u ispi=%016" PRIx64
+			" rspi=%016" PRIx64 " exchange=%u",
+			a->version, a->spi_i, a->spi_r, a->exchange);
+	else
+		evbuffer_add_printf(o, " spi=%08" PRIx64, a->spi_i);
+	evbuffer_add_printf(o,
+		" natt=%d pkts=%" PRIu64 " bytes=%" PRIu64
+		" idle=%" PRIu32 " expires=%" PRIu32 "\n",
+		!!(a->flags & SA_F_NATT), a->pkts, a->bytes,
+		now - a->last_seen, left(a->deadline, now));
+}
+
+/* "sessions [client ADDR] [server ADDR|CIDR] [alias ADDR] [spi HEX]":
+ * the filters are matched on the snapshot, so the workers wait for the
+ * copy only. */
+static int cmd_sessions(struct control *c, struct evbuffer *o, int argc,
+			char **argv)
 {
 	struct daemon *d = c->d;
+	struct session_filter f;
 	struct session_view *sv;
 	struct sa_view *av;
+	char msg[FILTER_ERR_LEN];
 	size_t nsv, nav, i, j;
 	uint32_t now, now_ms;
 	int err;
 
+	if (filter_parse(&f, argc, argv, msg, sizeof(msg))) {
+		evbuffer_add_printf(o, "error %s\n", msg);
+		return 0;
+	}
 	pthread_mutex_lock(&d->table_lock);
 	err = session_snapshot(d->table, &sv, &nsv, &av, &nav);
 	pthread_mutex_unlock(&d->table_lock);
@@ -75,64 +145,160 @@ static int cmd_sessions(struct control *c, struct evbuffer *o)
 	for (i = 0; i < nsv; i++) {
 		const struct session_view *s = &sv[i];
 
-		evbuffer_add_printf(o, "session id=%" PRIu32, s->id);
-		put_addr(o, "client", s->client);
-		put_addr(o, "alias", s->alias);
-		put_addr(o, "server", s->server);
-		evbuffer_add_printf(o,
-			" state=%s pinned=%d pkts_out=%" PRIu64
-			" pkts_in=%" PRIu64 " bytes_out=%" PRIu64
-			" bytes_in=%" PRIu64 " age=%" PRIu32 " idle=%" PRIu32
-			" expires=%" PRIu32,
-			(s->flags & SESSION_F_REPLIED) ? "established" :
-			"pending", !!(s->flags & SESSION_F_PINNED),
-			s->pkts_out, s->pkts_in, s->bytes_out, s->bytes_in,
-			now - s->created, now - s->last_seen,
-			left(s->deadline, now));
-		if (s->mark_mask)
-			evbuffer_add_printf(o, " mark=0x%" PRIx32 "/0x%" PRIx32,
-					    s->mark_value, s->mark_mask);
-		if (s->natt_xport && s->natt_xport != s->natt_cport)
-			evbuffer_add_printf(o, " natt_port=%u client_port=%u",
-					    s->natt_xport, s->natt_cport);
-		/* shared aliases: holding the gate, waiting for an SPI */
-		if (s->gate_until_ms &&
-		    (int32_t)(s->gate_until_ms - now_ms) > 0)
-			evbuffer_add_printf(o, " gate_ms=%" PRIu32,
-					    s->gate_until_ms - now_ms);
-		if ((s->flags & SESSION_F_SPI_WAIT) &&
-		    (int32_t)(s->wait_until - now) > 0)
-			evbuffer_add_printf(o, " spi_wait=%" PRIu32,
-					    s->wait_until - now);
-		/* exchanges that may have made an IKE SA it has not used */
-		if ((s->ike_pend[0] || s->ike_pend[1]) &&
-		    (int32_t)(s->ike_wait_until - now) > 0)
-			evbuffer_add_printf(o, " ike_wait=%u/%u",
-					    s->ike_pend[0], s->ike_pend[1]);
-		evbuffer_add_printf(o, "\n");
-		for (j = s->first_sa; j < s->first_sa + s->n_sa && j < nav; j++) {
-			const struct sa_view *a = &av[j];
-
-			evbuffer_add_printf(o, "sa session=%" PRIu32 " kind=%s",
-					    s->id, sa_kind_name(a->kind));
-			if (a->kind == SA_IKE)
-				evbuffer_add_printf(o,
-					" version=%u ispi=%016" PRIx64
-					" rspi=%016" PRIx64 " exchange=%u",
-					a->version, a->spi_i, a->spi_r,
-					a->exchange);
-			else
-				evbuffer_add_printf(o, " spi=%08" PRIx64,
-						    a->spi_i);
-			evbuffer_add_printf(o,
-				" natt=%d pkts=%" PRIu64 " bytes=%" PRIu64
-				" idle=%" PRIu32 " expires=%" PRIu32 "\n",
-				!!(a->flags & SA_F_NATT), a->pkts, a->bytes,
-				now - a->last_seen, left(a->deadline, now));
-		}
+		if (!filter_match(&f, s, av, nav))
+			continue;
+		put_session(o, s, now, now_ms);
+		for (j = s->first_sa; j < s->first_sa + s->n_sa && j < nav; j++)
+			put_sa(o, s->id, &av[j], now);
 	}
 	free(sv);
 	free(av);
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sessions by alias, then server, then client. */
+static int cmp_by_alias(const void *a, const void *b)
+{
+	const struct session_view *x = a, *y = b;
+
+	if (x->alias != y->alias)
+		return x->alias < y->alias ? -1 : 1;
+	if (x->server != y->server)
+		return x->server < y->server ? -1 : 1;
+	return x->client < y->client ? -1 : x->client > y->client;
+}
+
+/* " key=A,B,C" from sorted @v, each address once; nothing when empty. */
+static void put_addr_list(struct evbuffer *o, const char *key,
+			  const uint32_t *v, size_t n)
+{
+	char s[INET_ADDRSTRLEN];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t a = htonl(v[i]);
+
+		if (i && v[i] == v[i - 1])
+			continue;
+		inet_ntop(AF_INET, &a, s, sizeof(s));
+		if (!i)
+			evbuffer_add_printf(o, " %s=%s", key, s);
+		else
+			evbuffer_add_printf(o, ",%s", s);
+	}
+}
+
+/*
+ * One alias record: the sessions on @a are @g[0..@n), sorted by server
+ * then client; @tmp has room for @n addresses.  Shared: two clients of it
+ * toward one server.
+ */
+static void put_alias(struct evbuffer *o, const struct daemon *d, uint32_t a,
+		      const struct session_view *g, size_t n, uint32_t *tmp)
+{
+	bool pinned = config_alias_pinned(d->cfg, a), shared = false;
+	size_t i;
+
+	evbuffer_add_printf(o, "alias");
+	put_addr(o, "addr", a);
+	evbuffer_add_printf(o, " pinned=%d", pinned);
+	if (pinned)
+		put_addr(o, "pinned_to", config_pin_client(d->cfg, a));
+	for (i = 1; i < n; i++)
+		shared |= g[i].server == g[i - 1].server;
+	evbuffer_add_printf(o, " drained=%d shared=%d sessions=%zu",
+			    alias_pool_drained(d->pool, a), shared, n);
+	for (i = 0; i < n; i++)
+		tmp[i] = g[i].client;
+	qsort(tmp, n, sizeof(*tmp), cmp_u32);
+	put_addr_list(o, "clients", tmp, n);
+	for (i = 0; i < n; i++)
+		tmp[i] = g[i].server;
+	put_addr_list(o, "servers", tmp, n);
+	evbuffer_add_printf(o, "\n");
+}
+
+/*
+ * "aliases": every address of the pool, free or not, with the clients
+ * and servers of its sessions.  The pool and the config are swapped by
+ * reloads, which run on this thread too, so they are read unlocked.
+ */
+static int cmd_aliases(struct control *c, struct evbuffer *o)
+{
+	struct daemon *d = c->d;
+	struct session_view *sv;
+	struct sa_view *av;
+	size_t nsv, nav, j = 0, k;
+	uint32_t *tmp;
+	unsigned i;
+	int err;
+
+	pthread_mutex_lock(&d->table_lock);
+	err = session_snapshot(d->table, &sv, &nsv, &av, &nav);
+	pthread_mutex_unlock(&d->table_lock);
+	if (err)
+		return err;
+	free(av);
+	tmp = calloc(nsv ? nsv : 1, sizeof(*tmp));
+	if (!tmp) {
+		free(sv);
+		return -ENOMEM;
+	}
+	qsort(sv, nsv, sizeof(*sv), cmp_by_alias);
+	evbuffer_add_printf(o, "ok\n");
+	for (i = 0; i < alias_pool_size(d->pool); i++) {
+		uint32_t a = alias_pool_addr(d->pool, i);
+
+		/* both ascending: skip sessions on addresses the pool
+		 * does not know (none, unless a reload raced a new one) */
+		while (j < nsv && sv[j].alias < a)
+			j++;
+		for (k = j; k < nsv && sv[k].alias == a; k++)
+			;
+		put_alias(o, d, a, &sv[j], k - j, tmp);
+		j = k;
+	}
+	free(tmp);
+	free(sv);
+	return 0;
+}
+
+/*
+ * "flush all" or "flush client ADDR".  The word "all" is required, so
+ * that no stray request drops every tunnel's state.
+ */
+static int cmd_flush(struct control *c, struct evbuffer *o, int argc,
+		     char **argv)
+{
+	struct daemon *d = c->d;
+	struct session_filter f = { .have = 0 };
+	char msg[FILTER_ERR_LEN];
+	unsigned n;
+
+	if (argc == 2 && !strcmp(argv[0], "client")) {
+		if (filter_parse(&f, argc, argv, msg, sizeof(msg))) {
+			evbuffer_add_printf(o, "error %s\n", msg);
+			return 0;
+		}
+	} else if (argc != 1 || strcmp(argv[0], "all")) {
+		evbuffer_add_printf(o, "error flush needs 'all' or 'client "
+				    "ADDR'\n");
+		return 0;
+	}
+	pthread_mutex_lock(&d->table_lock);
+	n = f.have ? session_flush_client(d->table, f.client) :
+		     session_flush(d->table);
+	pthread_mutex_unlock(&d->table_lock);
+	log_info("espmasqctl flush %s%s%s: %u session(s) removed", argv[0],
+		 argc > 1 ? " " : "", argc > 1 ? argv[1] : "", n);
+	evbuffer_add_printf(o, "ok\nflush sessions=%u\n", n);
 	return 0;
 }
 
@@ -180,10 +346,11 @@ static int cmd_stats(struct control *c, struct evbuffer *o)
 		"stat scope=sessions active=%" PRIu32 " created=%" PRIu64
 		" expired=%" PRIu64 " refused_full=%" PRIu64
 		" sa_active=%" PRIu32 " sa_created=%" PRIu64
-		" sa_expired=%" PRIu64 " sa_refused_full=%" PRIu64 "\n",
+		" sa_expired=%" PRIu64 " sa_refused_full=%" PRIu64
+		" flushed=%" PRIu64 "\n",
 		sc.active, sc.created, sc.expired, sc.refused_full,
 		sc.sa_active, sc.sa_created, sc.sa_expired,
-		sc.sa_refused_full);
+		sc.sa_refused_full, sc.flushed);
 	evbuffer_add_printf(o,
 		"stat scope=shared gate_holds=%" PRIu64 " gate_released=%" PRIu64
 		" gate_timeouts=%" PRIu64 " gate_deferred=%" PRIu64
@@ -320,14 +487,28 @@ static void reply_and_close(struct ctl_client *cl)
 	bufferevent_setcb(cl->bev, NULL, on_drained, on_event, cl);
 }
 
+/* The words after the command, in @argv; -1 when more than @max. */
+static int split_words(char **save, char **argv, int max)
+{
+	char *w;
+	int n = 0;
+
+	while ((w = strtok_r(NULL, " \t", save))) {
+		if (n == max)
+			return -1;
+		argv[n++] = w;
+	}
+	return n;
+}
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct ctl_client *cl = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct evbuffer *out = bufferevent_get_output(bev);
-	char *line, *cmd, *save = NULL;
+	char *line, *cmd, *save = NULL, *argv[CTL_MAX_WORDS];
 	size_t n;
-	int err = 0;
+	int argc, err = 0;
 
 	line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF);
 	if (!line) {
@@ -342,14 +523,18 @@ static void on_read(struct bufferevent *bev, void *arg)
 		goto done;
 	}
 	cmd = strtok_r(line, " \t", &save);
+	argc = cmd ? split_words(&save, argv, CTL_MAX_WORDS) : 0;
 	if (!cmd) {
 		evbuffer_add_printf(out, "error empty request\n");
+	} else if (argc < 0) {
+		evbuffer_add_printf(out, "error too many words (at most %d "
+				    "after the command)\n", CTL_MAX_WORDS);
 	} else if (!strcmp(cmd, "sessions")) {
-		if (strtok_r(NULL, " \t", &save))
-			evbuffer_add_printf(out, "error session filters are "
-					    "not implemented yet\n");
-		else
-			err = cmd_sessions(cl->ctl, out);
+		err = cmd_sessions(cl->ctl, out, argc, argv);
+	} else if (!strcmp(cmd, "aliases")) {
+		err = cmd_aliases(cl->ctl, out);
+	} else if (!strcmp(cmd, "flush")) {
+		err = cmd_flush(cl->ctl, out, argc, argv);
 	} else if (!strcmp(cmd, "stats")) {
 		err = cmd_stats(cl->ctl, out);
 	} else if (!strcmp(cmd, "reload")) {

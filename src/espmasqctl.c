@@ -29,7 +29,15 @@ static void usage(FILE *f)
 "  -s SOCKET  control socket (default " CONFIG_DEFAULT_CONTROL ")\n"
 "  -j         print JSON, one object per record\n"
 "commands:\n"
-"  sessions   the live session table\n"
+"  sessions [client ADDR] [server ADDR|CIDR] [alias ADDR] [spi HEX]\n"
+"             the live session table, or the sessions that match every\n"
+"             filter given (spi: any of its IKE or ESP SPIs, hex)\n"
+"  aliases    every alias: pinned (to whom), drained, shared or free, and\n"
+"             the clients and servers of its sessions\n"
+"  flush all  remove every session: each tunnel through espmasq must then\n"
+"             negotiate again (its client may get another alias)\n"
+"  flush client ADDR\n"
+"             remove that client's sessions only\n"
 "  stats      counters per queue and for the session table\n"
 "  reload     read the configuration file again (as SIGHUP does) and say\n"
 "             what came of it\n");
@@ -222,6 +230,143 @@ static void print_stat(const struct record *r)
 	printf("\n");
 }
 
+/* The alias table is printed once every row is in, to align it. */
+#define ALIAS_COLS 6
+
+struct alias_rows {
+	char *(*cell)[ALIAS_COLS];
+	size_t n, cap;
+};
+
+/* A comma-separated list made readable: ", " between items. */
+static char *spaced_list(const char *v)
+{
+	size_t i, o = 0, commas = 0;
+	char *s;
+
+	if (!*v)
+		return strdup("-");
+	for (i = 0; v[i]; i++)
+		commas += v[i] == ',';
+	s = malloc(i + commas + 1);
+	if (!s)
+		return NULL;
+	for (i = 0; v[i]; i++) {
+		s[o++] = v[i];
+		if (v[i] == ',')
+			s[o++] = ' ';
+	}
+	s[o] = '\0';
+	return s;
+}
+
+static const char *alias_use(const struct record *r)
+{
+	bool drained = !strcmp(get(r, "drained"), "1");
+
+	if (!getu(r, "sessions"))
+		return drained ? "free, drained" : "free";
+	if (!strcmp(get(r, "shared"), "1"))
+		return drained ? "shared, drained" : "shared";
+	return drained ? "in use, drained" : "in use";
+}
+
+/* Returns 0 or -ENOMEM. */
+static int alias_row(struct alias_rows *t, const struct record *r)
+{
+	char **c;
+	unsigned i;
+
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 64;
+		void *p = realloc(t->cell, cap * sizeof(*t->cell));
+
+		if (!p)
+			return -ENOMEM;
+		t->cell = p;
+		t->cap = cap;
+	}
+	c = t->cell[t->n];
+	c[0] = strdup(get(r, "addr"));
+	c[1] = strdup(alias_use(r));
+	c[2] = strdup(*get(r, "pinned_to") ? get(r, "pinned_to") : "-");
+	c[3] = strdup(get(r, "sessions"));
+	c[4] = spaced_list(get(r, "clients"));
+	c[5] = spaced_list(get(r, "servers"));
+	for (i = 0; i < ALIAS_COLS; i++) {
+		if (!c[i]) {
+			while (i--)
+				free(c[i]);
+			return -ENOMEM;
+		}
+	}
+	t->n++;
+	return 0;
+}
+
+static void put_cell(const char *s, int w, bool last)
+{
+	if (last)
+		printf("%s\n", s);
+	else
+		printf("%-*s  ", w, s);
+}
+
+static void alias_table(struct alias_rows *t)
+{
+	static const char *const head[ALIAS_COLS] = {
+		"ALIAS", "USE", "PINNED TO", "SESSIONS", "CLIENTS", "SERVERS"
+	};
+	int w[ALIAS_COLS];
+	size_t i;
+	unsigned k;
+
+	for (k = 0; k < ALIAS_COLS; k++) {
+		w[k] = (int)strlen(head[k]);
+		for (i = 0; i < t->n; i++)
+			if ((int)strlen(t->cell[i][k]) > w[k])
+				w[k] = (int)strlen(t->cell[i][k]);
+	}
+	for (k = 0; k < ALIAS_COLS; k++)
+		put_cell(head[k], w[k], k + 1 == ALIAS_COLS);
+	for (i = 0; i < t->n; i++) {
+		for (k = 0; k < ALIAS_COLS; k++) {
+			put_cell(t->cell[i][k], w[k], k + 1 == ALIAS_COLS);
+			free(t->cell[i][k]);
+		}
+	}
+	free(t->cell);
+	t->cell = NULL;
+	t->n = t->cap = 0;
+}
+
+static void print_flush(const struct record *r)
+{
+	printf("removed %s session(s); their clients get an alias again "
+	       "with their next packet\n", get(r, "sessions"));
+}
+
+/* Prints @r, or keeps it for a table.  Returns 0 or -ENOMEM. */
+static int print_record(const struct record *r, bool json, bool *header,
+			struct alias_rows *rows)
+{
+	if (json)
+		print_json(r);
+	else if (!strcmp(r->type, "session"))
+		print_session(r, header);
+	else if (!strcmp(r->type, "sa"))
+		print_sa(r);
+	else if (!strcmp(r->type, "stat"))
+		print_stat(r);
+	else if (!strcmp(r->type, "reload"))
+		print_reload(r);
+	else if (!strcmp(r->type, "flush"))
+		print_flush(r);
+	else if (!strcmp(r->type, "alias"))
+		return alias_row(rows, r);
+	return 0;
+}
+
 static int connect_to(const char *path)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -251,6 +396,7 @@ int main(int argc, char **argv)
 	char req[CTL_MAX_REQUEST + 2], *line = NULL;
 	bool json = false, header = false, ok = false, ended = false;
 	bool failed = false;
+	struct alias_rows rows = { .n = 0 };
 	size_t cap = 0;
 	ssize_t len;
 	FILE *in;
@@ -276,10 +422,18 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!strcmp(argv[optind], "aliases") || !strcmp(argv[optind], "watch") ||
-	    !strcmp(argv[optind], "flush")) {
+	if (!strcmp(argv[optind], "watch")) {
 		fprintf(stderr, "espmasqctl: '%s' is not implemented yet\n",
 			argv[optind]);
+		return 2;
+	}
+	if (!strcmp(argv[optind], "flush") && optind + 1 == argc) {
+		fprintf(stderr, "espmasqctl: flush drops every session: each "
+			"tunnel through espmasq must\n"
+			"then negotiate again, and its client may get another "
+			"alias.  Use\n"
+			"'espmasqctl flush all' to mean it, or 'espmasqctl "
+			"flush client ADDR'\nfor one client.\n");
 		return 2;
 	}
 	for (i = optind; i < argc; i++) {
@@ -334,21 +488,16 @@ int main(int argc, char **argv)
 			continue;
 		}
 		parse_record(line, &r);
-		if (!r.type)
-			continue;
-		if (json)
-			print_json(&r);
-		else if (!strcmp(r.type, "session"))
-			print_session(&r, &header);
-		else if (!strcmp(r.type, "sa"))
-			print_sa(&r);
-		else if (!strcmp(r.type, "stat"))
-			print_stat(&r);
-		else if (!strcmp(r.type, "reload"))
-			print_reload(&r);
+		if (r.type && print_record(&r, json, &header, &rows) < 0) {
+			fprintf(stderr, "espmasqctl: out of memory\n");
+			failed = true;
+			break;
+		}
 	}
 	free(line);
 	fclose(in);
+	if (rows.n)
+		alias_table(&rows);
 	if (failed)
 		return 1;
 	if (!ended) {
@@ -357,6 +506,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!json && !header && !strcmp(argv[optind], "sessions"))
-		printf("no sessions\n");
+		printf(optind + 1 < argc ? "no sessions match\n" :
+		       "no sessions\n");
 	return 0;
 }

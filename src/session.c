@@ -877,13 +877,31 @@ unsigned session_expire_cb(struct session_table *t, uint32_t now,
 	return gone;
 }
 
-void session_flush(struct session_table *t)
+/* Removes the sessions of @client, or every session when @all. */
+static unsigned remove_where(struct session_table *t, bool all,
+			     uint32_t client)
 {
+	unsigned gone = 0;
 	uint32_t i;
 
-	for (i = 0; i < t->max_b; i++)
-		if (t->b[i].in_use)
-			binding_delete(t, i + 1);
+	for (i = 0; i < t->max_b; i++) {
+		if (!t->b[i].in_use || (!all && t->b[i].client != client))
+			continue;
+		binding_delete(t, i + 1);
+		gone++;
+	}
+	t->cnt.flushed += gone;
+	return gone;
+}
+
+unsigned session_flush(struct session_table *t)
+{
+	return remove_where(t, true, 0);
+}
+
+unsigned session_flush_client(struct session_table *t, uint32_t client)
+{
+	return remove_where(t, false, client);
 }
 
 void session_counters(const struct session_table *t,

@@ -67,6 +67,35 @@ static void test_membership(void **state)
 	free(c);
 }
 
+/* The pool lists every address in ascending order; one kept for its
+ * sessions after a reload is told apart as drained. */
+static void test_iterate_and_drained(void **state)
+{
+	static const uint32_t keep[] = { EX(70), EX(12), EX(5) };
+	static const uint32_t want[] = { EX(5), EX(11), EX(12), EX(13),
+					 EX(14), EX(60), EX(70) };
+	struct config *c = cfg(conf);
+	struct alias_pool *p = alias_pool_new_keep(c, keep, 3);
+	unsigned i;
+
+	(void)state;
+	assert_non_null(p);
+	assert_int_equal(alias_pool_size(p), sizeof(want) / sizeof(want[0]));
+	for (i = 0; i < alias_pool_size(p); i++)
+		assert_int_equal(alias_pool_addr(p, i), want[i]);
+	assert_int_equal(alias_pool_addr(p, i), 0);
+	assert_true(alias_pool_drained(p, EX(5)));
+	assert_true(alias_pool_drained(p, EX(70)));
+	/* kept, but listed again: not drained */
+	assert_false(alias_pool_drained(p, EX(12)));
+	assert_false(alias_pool_drained(p, EX(11)));
+	assert_false(alias_pool_drained(p, EX(13)));	/* pinned, listed */
+	assert_false(alias_pool_drained(p, EX(60)));	/* pinned only */
+	assert_false(alias_pool_drained(p, EX(99)));	/* not in the pool */
+	alias_pool_free(p);
+	free(c);
+}
+
 static void test_pins(void **state)
 {
 	struct config *c = cfg(conf);
@@ -196,6 +225,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_membership),
 		cmocka_unit_test(test_pins),
+		cmocka_unit_test(test_iterate_and_drained),
 		cmocka_unit_test(test_unique_per_server_and_exhaustion),
 		cmocka_unit_test(test_sticky_across_servers),
 		cmocka_unit_test(test_sharing),

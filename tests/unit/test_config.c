@@ -551,6 +551,11 @@ static void test_pin(void **state)
 	assert_true(config_alias_pinned(&f->c, IP(203, 0, 113, 99)));
 	assert_false(config_alias_pinned(&f->c, IP(203, 0, 113, 12)));
 	assert_false(config_alias_pinned(&f->c, IP(192, 0, 2, 11)));
+	assert_int_equal(config_pin_client(&f->c, IP(203, 0, 113, 11)),
+			 IP(192, 0, 2, 11));
+	assert_int_equal(config_pin_client(&f->c, IP(203, 0, 113, 99)),
+			 IP(192, 0, 2, 12));
+	assert_int_equal(config_pin_client(&f->c, IP(203, 0, 113, 12)), 0);
 
 	/* pinned aliases need not be in the alias list, but may be */
 	assert_int_equal(parse(f, LINES("inside 192.0.2.0/24",

@@ -202,6 +202,58 @@ static void test_sa_tracking(void **state)
 	session_table_free(t);
 }
 
+/* Flushing one client takes its sessions toward every server, with their
+ * SAs, and nobody else's; flushing all empties the table, which then
+ * fills again. */
+static void test_flush(void **state)
+{
+	struct session_table *t = mk(8, 16);
+	struct session_counters c;
+	unsigned owners;
+	session_id a, b, d;
+
+	(void)state;
+	a = session_add(t, C(1), S(100), S(1), 0, 0, 0, 100, 30);
+	b = session_add(t, C(1), S(101), S(1), 0, 0, 0, 100, 30);
+	d = session_add(t, C(2), S(100), S(2), 0, 0, 0, 100, 30);
+	assert_int_equal(sa(t, a, SA_ESP_OUT, 0x1001, 0, 0, 0, 0, 100, 100,
+			    900), 1);
+	assert_int_equal(session_sa_touch(t, b, S(101), SA_ESP_OUT, 0x1001, 0,
+					  0, 0, 0, 100, 100, 900), 1);
+	assert_int_equal(sa(t, d, SA_ESP_OUT, 0x1002, 0, 0, 0, 0, 100, 100,
+			    900), 1);
+
+	assert_int_equal(session_flush_client(t, C(3)), 0);
+	assert_int_equal(session_flush_client(t, C(1)), 2);
+	assert_int_equal(session_lookup_out(t, C(1), S(100)), SESSION_NONE);
+	assert_int_equal(session_lookup_out(t, C(1), S(101)), SESSION_NONE);
+	assert_int_equal(in_first(t, S(1), S(100)), SESSION_NONE);
+	assert_int_equal(session_by_spi(t, S(1), S(100), SA_ESP_OUT, 0x1001,
+					&owners), SESSION_NONE);
+	assert_int_equal(owners, 0);
+	assert_int_equal(session_lookup_out(t, C(2), S(100)), d);
+	assert_int_equal(session_by_spi(t, S(2), S(100), SA_ESP_OUT, 0x1002,
+					&owners), d);
+	session_counters(t, &c);
+	assert_int_equal(c.active, 1);
+	assert_int_equal(c.sa_active, 1);
+	assert_int_equal(c.flushed, 2);
+	assert_int_equal(c.expired, 0);
+
+	assert_int_equal(session_flush(t), 1);
+	assert_int_equal(session_flush(t), 0);
+	session_counters(t, &c);
+	assert_int_equal(c.active, 0);
+	assert_int_equal(c.sa_active, 0);
+	assert_int_equal(c.flushed, 3);
+	/* the freed slots serve new sessions */
+	a = session_add(t, C(1), S(100), S(1), 0, 0, 0, 200, 30);
+	assert_int_not_equal(a, SESSION_NONE);
+	assert_int_equal(session_lookup_out(t, C(1), S(100)), a);
+	assert_int_equal(in_first(t, S(1), S(100)), a);
+	session_table_free(t);
+}
+
 /* Many sessions: every one is found by both keys, none by a wrong key,
  * and deleting half leaves the other half intact. */
 static void test_many(void **state)
@@ -257,6 +309,7 @@ int main(void)
 		cmocka_unit_test(test_capacity),
 		cmocka_unit_test(test_expiry_pending_vs_replied),
 		cmocka_unit_test(test_sa_tracking),
+		cmocka_unit_test(test_flush),
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_bad_limits),
 	};
