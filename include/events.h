@@ -26,7 +26,7 @@ enum event_kind {
 	EV_KIND_MAX
 };
 
-struct event {
+struct sess_event {
 	uint64_t seq;
 	int64_t time;		/* wall clock, seconds */
 	uint64_t spi;
@@ -39,13 +39,13 @@ struct event {
 };
 
 struct event_ring {
-	struct event ev[EVENT_RING];
+	struct sess_event ev[EVENT_RING];
 	uint64_t next;		/* sequence number of the next event */
 	unsigned watchers;	/* events are kept only while > 0 */
 };
 
 /* Appends @e (its seq and time are set here).  Caller holds the lock. */
-void events_push(struct event_ring *r, const struct event *e);
+void events_push(struct event_ring *r, const struct sess_event *e);
 
 /*
  * Copies up to @max events from sequence number *@from on into @out and
@@ -54,7 +54,7 @@ void events_push(struct event_ring *r, const struct event *e);
  * Caller holds the lock.
  */
 size_t events_read(const struct event_ring *r, uint64_t *from,
-		   struct event *out, size_t max, uint64_t *missed);
+		   struct sess_event *out, size_t max, uint64_t *missed);
 
 const char *event_kind_name(uint8_t kind);
 

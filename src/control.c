@@ -24,16 +24,28 @@
 #include "log.h"
 #include "worker.h"
 
+/* A watcher whose unsent output passes this skips events (and is told
+ * how many): a slow or stuck client never holds up anything else. */
+#define WATCH_MAX_BACKLOG	(256 * 1024)
+#define WATCH_BATCH		256	/* events read per watcher per tick */
+#define WATCH_TICK_MS		100
+
 struct control {
 	struct daemon *d;
 	struct evconnlistener *lis;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	unsigned n_clients;
+	struct ctl_client *watchers;	/* list */
+	struct event *watch_tick;
 };
 
 struct ctl_client {
 	struct control *ctl;
 	struct bufferevent *bev;
+	bool watching;
+	uint64_t next;			/* next event sequence number */
+	uint64_t missed;		/* not yet reported */
+	struct ctl_client *next_watcher;
 };
 
 static const char *sa_kind_name(uint8_t k)
@@ -295,6 +307,12 @@ static int cmd_flush(struct control *c, struct evbuffer *o, int argc,
 	pthread_mutex_lock(&d->table_lock);
 	n = f.have ? session_flush_client(d->table, f.client) :
 		     session_flush(d->table);
+	if (n) {
+		struct sess_event e = { .kind = EV_FLUSHED, .count = n,
+				   .client = f.have ? f.client : 0 };
+
+		events_push(d->events, &e);
+	}
 	pthread_mutex_unlock(&d->table_lock);
 	log_info("espmasqctl flush %s%s%s: %u session(s) removed", argv[0],
 		 argc > 1 ? " " : "", argc > 1 ? argv[1] : "", n);
@@ -444,11 +462,118 @@ static void cmd_reload(struct control *c, struct evbuffer *o)
 				    e.n - CONFIG_ERR_KEEP);
 }
 
+static void watch_stop(struct ctl_client *cl)
+{
+	struct control *c = cl->ctl;
+	struct ctl_client **pp = &c->watchers;
+
+	while (*pp && *pp != cl)
+		pp = &(*pp)->next_watcher;
+	if (*pp)
+		*pp = cl->next_watcher;
+	cl->watching = false;
+	pthread_mutex_lock(&c->d->table_lock);
+	c->d->events->watchers--;
+	pthread_mutex_unlock(&c->d->table_lock);
+	if (!c->watchers)
+		evtimer_del(c->watch_tick);
+}
+
 static void client_free(struct ctl_client *cl)
 {
+	if (cl->watching)
+		watch_stop(cl);
 	cl->ctl->n_clients--;
 	bufferevent_free(cl->bev);
 	free(cl);
+}
+
+static void put_event(struct evbuffer *o, const struct sess_event *e)
+{
+	evbuffer_add_printf(o, "event seq=%" PRIu64 " time=%" PRId64
+			    " kind=%s", e->seq, e->time,
+			    event_kind_name(e->kind));
+	if (e->client)
+		put_addr(o, "client", e->client);
+	if (e->server)
+		put_addr(o, "server", e->server);
+	if (e->alias)
+		put_addr(o, "alias", e->alias);
+	switch (e->kind) {
+	case EV_SA:
+		evbuffer_add_printf(o, " sa=%s spi=%0*" PRIx64,
+				    sa_kind_name(e->sa_kind),
+				    e->sa_kind == SA_IKE ? 16 : 8, e->spi);
+		break;
+	case EV_SPI:
+		evbuffer_add_printf(o, " spi=%08" PRIx64, e->spi);
+		break;
+	case EV_IKE:
+		evbuffer_add_printf(o, " spi=%016" PRIx64, e->spi);
+		break;
+	case EV_REFUSED:
+		evbuffer_add_printf(o, " reason=%s",
+				    xlate_result_name(e->reason));
+		break;
+	case EV_FLUSHED:
+		evbuffer_add_printf(o, " sessions=%" PRIu32, e->count);
+		break;
+	default:
+		break;
+	}
+	evbuffer_add_printf(o, "\n");
+}
+
+/* Sends each watcher what happened since its last tick. */
+static void on_watch_tick(evutil_socket_t fd, short what, void *arg)
+{
+	static const struct timeval tv = { 0, WATCH_TICK_MS * 1000 };
+	struct control *c = arg;
+	struct sess_event ev[WATCH_BATCH];
+	struct ctl_client *cl;
+
+	(void)fd;
+	(void)what;
+	for (cl = c->watchers; cl; cl = cl->next_watcher) {
+		struct evbuffer *o = bufferevent_get_output(cl->bev);
+		uint64_t missed;
+		size_t n, i;
+
+		if (evbuffer_get_length(o) > WATCH_MAX_BACKLOG)
+			continue;	/* it will learn what it missed */
+		pthread_mutex_lock(&c->d->table_lock);
+		n = events_read(c->d->events, &cl->next, ev, WATCH_BATCH,
+				&missed);
+		pthread_mutex_unlock(&c->d->table_lock);
+		cl->missed += missed;
+		if (cl->missed) {
+			evbuffer_add_printf(o, "event kind=missed count=%"
+					    PRIu64 "\n", cl->missed);
+			cl->missed = 0;
+		}
+		for (i = 0; i < n; i++)
+			put_event(o, &ev[i]);
+	}
+	if (c->watchers)
+		evtimer_add(c->watch_tick, &tv);
+}
+
+/* "watch": the connection stays open and gets one event record a line. */
+static void cmd_watch(struct ctl_client *cl)
+{
+	static const struct timeval tv = { 0, WATCH_TICK_MS * 1000 };
+	struct control *c = cl->ctl;
+
+	pthread_mutex_lock(&c->d->table_lock);
+	c->d->events->watchers++;
+	cl->next = c->d->events->next;
+	pthread_mutex_unlock(&c->d->table_lock);
+	cl->watching = true;
+	cl->next_watcher = c->watchers;
+	c->watchers = cl;
+	evbuffer_add_printf(bufferevent_get_output(cl->bev), "ok\n");
+	if (!evtimer_pending(c->watch_tick, NULL))
+		evtimer_add(c->watch_tick, &tv);
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -539,6 +664,13 @@ static void on_read(struct bufferevent *bev, void *arg)
 		err = cmd_stats(cl->ctl, out);
 	} else if (!strcmp(cmd, "reload")) {
 		cmd_reload(cl->ctl, out);
+	} else if (!strcmp(cmd, "watch") && !argc) {
+		/* no "end": events until the client goes; what it sends
+		 * from now on is read and thrown away */
+		cmd_watch(cl);
+		free(line);
+		bufferevent_setcb(bev, on_discard, NULL, on_event, cl);
+		return;
 	} else if (!strcmp(cmd, "version")) {
 		evbuffer_add_printf(out, "ok\nversion protocol=%d\n",
 				    CTL_PROTO_VERSION);
@@ -639,8 +771,14 @@ int control_open(struct daemon *d, struct control **out)
 	}
 	c->lis = evconnlistener_new(d->base, on_accept, c,
 				    LEV_OPT_CLOSE_ON_FREE, 16, fd);
-	if (!c->lis) {
-		close(fd);
+	c->watch_tick = evtimer_new(d->base, on_watch_tick, c);
+	if (!c->lis || !c->watch_tick) {
+		if (c->lis)
+			evconnlistener_free(c->lis);
+		else
+			close(fd);
+		if (c->watch_tick)
+			event_free(c->watch_tick);
 		unlink(c->path);
 		free(c);
 		return -ENOMEM;
@@ -653,6 +791,9 @@ void control_close(struct control *c)
 {
 	if (!c)
 		return;
+	while (c->watchers)
+		client_free(c->watchers);
+	event_free(c->watch_tick);
 	evconnlistener_free(c->lis);
 	unlink(c->path);
 	free(c);

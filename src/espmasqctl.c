@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -40,7 +41,10 @@ static void usage(FILE *f)
 "             remove that client's sessions only\n"
 "  stats      counters per queue and for the session table\n"
 "  reload     read the configuration file again (as SIGHUP does) and say\n"
-"             what came of it\n");
+"             what came of it\n"
+"  watch      session events as they happen, one a line, until\n"
+"             interrupted: created, refused, spi-learned, ike-learned,\n"
+"             new-sa (a rekey), expired, flushed\n");
 }
 
 /* Splits "type k=v k=v" in place. */
@@ -142,6 +146,8 @@ static void print_json(const struct record *r)
 			printf(",\"%s\":\"%s\"", r->key[i], r->val[i]);
 	}
 	printf("}\n");
+	if (!strcmp(r->type, "event"))
+		fflush(stdout);
 }
 
 static void print_session(const struct record *r, bool *header)
@@ -347,6 +353,41 @@ static void print_flush(const struct record *r)
 }
 
 /* Prints @r, or keeps it for a table.  Returns 0 or -ENOMEM. */
+/* One line per event: local time, what, who. */
+static void print_event(const struct record *r)
+{
+	time_t t = (time_t)strtoll(get(r, "time"), NULL, 10);
+	const char *kind = get(r, "kind");
+	char when[16] = "--:--:--";
+	struct tm tm;
+
+	if (!strcmp(kind, "missed")) {
+		printf("(%s events missed: this client read too slowly)\n",
+		       get(r, "count"));
+		fflush(stdout);
+		return;
+	}
+	if (localtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	printf("%s  %-11s %-15s", when, kind,
+	       *get(r, "client") ? get(r, "client") : "-");
+	if (*get(r, "server"))
+		printf(" -> %-15s", get(r, "server"));
+	if (*get(r, "alias"))
+		printf(" on %s", get(r, "alias"));
+	if (*get(r, "sa"))
+		printf("  %s spi %s", get(r, "sa"), get(r, "spi"));
+	else if (*get(r, "spi"))
+		printf("  spi %s", get(r, "spi"));
+	if (*get(r, "reason"))
+		printf("  (%s)", get(r, "reason"));
+	if (*get(r, "sessions"))
+		printf("  %s session(s)", get(r, "sessions"));
+	printf("\n");
+	/* a live stream: each line as it comes */
+	fflush(stdout);
+}
+
 static int print_record(const struct record *r, bool json, bool *header,
 			struct alias_rows *rows)
 {
@@ -364,6 +405,8 @@ static int print_record(const struct record *r, bool json, bool *header,
 		print_flush(r);
 	else if (!strcmp(r->type, "alias"))
 		return alias_row(rows, r);
+	else if (!strcmp(r->type, "event"))
+		print_event(r);
 	return 0;
 }
 
@@ -420,11 +463,6 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc) {
 		usage(stderr);
-		return 2;
-	}
-	if (!strcmp(argv[optind], "watch")) {
-		fprintf(stderr, "espmasqctl: '%s' is not implemented yet\n",
-			argv[optind]);
 		return 2;
 	}
 	if (!strcmp(argv[optind], "flush") && optind + 1 == argc) {

@@ -74,7 +74,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 static void note_expired(void *ctx, uint32_t client, uint32_t server,
 			 uint32_t alias)
 {
-	struct event e = { .kind = EV_EXPIRED, .client = client,
+	struct sess_event e = { .kind = EV_EXPIRED, .client = client,
 			   .server = server, .alias = alias };
 
 	events_push(ctx, &e);

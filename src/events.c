@@ -3,9 +3,9 @@
 
 #include "events.h"
 
-void events_push(struct event_ring *r, const struct event *e)
+void events_push(struct event_ring *r, const struct sess_event *e)
 {
-	struct event *slot;
+	struct sess_event *slot;
 
 	if (!r->watchers)
 		return;
@@ -16,7 +16,7 @@ void events_push(struct event_ring *r, const struct event *e)
 }
 
 size_t events_read(const struct event_ring *r, uint64_t *from,
-		   struct event *out, size_t max, uint64_t *missed)
+		   struct sess_event *out, size_t max, uint64_t *missed)
 {
 	size_t n = 0;
 

@@ -68,7 +68,8 @@ static int cmp_u32(const void *a, const void *b)
 }
 
 /* Aliases that sessions use and @c no longer lists: sorted, unique, in
- * *@keep (to free).  Returns their number, or -ENOMEM. */
+ * *@keep (to free).  Returns their number, or -ENOMEM.  Caller holds the
+ * table lock. */
 static int draining(struct daemon *d, const struct config *c,
 		    uint32_t **keep)
 {
@@ -79,9 +80,7 @@ static int draining(struct daemon *d, const struct config *c,
 	int err;
 
 	*keep = NULL;
-	pthread_mutex_lock(&d->table_lock);
 	err = session_snapshot(d->table, &sv, &nsv, &av, &nav);
-	pthread_mutex_unlock(&d->table_lock);
 	free(av);
 	if (err < 0)
 		return err;
@@ -148,17 +147,6 @@ static int reload_into(struct daemon *d, struct config *n,
 		free(n);
 		return err;
 	}
-	nk = draining(d, n, &keep);
-	if (nk < 0) {
-		free(n);
-		return nk;
-	}
-	pool = alias_pool_new_keep(n, keep, (unsigned)nk);
-	free(keep);
-	if (!pool) {
-		free(n);
-		return -ENOMEM;
-	}
 	rules_old = rules_text(d->cfg);
 	rules_new = rules_text(n);
 	res->rules_changed = !rules_old || !rules_new ||
@@ -166,9 +154,20 @@ static int reload_into(struct daemon *d, struct config *n,
 	free(rules_old);
 	free(rules_new);
 
-	/* workers read the config and the pool only under the table lock:
-	 * once it is released, nobody holds the old ones */
+	/* the aliases in use are read and the new pool swapped in under
+	 * one hold of the lock: a session made in between would lose an
+	 * alias the new file drops.  Workers read the config and the pool
+	 * only under the lock: once it is released, nobody holds the old
+	 * ones. */
 	pthread_mutex_lock(&d->table_lock);
+	nk = draining(d, n, &keep);
+	pool = nk < 0 ? NULL : alias_pool_new_keep(n, keep, (unsigned)nk);
+	free(keep);
+	if (!pool) {
+		pthread_mutex_unlock(&d->table_lock);
+		free(n);
+		return nk < 0 ? nk : -ENOMEM;
+	}
 	old = d->cfg;
 	old_pool = d->pool;
 	d->cfg = n;

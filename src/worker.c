@@ -70,7 +70,7 @@ uint32_t daemon_now_ms(void)
 static void note_events(struct event_ring *ev, enum xlate_result r,
 			const struct xlate_out *xo, const struct pkt_info *pi)
 {
-	struct event e = { .client = xo->client, .server = xo->server,
+	struct sess_event e = { .client = xo->client, .server = xo->server,
 			   .alias = xo->alias };
 
 	if (r == XL_DROP_NO_ALIAS || r == XL_DROP_FULL ||

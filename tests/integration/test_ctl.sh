@@ -5,7 +5,8 @@
 # of them against the unfiltered table, in text and in JSON; bad filters
 # refused with a message; `aliases` (pinned, free, shared, drained after a
 # reload); `flush` refused without `all`, `flush client`, `flush all`, and
-# traffic making sessions again afterwards.  Needs root.
+# traffic making sessions again afterwards; `watch` in text and JSON sees
+# sessions created, their SAs and their expiry.  Needs root.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 ESPMASQD=${ESPMASQD:-$here/../../build/espmasqd}
@@ -382,6 +383,58 @@ check "shared: the pinned alias is free" \
 	'grep -Eq "^203\.0\.113\.13 +free +192\.0\.2\.13 +0 +- +-$" "$tmp/aliases4.txt"'
 check "shared: filter by alias shows both" \
 	'[ "$(ctl sessions alias 203.0.113.11 | grep -c "^192\.0\.2\.1[12] ")" = 2 ]'
+# watch: sessions created, their SAs, and their expiry, live, in text and
+# JSON, by two watchers at once; one more that never reads holds up
+# nothing
+ctl flush all >/dev/null
+{ conf 203.0.113.11-203.0.113.12; printf 'timeout pending 2s\ntimeout esp 3s\ntimeout ike 3s\ntimeout nat-t 3s\n'; } >"$tmp/espmasq.conf"
+check "reload with short timeouts" 'ctl reload >/dev/null'
+ctl watch >"$tmp/watch.txt" 2>&1 &
+w1=$!
+ctl -j watch >"$tmp/watch.json" 2>&1 &
+w2=$!
+"$PYTHON" -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"watch\n")
+time.sleep(30)' "$tmp/espmasq.sock" &
+w3=$!
+sleep 0.5
+run_clients 203.0.113.100 --natt 1 3
+check "watched: client 1 through" 'esp_ok 1'
+check "watched: client 3 through" 'esp_ok 3'
+for _ in $(seq 100); do
+	grep -q "expired .*192.0.2.11" "$tmp/watch.txt" &&
+		grep -q "expired .*192.0.2.13" "$tmp/watch.txt" && break
+	sleep 0.1
+done
+sleep 0.3
+kill $w1 $w2 $w3 2>/dev/null
+wait $w1 $w2 $w3 2>/dev/null
+echo "--- espmasqctl watch:"
+cat "$tmp/watch.txt"
+for c in 11 13; do
+	check "watch: 192.0.2.$c created, on its alias" \
+		'grep -Eq "^[0-9:]{8}  created +192\.0\.2\.$c +-> 203\.0\.113\.100 +on 203\.0\.113\.1[123]$" "$tmp/watch.txt"'
+	check "watch: 192.0.2.$c's ESP SAs, both ways" \
+		'grep -q "new-sa .*192.0.2.$c .*esp-out spi 0000100" "$tmp/watch.txt" && grep -q "new-sa .*192.0.2.$c .*esp-in spi 0000200" "$tmp/watch.txt"'
+	check "watch: 192.0.2.$c expired after the created line" \
+		'awk -v c="192.0.2.$c" "\$2 == \"created\" && \$3 == c {s = 1} s && \$2 == \"expired\" && \$3 == c {e = 1} END {exit !e}" "$tmp/watch.txt"'
+done
+check "watch -j: one JSON object a line, sequence numbers rising, the same events" \
+	'"$PYTHON" -c "
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+seq = [e[\"seq\"] for e in ev]
+assert ev and all(e[\"type\"] == \"event\" for e in ev), ev
+assert seq == sorted(seq) and len(set(seq)) == len(seq), seq
+kinds = [e[\"kind\"] for e in ev]
+assert kinds.count(\"created\") == 2 and kinds.count(\"expired\") == 2, kinds
+assert isinstance(ev[0][\"time\"], int) and isinstance(ev[0][\"client\"], str)
+n = sum(1 for l in open(sys.argv[2]) if l[:2].strip())
+assert n == len(ev), (n, len(ev))
+" "$tmp/watch.json" "$tmp/watch.txt"'
+check "a watcher that never reads did not hold up the others" 'esp_ok 1 && esp_ok 3'
 check "daemon still running" 'ctl stats >/dev/null'
 if [ $fail != 0 ]; then
 	echo "--- daemon log:"; cat "$tmp/daemon.log"
