@@ -20,7 +20,8 @@ DEPS_BUILD := build-essential pkg-config libnetfilter-queue-dev \
 DEPS_TEST := iptables iproute2 tcpdump tshark python3-scapy conntrack \
 	ethtool kmod procps nftables iputils-ping strongswan-charon \
 	strongswan-swanctl libcharon-extra-plugins strongswan-pki \
-	libstrongswan-standard-plugins systemd man-db groff-base
+	libstrongswan-standard-plugins systemd man-db groff-base \
+	python3-prometheus-client util-linux
 DEPS := $(DEPS_BUILD) $(DEPS_TEST)
 
 SANITIZE ?=
@@ -56,7 +57,7 @@ E := @echo
 endif
 
 CORE := csum packet session alias translate config log rules queue worker \
-	reload state notify events filter \
+	reload state notify events filter prom metrics \
 	control
 CORE_OBJ := $(CORE:%=$(BUILD)/%.o)
 UNIT := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
@@ -78,7 +79,7 @@ $(BUILD)/espmasqd: $(BUILD)/espmasqd.o $(BUILD)/libespmasq.a
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ $(PKG_LIBS) -o $@
 
-$(BUILD)/espmasqctl: $(BUILD)/espmasqctl.o
+$(BUILD)/espmasqctl: $(BUILD)/espmasqctl.o $(BUILD)/prom.o
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ -o $@
 

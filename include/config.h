@@ -111,6 +111,8 @@ struct config {
 
 	char control[CONFIG_SUN_PATH_MAX];
 	char state[CONFIG_PATH_MAX];	/* "" = not kept */
+	char metrics[CONFIG_PATH_MAX];	/* Prometheus textfile; "" = none */
+	char control_group[33];		/* may use the socket; "" = none */
 	enum fail_policy fail_policy;
 
 	/* parser bookkeeping: line where each singular directive was set */

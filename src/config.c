@@ -39,6 +39,8 @@ enum config_once {
 	ONCE_ALIAS_CLIENTS,
 	ONCE_GATE_HOLD,
 	ONCE_NATT_PORTS,
+	ONCE_METRICS,
+	ONCE_CONTROL_GROUP,
 	ONCE_COUNT,
 	ONCE_NONE = -1,
 };
@@ -814,6 +816,38 @@ static int config_do_control(struct config_ctx *x, char **argv)
 	return 0;
 }
 
+static int config_do_metrics(struct config_ctx *x, char **argv)
+{
+	size_t len = strlen(argv[0]);
+
+	if (argv[0][0] != '/')
+		return config_error(x, "metrics-file path '%s' is not absolute",
+				    argv[0]);
+	if (len >= CONFIG_PATH_MAX)
+		return config_error(x, "metrics-file path is too long (at most "
+				    "%d characters)", CONFIG_PATH_MAX - 1);
+	memcpy(x->c->metrics, argv[0], len + 1);
+	return 0;
+}
+
+/* A group name as useradd takes them: [a-z_][a-z0-9_-]*, at most 32. */
+static int config_do_control_group(struct config_ctx *x, char **argv)
+{
+	const char *g = argv[0];
+	size_t i, len = strlen(g);
+
+	if (len > 32)
+		return config_error(x, "control-group name is too long (at "
+				    "most 32 characters)");
+	for (i = 0; i < len; i++)
+		if (!((g[i] >= 'a' && g[i] <= 'z') || g[i] == '_' ||
+		      (i && ((g[i] >= '0' && g[i] <= '9') || g[i] == '-'))))
+			return config_error(x, "control-group '%s' is not a "
+					    "group name", g);
+	memcpy(x->c->control_group, g, len + 1);
+	return 0;
+}
+
 static int config_do_state(struct config_ctx *x, char **argv)
 {
 	size_t len = strlen(argv[0]);
@@ -880,6 +914,10 @@ static const struct config_directive config_directives[] = {
 	{ "batch", 1, 1, ONCE_BATCH, "batch N", config_do_batch },
 	{ "control", 1, 1, ONCE_CONTROL, "control PATH", config_do_control },
 	{ "state", 1, 1, ONCE_STATE, "state PATH", config_do_state },
+	{ "metrics-file", 1, 1, ONCE_METRICS, "metrics-file PATH",
+	  config_do_metrics },
+	{ "control-group", 1, 1, ONCE_CONTROL_GROUP, "control-group GROUP",
+	  config_do_control_group },
 	{ "fail-policy", 1, 1, ONCE_FAIL_POLICY, "fail-policy drop|bypass",
 	  config_do_fail_policy },
 };

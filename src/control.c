@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -37,6 +38,7 @@ struct control {
 	unsigned n_clients;
 	struct ctl_client *watchers;	/* list */
 	struct event *watch_tick;
+	gid_t group;			/* control-group; (gid_t)-1: none */
 };
 
 struct ctl_client {
@@ -352,14 +354,19 @@ static bool kernel_queue(unsigned num, unsigned long *waiting,
 
 static int cmd_stats(struct control *c, struct evbuffer *o)
 {
-	struct daemon *d = c->d;
+	evbuffer_add_printf(o, "ok\n");
+	control_stats(c->d, o);
+	return 0;
+}
+
+void control_stats(struct daemon *d, struct evbuffer *o)
+{
 	struct session_counters sc;
 	unsigned i, k;
 
 	pthread_mutex_lock(&d->table_lock);
 	session_counters(d->table, &sc);
 	pthread_mutex_unlock(&d->table_lock);
-	evbuffer_add_printf(o, "ok\n");
 	evbuffer_add_printf(o,
 		"stat scope=sessions active=%" PRIu32 " created=%" PRIu64
 		" expired=%" PRIu64 " refused_full=%" PRIu64
@@ -433,7 +440,6 @@ static int cmd_stats(struct control *c, struct evbuffer *o)
 		}
 		evbuffer_add_printf(o, "\n");
 	}
-	return 0;
 }
 
 /* Reloads the configuration: "ok" and a reload record, or "error" and
@@ -685,6 +691,26 @@ done:
 	reply_and_close(cl);
 }
 
+/* Whether the peer on @fd belongs to @group, as its primary group or one
+ * of its supplementary groups. */
+static bool in_group(int fd, const struct ucred *cred, gid_t group)
+{
+	gid_t groups[64];
+	socklen_t len = sizeof(groups);
+	unsigned i;
+
+	if (group == (gid_t)-1)
+		return false;
+	if (cred->gid == group)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return false;
+	for (i = 0; i < len / sizeof(groups[0]); i++)
+		if (groups[i] == group)
+			return true;
+	return false;
+}
+
 static void on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 		      struct sockaddr *sa, int salen, void *arg)
 {
@@ -697,7 +723,8 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd,
 	(void)sa;
 	(void)salen;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-	    (cred.uid != 0 && cred.uid != geteuid())) {
+	    (cred.uid != 0 && cred.uid != geteuid() &&
+	     !in_group(fd, &cred, c->group))) {
 		/* the socket mode already keeps others out; this also
 		 * covers a socket directory with loose permissions */
 		log_debug("control: refused peer uid %d", (int)cred.uid);
@@ -733,6 +760,7 @@ int control_open(struct daemon *d, struct control **out)
 	struct control *c;
 	char dir[sizeof(sun.sun_path)];
 	mode_t old;
+	bool made_dir;
 	int fd, err;
 
 	if (strlen(d->cfg->control) >= sizeof(sun.sun_path))
@@ -741,10 +769,23 @@ int control_open(struct daemon *d, struct control **out)
 	if (!c)
 		return -ENOMEM;
 	c->d = d;
+	c->group = (gid_t)-1;
+	if (d->cfg->control_group[0]) {
+		struct group *g = getgrnam(d->cfg->control_group);
+
+		if (!g) {
+			log_msg(LOG_ERR, "control-group %s: no such group",
+				d->cfg->control_group);
+			free(c);
+			return -ENOENT;
+		}
+		c->group = g->gr_gid;
+	}
 	strcpy(sun.sun_path, d->cfg->control);
 	strcpy(c->path, d->cfg->control);
 	strcpy(dir, d->cfg->control);
-	if (mkdir(dirname(dir), 0750) < 0 && errno != EEXIST) {
+	made_dir = mkdir(dirname(dir), 0750) == 0;
+	if (!made_dir && errno != EEXIST) {
 		err = -errno;
 		log_warn("control: mkdir %s", dir);
 		free(c);
@@ -762,6 +803,13 @@ int control_open(struct daemon *d, struct control **out)
 	old = umask(0117);
 	err = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
+	/* the group may connect: the socket is its, and so is the directory
+	 * if it was made here (one that existed is left as it is: it may be
+	 * /run) */
+	if (!err && c->group != (gid_t)-1 &&
+	    (chown(sun.sun_path, (uid_t)-1, c->group) < 0 ||
+	     (made_dir && chown(dir, (uid_t)-1, c->group) < 0)))
+		err = -1;
 	if (err < 0 || chmod(sun.sun_path, 0660) < 0) {
 		err = -errno;
 		log_warn("control: bind %s", sun.sun_path);

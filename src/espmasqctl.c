@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "ctlproto.h"
+#include "prom.h"
 
 #define MAX_KV 96
 
@@ -27,6 +28,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: espmasqctl [-s SOCKET] [-j] COMMAND\n"
+"       espmasqctl [-s SOCKET] --prometheus stats\n"
 "  -s SOCKET  control socket (default " CONFIG_DEFAULT_CONTROL ")\n"
 "  -j         print JSON, one object per record\n"
 "commands:\n"
@@ -39,7 +41,8 @@ static void usage(FILE *f)
 "             negotiate again (its client may get another alias)\n"
 "  flush client ADDR\n"
 "             remove that client's sessions only\n"
-"  stats      counters per queue and for the session table\n"
+"  stats      counters per queue and for the session table; with\n"
+"             --prometheus, in Prometheus' text format\n"
 "  reload     read the configuration file again (as SIGHUP does) and say\n"
 "             what came of it\n"
 "  watch      session events as they happen, one a line, until\n"
@@ -442,16 +445,26 @@ int main(int argc, char **argv)
 	struct alias_rows rows = { .n = 0 };
 	size_t cap = 0;
 	ssize_t len;
+	static const struct option longopts[] = {
+		{ "prometheus", no_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct prom prom = { .n = 0 };
+	bool prometheus = false;
 	FILE *in;
 	int opt, fd, i, n = 0;
 
-	while ((opt = getopt(argc, argv, "s:jh")) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:jh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			sock = optarg;
 			break;
 		case 'j':
 			json = true;
+			break;
+		case 'p':
+			prometheus = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -463,6 +476,11 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc) {
 		usage(stderr);
+		return 2;
+	}
+	if (prometheus && (json || strcmp(argv[optind], "stats"))) {
+		fprintf(stderr, "espmasqctl: --prometheus goes with stats, "
+			"and not with -j\n");
 		return 2;
 	}
 	if (!strcmp(argv[optind], "flush") && optind + 1 == argc) {
@@ -526,6 +544,11 @@ int main(int argc, char **argv)
 			continue;
 		}
 		parse_record(line, &r);
+		if (prometheus) {
+			if (r.type && !strcmp(r.type, "stat"))
+				prom_record(&prom, r.key, r.val, r.n);
+			continue;
+		}
 		if (r.type && print_record(&r, json, &header, &rows) < 0) {
 			fprintf(stderr, "espmasqctl: out of memory\n");
 			failed = true;
@@ -536,6 +559,11 @@ int main(int argc, char **argv)
 	fclose(in);
 	if (rows.n)
 		alias_table(&rows);
+	if (prometheus && prom_print(&prom, stdout) < 0) {
+		fprintf(stderr, "espmasqctl: out of memory: some metrics "
+			"left out\n");
+		failed = true;
+	}
 	if (failed)
 		return 1;
 	if (!ended) {

@@ -15,6 +15,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "rules.h"
 #include "session.h"
@@ -96,6 +97,13 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		log_debug("%u sessions expired", gone);
 }
 
+static void on_metrics_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	metrics_write(arg);
+}
+
 static void on_state_timer(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -107,7 +115,9 @@ static int run(struct daemon *d, bool foreground)
 {
 	static const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
 	struct event *sigs[3] = { 0 }, *tick = NULL, *save = NULL;
+	struct event *metrics = NULL;
 	struct timeval one = { 1, 0 }, every = { STATE_INTERVAL, 0 };
+	struct timeval mtv = { METRICS_INTERVAL, 0 };
 	struct state_counts restored;
 	unsigned i;
 	int err = 0;
@@ -128,6 +138,10 @@ static int run(struct daemon *d, bool foreground)
 	tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
 	if (!tick || event_add(tick, &one) < 0)
 		fatalx("cannot arm the expiry timer");
+	/* always armed: a reload may name a metrics file */
+	metrics = event_new(d->base, -1, EV_PERSIST, on_metrics_timer, d);
+	if (!metrics || event_add(metrics, &mtv) < 0)
+		fatalx("cannot arm the metrics timer");
 	if (d->cfg->state[0]) {
 		/* the sessions of the last run come back before the first
 		 * packet is read */
@@ -164,6 +178,7 @@ static int run(struct daemon *d, bool foreground)
 	log_info("espmasqd %s running: %u queue(s), %u alias(es), %u pin(s), "
 		 "max %u sessions", ESPMASQ_VERSION, d->n_workers,
 		 d->cfg->n_aliases, d->cfg->n_pins, d->cfg->max_sessions);
+	metrics_write(d);
 	notify("READY=1\nSTATUS=translating");
 	event_base_dispatch(d->base);
 	notify("STOPPING=1");
@@ -176,6 +191,8 @@ out:
 		state_write(d);
 	if (save)
 		event_free(save);
+	if (metrics)
+		event_free(metrics);
 	control_close(d->ctl);
 	for (i = 0; i < 3; i++)
 		if (sigs[i])

@@ -38,6 +38,8 @@ static void restart_only(const struct config *o, const struct config *n,
 		problem(e, "control");
 	if (strcmp(o->state, n->state))
 		problem(e, "state");
+	if (strcmp(o->control_group, n->control_group))
+		problem(e, "control-group");
 	if (o->fail_policy != n->fail_policy)
 		problem(e, "fail-policy");
 }
