@@ -670,7 +670,9 @@ static void on_read(struct bufferevent *bev, void *arg)
 		err = cmd_stats(cl->ctl, out);
 	} else if (!strcmp(cmd, "reload")) {
 		cmd_reload(cl->ctl, out);
-	} else if (!strcmp(cmd, "watch") && !argc) {
+	} else if (!strcmp(cmd, "watch") && argc) {
+		evbuffer_add_printf(out, "error watch takes no arguments\n");
+	} else if (!strcmp(cmd, "watch")) {
 		/* no "end": events until the client goes; what it sends
 		 * from now on is read and thrown away */
 		cmd_watch(cl);

@@ -17,12 +17,6 @@ tmp=$(mktemp -d)
 cleanup() { topo_down; rm -rf "$tmp"; }
 trap cleanup EXIT
 K=5
-pass=0 fail=0
-check() {
-	if eval "$2"; then pass=$((pass + 1)); else
-		fail=$((fail + 1)); echo "FAIL: $1"; fi
-}
-ctl() { "$ESPMASQCTL" -s "$tmp/espmasq.sock" "$@"; }
 
 # The checks' Python: JSON validation and what each filter should select,
 # computed from the unfiltered table independently of the daemon.

@@ -17,13 +17,8 @@ chmod 0755 "$tmp"
 cleanup() { topo_down; rm -rf "$tmp"; }
 trap cleanup EXIT
 K=20
-pass=0 fail=0
-check() {
-	if eval "$2"; then pass=$((pass + 1)); else
-		fail=$((fail + 1)); echo "FAIL: $1"; fi
-}
 sock=$tmp/run/espmasq.sock
-ctl() { "$ESPMASQCTL" -s "$sock" "$@"; }
+CTL_SOCK=$sock
 # as UID GID: a command as that user and group, no other groups
 as() { local u=$1 g=$2; shift 2; setpriv --reuid="$u" --regid="$g" --clear-groups "$@"; }
 

@@ -14,11 +14,7 @@ tmp=$(mktemp -d)
 ns=emp$$
 cleanup() { ip netns del "$ns" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
-pass=0 fail=0
-check() {
-	if eval "$2"; then pass=$((pass + 1)); else
-		fail=$((fail + 1)); echo "FAIL: $1"; fi
-}
+. "$here/lib.sh"
 
 inst=$tmp/root
 make -s -C "$root" install DESTDIR="$inst" PREFIX=/usr >"$tmp/install.log" 2>&1

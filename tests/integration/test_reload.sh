@@ -11,21 +11,13 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 ESPMASQD=${ESPMASQD:-$here/../../build/espmasqd}
 ESPMASQCTL=${ESPMASQCTL:-$here/../../build/espmasqctl}
-EMP=emr$$
+EMP=emo$$
 . "$here/topo.sh"
 tmp=$(mktemp -d)
 cleanup() { topo_down; rm -rf "$tmp"; }
 trap cleanup EXIT
 K=${K:-600}
 RELOADS=50
-pass=0 fail=0
-check() {
-	if eval "$2"; then pass=$((pass + 1)); else
-		fail=$((fail + 1)); echo "FAIL: $1"; fi
-}
-jq_() { "$PYTHON" -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
-ctl() { "$ESPMASQCTL" -s "$tmp/espmasq.sock" "$@"; }
-stat() { ctl stats | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { s += $2 } END { print s + 0 }'; }
 
 need_root
 topo_up 4

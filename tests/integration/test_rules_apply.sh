@@ -9,11 +9,7 @@ ESPMASQD=${ESPMASQD:-$here/../../build/espmasqd}
 ns=emr$$
 tmp=$(mktemp -d)
 trap 'ip netns del $ns 2>/dev/null; rm -rf "$tmp"' EXIT
-pass=0 fail=0
-check() {
-	if eval "$2"; then pass=$((pass + 1)); else
-		fail=$((fail + 1)); echo "FAIL: $1"; fi
-}
+. "$here/lib.sh"
 
 ip netns add $ns || { echo "needs root and network namespaces"; exit 1; }
 cat > "$tmp/e.conf" <<CONF

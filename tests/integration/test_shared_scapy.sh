@@ -26,17 +26,6 @@ cleanup() { stop_daemon; topo_down; rm -rf "$tmp"; }
 trap cleanup EXIT
 N=6 K=20
 ALIAS=203.0.113.11 SERVER=203.0.113.100
-pass=0 fail=0
-check() {
-	if eval "$2"; then pass=$((pass + 1)); else
-		fail=$((fail + 1)); echo "FAIL: $1"; fi
-}
-jq_() { "$PYTHON" -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
-ctl() { "$ESPMASQCTL" -s "$tmp/espmasq.sock" "$@"; }
-# stat KEY: the value of KEY in the stats, summed over the lines (queues)
-stat() { ctl stats | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { s += $2 } END { print s + 0 }'; }
-# statmax KEY: the largest value of KEY over the lines
-statmax() { ctl stats | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k && $2 > m { m = $2 } END { print m + 0 }'; }
 
 need_root
 topo_up $N

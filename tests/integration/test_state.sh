@@ -18,13 +18,6 @@ cleanup() { topo_down; rm -rf "$tmp"; }
 trap cleanup EXIT
 K=${K:-1500}
 INTERVAL=0.02
-pass=0 fail=0
-check() {
-	if eval "$2"; then pass=$((pass + 1)); else
-		fail=$((fail + 1)); echo "FAIL: $1"; fi
-}
-jq_() { "$PYTHON" -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
-ctl() { "$ESPMASQCTL" -s "$tmp/espmasq.sock" "$@"; }
 # table FILE: "client alias" lines and "client kind spi" lines, sorted
 table() {
 	awk '/^192/ {c = $1; print c, "alias", $2} /^    (esp|ike)/ {print c, $1, $3}' "$1" | sort

@@ -33,13 +33,7 @@ trap cleanup EXIT
 # pki loads its own plugins quietly from this file
 export STRONGSWAN_CONF=$tmp/pki.conf
 printf 'pki {\n\tload = random pem pkcs1 pkcs8 x509 pubkey openssl sha1 sha2\n}\n' >"$STRONGSWAN_CONF"
-pass=0 fail=0
-check() {
-	if eval "$2"; then pass=$((pass + 1)); else
-		fail=$((fail + 1)); echo "FAIL: $1"; fi
-}
 phase() { [[ " $PHASES " == *" $1 "* ]]; }
-ctl() { "$ESPMASQCTL" -s "$tmp/espmasq.sock" "$@"; }
 NATT_TIMEOUT=12
 SANS=100
 CLIENTS="1 2 3 4"

@@ -31,16 +31,6 @@ cleanup() { topo_down; [ -n "${KEEP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"; 
 trap cleanup EXIT
 export STRONGSWAN_CONF=$tmp/pki.conf
 printf 'pki {\n\tload = random pem pkcs1 pkcs8 x509 pubkey openssl sha1 sha2\n}\n' >"$STRONGSWAN_CONF"
-pass=0 fail=0
-check() {
-	if eval "$2"; then pass=$((pass + 1)); else
-		fail=$((fail + 1)); echo "FAIL: $1"; fi
-}
-ctl() { "$ESPMASQCTL" -s "$tmp/espmasq.sock" "$@"; }
-# stat KEY: the value of KEY in the stats, summed over the lines (queues)
-stat() { ctl stats | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { s += $2 } END { print s + 0 }'; }
-# statmax KEY: the largest value of KEY over the lines
-statmax() { ctl stats | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k && $2 > m { m = $2 } END { print m + 0 }'; }
 ALIAS=203.0.113.11
 SERVER=203.0.113.100	# (swan.sh has it too)
 CLIENTS="1 2 3 4"

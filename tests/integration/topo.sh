@@ -15,7 +15,7 @@
 # Only documentation ranges; nothing is routed out of the namespaces.
 # The caller sets EMP (a per-run prefix) and traps topo_down.
 
-PYTHON=${PYTHON:-/usr/bin/python3}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 TOPO_N=0
 TOPO_PIDS=()
 
