@@ -17,7 +17,7 @@ jq_() { "$PYTHON" -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)
 
 ctl() { "$ESPMASQCTL" -s "${CTL_SOCK:-$tmp/espmasq.sock}" "$@"; }
 
-# stat KEY: the value of KEY in the stats, summed over the lines (queues)
-stat() { ctl stats | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { s += $2 } END { print s + 0 }'; }
-# statmax KEY: the largest value of KEY over the lines
-statmax() { ctl stats | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k && $2 > m { m = $2 } END { print m + 0 }'; }
+# ctl_stat KEY: the value of KEY in the stats, summed over the lines (queues)
+ctl_stat() { ctl stats | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { s += $2 } END { print s + 0 }'; }
+# ctl_statmax KEY: the largest value of KEY over the lines
+ctl_statmax() { ctl stats | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k && $2 > m { m = $2 } END { print m + 0 }'; }

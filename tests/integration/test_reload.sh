@@ -144,7 +144,7 @@ check "client 4 did not get the drained alias" '[ -n "$a4" ] && [ "$a4" != "$a2"
 check "daemon still running" 'kill -0 "$dpid"'
 check "no packet lost in the kernel queue" \
 	'! ctl stats | grep -Eq "kernel_(queue|user)_dropped=[1-9]"'
-check "nothing dropped by the daemon" '[ "$(stat dropped)" = 0 ]'
+check "nothing dropped by the daemon" '[ "$(ctl_stat dropped)" = 0 ]'
 [ $fail = 0 ] || tail -20 "$tmp/daemon.log"
 echo "reload: $pass passed, $fail failed"
 [ $fail = 0 ]

@@ -121,19 +121,19 @@ assert any(isinstance(r.get(\"cpu\"), int) for r in rs), rs
 # its own first reply, none by timeout; no SPI is ever ambiguous or
 # unknown, and no held negotiation waits past its limit.
 gate_checks='
-	check "[$name] 12 negotiations took the gate" "[ \$(stat gate_holds) -ge 12 ]"
-	check "[$name] every hold released by its SPI, none timed out" "[ \$(stat gate_timeouts) = 0 ] && [ \$(stat gate_released) = \$(stat gate_holds) ]"
-	check "[$name] 12 inbound SPIs assigned" "[ \$(stat spi_assigned) = 12 ]"
-	check "[$name] no ambiguous or unknown SPI" "[ \$(stat spi_ambiguous) = 0 ] && [ \$(stat spi_unknown) = 0 ]"
-	check "[$name] negotiations were held, then released, none expired" "[ \$(stat held) -ge 1 ] && [ \$(stat held_released) = \$(stat held) ] && [ \$(stat held_expired) = 0 ] && [ \$(stat held_full) = 0 ]"
-	rel=$(stat gate_released)
-	echo "gate holds released: $rel, max $(statmax gate_held_ms_max) ms, total $(stat gate_held_ms_total) ms; held negotiations: $(stat held), longest wait $(statmax held_wait_ms_max) ms, total $(stat held_wait_ms_total) ms"
+	check "[$name] 12 negotiations took the gate" "[ \$(ctl_stat gate_holds) -ge 12 ]"
+	check "[$name] every hold released by its SPI, none timed out" "[ \$(ctl_stat gate_timeouts) = 0 ] && [ \$(ctl_stat gate_released) = \$(ctl_stat gate_holds) ]"
+	check "[$name] 12 inbound SPIs assigned" "[ \$(ctl_stat spi_assigned) = 12 ]"
+	check "[$name] no ambiguous or unknown SPI" "[ \$(ctl_stat spi_ambiguous) = 0 ] && [ \$(ctl_stat spi_unknown) = 0 ]"
+	check "[$name] negotiations were held, then released, none expired" "[ \$(ctl_stat held) -ge 1 ] && [ \$(ctl_stat held_released) = \$(ctl_stat held) ] && [ \$(ctl_stat held_expired) = 0 ] && [ \$(ctl_stat held_full) = 0 ]"
+	rel=$(ctl_stat gate_released)
+	echo "gate holds released: $rel, max $(ctl_statmax gate_held_ms_max) ms, total $(ctl_stat gate_held_ms_total) ms; held negotiations: $(ctl_stat held), longest wait $(ctl_statmax held_wait_ms_max) ms, total $(ctl_stat held_wait_ms_total) ms"
 '
 run_pass raw "" "" "$gate_checks"
 run_pass natt --natt "" "$gate_checks"
 run_pass ports --natt "natt-ports 40000-40009" '
-	check "[$name] no gate needed" "[ \$(stat gate_holds) = 0 ] && [ \$(stat held) = 0 ]"
-	check "[$name] no ambiguous or unknown SPI" "[ \$(stat spi_ambiguous) = 0 ] && [ \$(stat spi_unknown) = 0 ]"
+	check "[$name] no gate needed" "[ \$(ctl_stat gate_holds) = 0 ] && [ \$(ctl_stat held) = 0 ]"
+	check "[$name] no ambiguous or unknown SPI" "[ \$(ctl_stat spi_ambiguous) = 0 ] && [ \$(ctl_stat spi_unknown) = 0 ]"
 	ports=$("$PYTHON" -c "import json,sys; print(sorted({json.loads(l)[\"sport\"] for l in open(sys.argv[1]) if json.loads(l)[\"kind\"] in (\"ike-natt\", \"esp-udp\")}))" "$tmp/server.log")
 	echo "NAT-T source ports the server saw: $ports"
 	check "[$name] six NAT-T ports: 4500 and five from the range" "\"$PYTHON\" -c \"import sys; p=$ports; sys.exit(not (len(p) == 6 and 4500 in p and all(40000 <= x <= 40009 for x in p if x != 4500)))\""

@@ -263,27 +263,27 @@ CONF
 	echo "--- espmasqctl stats:"
 	ctl stats | tee "$tmp/stats-$name.txt" | grep -E "scope=shared"
 	local holds timeouts deferred unknown ambig held held_max expired
-	holds=$(stat gate_holds)
-	timeouts=$(stat gate_timeouts)
-	deferred=$(stat gate_deferred)
-	unknown=$(stat spi_unknown)
-	ambig=$(stat spi_ambiguous)
-	held=$(stat held)
-	held_max=$(statmax held_wait_ms_max)
-	expired=$(stat held_expired)
-	echo "[$name] gate: $holds holds, $(stat gate_released) released by their SPI," \
-		"$timeouts timed out, held $(stat gate_held_ms_total) ms in all," \
-		"longest $(statmax gate_held_ms_max) ms; $deferred negotiations waited" \
-		"($held held, $(stat held_released) released, $expired expired," \
-		"longest wait $held_max ms); SPIs: $(stat spi_assigned) assigned," \
-		"$ambig ambiguous, $unknown unknown; $(stat ike_assigned) IKE SAs" \
+	holds=$(ctl_stat gate_holds)
+	timeouts=$(ctl_stat gate_timeouts)
+	deferred=$(ctl_stat gate_deferred)
+	unknown=$(ctl_stat spi_unknown)
+	ambig=$(ctl_stat spi_ambiguous)
+	held=$(ctl_stat held)
+	held_max=$(ctl_statmax held_wait_ms_max)
+	expired=$(ctl_stat held_expired)
+	echo "[$name] gate: $holds holds, $(ctl_stat gate_released) released by their SPI," \
+		"$timeouts timed out, held $(ctl_stat gate_held_ms_total) ms in all," \
+		"longest $(ctl_statmax gate_held_ms_max) ms; $deferred negotiations waited" \
+		"($held held, $(ctl_stat held_released) released, $expired expired," \
+		"longest wait $held_max ms); SPIs: $(ctl_stat spi_assigned) assigned," \
+		"$ambig ambiguous, $unknown unknown; $(ctl_stat ike_assigned) IKE SAs" \
 		"the server spoke first on learned; drops: ambiguous" \
-		"$(stat drop_ambiguous), unknown $(stat drop_unknown-inbound)"
+		"$(ctl_stat drop_ambiguous), unknown $(ctl_stat drop_unknown-inbound)"
 	local esp_total=0 assigned
 	for i in $CLIENTS; do
 		esp_total=$((esp_total + $(grep -c . "$tmp/esp-$name-$i.txt")))
 	done
-	assigned=$(stat spi_assigned)
+	assigned=$(ctl_stat spi_assigned)
 	if [ -z "$natt" ]; then
 		# every inbound SPI a client received was learned by the gate
 		# rule once (a client alone on the alias at first owns its
@@ -297,7 +297,7 @@ CONF
 		check "[$name] no SPI learned by the gate rule" '[ "$assigned" = 0 ]'
 	fi
 	check "[$name] no inbound SPI unknown or ambiguous" \
-		'[ "$unknown" = 0 ] && [ "$ambig" = 0 ] && [ "$(stat drop_ambiguous)" = 0 ]'
+		'[ "$unknown" = 0 ] && [ "$ambig" = 0 ] && [ "$(ctl_stat drop_ambiguous)" = 0 ]'
 	check "[$name] no held negotiation expired" '[ "$expired" = 0 ]'
 	check "[$name] no packet lost in the kernel queue" \
 		'! grep -Eq "kernel_(queue|user)_dropped=[1-9]" "$tmp/stats-$name.txt"'
