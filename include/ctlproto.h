@@ -16,6 +16,8 @@
  *   flush all | flush client ADDR
  *            removes sessions; bare "flush" is refused
  *   stats, reload, version
+ *   watch    "ok", then event records as they happen, with no "end";
+ *            the connection stays open until the client closes it
  *
  * Record types so far:
  *   session  one session (client, alias, server, state, counters, times)
@@ -25,6 +27,11 @@
  *            when it has sessions: clients and servers (comma-separated)
  *   flush    sessions: how many were removed
  *   reload   aliases, draining, rules_changed
+ *   event    seq, time (Unix seconds), kind (created, refused, spi-learned,
+ *            ike-learned, new-sa, expired, flushed, or missed with count),
+ *            client, server, alias when known, sa and spi (new-sa), spi
+ *            (spi-learned, ike-learned), reason (refused), sessions
+ *            (flushed)
  */
 #ifndef ESPMASQ_CTLPROTO_H
 #define ESPMASQ_CTLPROTO_H
