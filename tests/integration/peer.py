@@ -268,6 +268,7 @@ def client(a):
         return IP(src=inner_src(i), dst=INNER_DST) / ICMP(
             type=8, id=0x100 + i, seq=n) / Raw(b"espmasq-test %d" % n)
 
+    t0 = time.time()
     for n in range(1, a.count + 1):
         esp.sendto(esp_wrap(tx, request(n), me, a.server), (a.server, 0))
         res["esp_sent"] += 1
@@ -278,6 +279,8 @@ def client(a):
         pump(time.time() + a.interval)
     pump(deadline, lambda: len(got_esp) >= a.count and
          (not a.natt or len(got_udp) >= a.count))
+    # from the first ESP packet sent to the last reply received
+    res["esp_secs"] = time.time() - t0
     pump(time.time() + a.linger)  # late strays count as foreign too
     res["esp_ok"] = len(got_esp)
     res["esp_udp_ok"] = len(got_udp)

@@ -6,7 +6,8 @@
 # refused with a message; `aliases` (pinned, free, shared, drained after a
 # reload); `flush` refused without `all`, `flush client`, `flush all`, and
 # traffic making sessions again afterwards; `watch` in text and JSON sees
-# sessions created, their SAs and their expiry.  Needs root.
+# sessions created, their SAs and their expiry; slow, stuck and polling
+# control clients leave the packet rate as it was.  Needs root.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 ESPMASQD=${ESPMASQD:-$here/../../build/espmasqd}
@@ -429,6 +430,72 @@ n = sum(1 for l in open(sys.argv[2]) if l[:2].strip())
 assert n == len(ev), (n, len(ev))
 " "$tmp/watch.json" "$tmp/watch.txt"'
 check "a watcher that never reads did not hold up the others" 'esp_ok 1 && esp_ok 3'
+# control clients that ask all the time, one that never reads its watch
+# stream and one that never finishes its request do not slow packets:
+# the same traffic, as fast as the clients send, alone and with them
+RATE_K=1500
+rate_run() {
+	local i start
+	start=$("$PYTHON" -c 'import time; print(time.time() + 1)')
+	for i in 1 2; do
+		rm -f "$tmp/rate-$1-$i.json"
+		ns_bg "c$i" "$PYTHON" "$here/peer.py" client --index "$i" \
+			--addr "192.0.2.$((10 + i))" --server 203.0.113.100 --natt \
+			--count $RATE_K --interval 0.002 --start-at "$start" \
+			--timeout 40 --result "$tmp/rate-$1-$i.json"
+	done
+	for i in 1 2; do
+		for _ in $(seq 450); do
+			[ -s "$tmp/rate-$1-$i.json" ] && break; sleep 0.1
+		done
+	done
+}
+# rate NAME: packets answered per second, both clients, both kinds
+rate() {
+	"$PYTHON" -c 'import json, sys
+t = 0
+for p in sys.argv[1:]:
+    d = json.load(open(p))
+    t += (d["esp_ok"] + d["esp_udp_ok"]) / d["esp_secs"]
+print(int(t))' "$tmp/rate-$1-1.json" "$tmp/rate-$1-2.json"
+}
+rate_run alone
+# a watcher that never reads, a request never finished, a reader of
+# sessions taking a byte every 50 ms, and sessions and stats asked ten
+# times a second: slow clients, not a CPU hog (on two cores a busy
+# loop would slow the test's own clients instead)
+"$PYTHON" -c 'import socket, sys, time
+def conn(req):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    s.sendall(req)
+    return s
+w = conn(b"watch\n")
+h = conn(b"sess")
+slow = conn(b"sessions\n")
+end = time.time() + 60
+while time.time() < end:
+    slow.recv(1)
+    for req in (b"sessions\n", b"stats\n"):
+        q = conn(req)
+        while q.recv(65536):
+            pass
+        q.close()
+    time.sleep(0.05)' "$tmp/espmasq.sock" &
+stuck=$!
+sleep 0.5
+rate_run busy
+kill "$stuck" 2>/dev/null
+wait "$stuck" 2>/dev/null
+r_alone=$(rate alone)
+r_busy=$(rate busy)
+echo "packets answered per second: ${r_alone:-?} alone, ${r_busy:-?} with slow, stuck and polling control clients"
+for i in 1 2; do
+	check "rate runs: client $i got every reply, alone and with control clients" \
+		'[ "$(jq_ "$tmp/rate-alone-$i.json" "d[\"esp_ok\"] + d[\"esp_udp_ok\"]")" = $((2 * RATE_K)) ] && [ "$(jq_ "$tmp/rate-busy-$i.json" "d[\"esp_ok\"] + d[\"esp_udp_ok\"]")" = $((2 * RATE_K)) ]'
+done
+check "control clients did not slow packets (at least 0.7 of the rate alone)" \
+	'[ -n "$r_alone" ] && [ -n "$r_busy" ] && [ $((10 * r_busy)) -ge $((7 * r_alone)) ]'
 check "daemon still running" 'ctl stats >/dev/null'
 if [ $fail != 0 ]; then
 	echo "--- daemon log:"; cat "$tmp/daemon.log"
