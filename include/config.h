@@ -28,6 +28,7 @@
 #define CONFIG_MAX_FILES	16	/* file names kept for messages */
 
 #define CONFIG_DEFAULT_PATH	"/etc/espmasq/espmasq.conf"
+#define CONFIG_BYPASS_MARK	0x40000000u
 #define CONFIG_DEFAULT_CONTROL	"/run/espmasq/espmasq.sock"
 
 struct cidr {
@@ -114,6 +115,9 @@ struct config {
 	char metrics[CONFIG_PATH_MAX];	/* Prometheus textfile; "" = none */
 	char control_group[33];		/* may use the socket; "" = none */
 	enum fail_policy fail_policy;
+	/* set on every packet espmasqd translated outward, so that with
+	 * fail-policy bypass the kernel's NAT leaves those alone */
+	struct mark bypass_mark;
 
 	/* parser bookkeeping: line where each singular directive was set */
 	unsigned seen_line[32];

@@ -13,6 +13,7 @@
 #include "alias.h"
 #include "config.h"
 #include "events.h"
+#include "heartbeat.h"
 #include "log.h"
 #include "session.h"
 #include "translate.h"
@@ -36,6 +37,7 @@ struct daemon {
 	struct control *ctl;
 
 	struct event_ring *events;	/* for espmasqctl watch; table_lock */
+	struct heartbeat hb;		/* fail-policy bypass; main thread */
 
 	struct log_limit lim_drop[XL_MAX];
 	struct log_limit lim_malformed;

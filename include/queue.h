@@ -18,7 +18,6 @@ struct queue_params {
 	uint32_t maxlen;	/* kernel queue length */
 	uint32_t rcvbuf;	/* socket receive buffer, bytes */
 	unsigned batch;		/* packets per burst */
-	bool fail_open;		/* kernel accepts when the queue is full */
 };
 
 struct queue_pkt {

@@ -9,6 +9,17 @@
  * SNAT would be).  Inbound (server -> alias): untracked in raw PREROUTING,
  * queued in mangle PREROUTING so the rewritten destination is routed to
  * the client.
+ *
+ * With fail-policy bypass (iptables only), espmasqd writes a heartbeat
+ * into the xt_recent list RULES_HEARTBEAT_NAME every second, and the raw
+ * rules untrack espmasq's flows only while that heartbeat is younger than
+ * RULES_HEARTBEAT_SECONDS.  Without it, conntrack sees the flows: the
+ * first packet of each bypasses the queue and gets the kernel's SNAT to
+ * the first alias range (nat table, chain RULES_CHAIN_NAT).  Outbound
+ * packets that conntrack does not see NATed or new are queued without
+ * bypass, so in the seconds before the heartbeat runs out they are dropped,
+ * never leaked.  Packets espmasqd translated carry bypass-mark, which the
+ * nat chain leaves alone (a daemon that stalled past its heartbeat).
  */
 #ifndef ESPMASQ_RULES_H
 #define ESPMASQ_RULES_H
@@ -25,7 +36,11 @@ enum rules_format {
 #define RULES_CHAIN_RAW		"ESPMASQ-RAW"
 #define RULES_CHAIN_IN		"ESPMASQ-IN"
 #define RULES_CHAIN_OUT		"ESPMASQ-OUT"
+#define RULES_CHAIN_OUTQ	"ESPMASQ-OUTQ"	/* fail-policy bypass */
+#define RULES_CHAIN_NAT		"ESPMASQ-NAT"	/* fail-policy bypass */
 #define RULES_NFT_TABLE		"espmasq"
+#define RULES_HEARTBEAT_NAME	"espmasq"	/* /proc/net/xt_recent/ */
+#define RULES_HEARTBEAT_SECONDS	3
 
 /* Writes the rules for @c to @f.  Returns 0, or -EINVAL (with a message
  * on stderr) when the configuration cannot be expressed. */

@@ -41,6 +41,7 @@ enum config_once {
 	ONCE_NATT_PORTS,
 	ONCE_METRICS,
 	ONCE_CONTROL_GROUP,
+	ONCE_BYPASS_MARK,
 	ONCE_COUNT,
 	ONCE_NONE = -1,
 };
@@ -874,6 +875,11 @@ static int config_do_fail_policy(struct config_ctx *x, char **argv)
 	return 0;
 }
 
+static int config_do_bypass_mark(struct config_ctx *x, char **argv)
+{
+	return config_parse_mark(x, argv[0], &x->c->bypass_mark);
+}
+
 struct config_directive {
 	const char *name;
 	unsigned min_args, max_args;
@@ -920,6 +926,8 @@ static const struct config_directive config_directives[] = {
 	  config_do_control_group },
 	{ "fail-policy", 1, 1, ONCE_FAIL_POLICY, "fail-policy drop|bypass",
 	  config_do_fail_policy },
+	{ "bypass-mark", 1, 1, ONCE_BYPASS_MARK, "bypass-mark VALUE[/MASK]",
+	  config_do_bypass_mark },
 };
 
 void config_init(struct config *c)
@@ -941,6 +949,10 @@ void config_init(struct config *c)
 	c->batch = 64;
 	strcpy(c->control, CONFIG_DEFAULT_CONTROL);
 	c->fail_policy = FAIL_POLICY_DROP;
+	c->bypass_mark = (struct mark){
+		.value = CONFIG_BYPASS_MARK, .mask = CONFIG_BYPASS_MARK,
+		.set = true,
+	};
 }
 
 int config_line(struct config *c, const char *file, unsigned lineno,
@@ -1104,6 +1116,41 @@ static bool config_check_cpus(struct config *c, const char *file,
 	return ok;
 }
 
+/* With fail-policy bypass, the kernel's NAT tells espmasq's packets from
+ * the ones that bypassed it by bypass-mark alone: no other mark espmasqd
+ * sets may touch those bits. */
+static bool config_check_bypass_mark(const struct config *c, const char *file,
+				     struct config_errors *errs)
+{
+	uint32_t bm = c->bypass_mark.mask;
+	bool ok = true;
+	unsigned i;
+
+	if (c->fail_policy != FAIL_POLICY_BYPASS)
+		return true;
+	if (c->mark.set && (c->mark.mask & bm)) {
+		config_err(errs, file, 0, "'mark 0x%x/0x%x' overlaps "
+			   "bypass-mark 0x%x/0x%x", c->mark.value, c->mark.mask,
+			   c->bypass_mark.value, bm);
+		ok = false;
+	}
+	for (i = 0; i < c->n_marks; i++)
+		if (c->marks[i].mark.mask & bm) {
+			config_err(errs, file, 0, "mark rule %u (0x%x/0x%x) "
+				   "overlaps bypass-mark 0x%x/0x%x", i + 1,
+				   c->marks[i].mark.value,
+				   c->marks[i].mark.mask,
+				   c->bypass_mark.value, bm);
+			ok = false;
+		}
+	if (!c->bypass_mark.value) {
+		config_err(errs, file, 0, "bypass-mark 0x0/0x%x: the value "
+			   "must set at least one bit", bm);
+		ok = false;
+	}
+	return ok;
+}
+
 int config_finish(struct config *c, const char *file,
 		  struct config_errors *errs)
 {
@@ -1130,6 +1177,8 @@ int config_finish(struct config *c, const char *file,
 	if (!config_check_pins(c, file, errs))
 		ok = false;
 	if (!config_check_cpus(c, file, errs))
+		ok = false;
+	if (!config_check_bypass_mark(c, file, errs))
 		ok = false;
 	return ok ? 0 : -EINVAL;
 }

@@ -95,6 +95,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&d->table_lock);
 	if (gone)
 		log_debug("%u sessions expired", gone);
+	if (d->cfg->fail_policy == FAIL_POLICY_BYPASS)
+		heartbeat_beat(&d->hb, HEARTBEAT_DIR RULES_HEARTBEAT_NAME);
 }
 
 static void on_metrics_timer(evutil_socket_t fd, short what, void *arg)
@@ -122,6 +124,7 @@ static int run(struct daemon *d, bool foreground)
 	unsigned i;
 	int err = 0;
 
+	heartbeat_init(&d->hb);
 	if (!foreground && daemon(0, 0) < 0)
 		fatal("daemon");
 	evthread_use_pthreads();
@@ -167,6 +170,9 @@ static int run(struct daemon *d, bool foreground)
 			strerror(-err));
 		goto out;
 	}
+	/* before the first packet: what comes from now on is untracked */
+	if (d->cfg->fail_policy == FAIL_POLICY_BYPASS)
+		heartbeat_beat(&d->hb, HEARTBEAT_DIR RULES_HEARTBEAT_NAME);
 	for (i = 0; i < d->n_workers; i++) {
 		err = worker_start(d->workers[i]);
 		if (err) {
@@ -194,6 +200,10 @@ out:
 	if (metrics)
 		event_free(metrics);
 	control_close(d->ctl);
+	/* the entry itself stays: a restart within its life drops (as
+	 * with fail-policy drop) rather than moving tunnels to the kernel's
+	 * NAT and back */
+	heartbeat_close(&d->hb);
 	for (i = 0; i < 3; i++)
 		if (sigs[i])
 			event_free(sigs[i]);

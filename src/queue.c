@@ -103,7 +103,9 @@ static int setup(struct queue *q, const struct queue_params *p)
 	/* GSO: take packets as they are, partial checksums included (the
 	 * rewrite completes them), instead of making the kernel checksum
 	 * and segment every one before queueing. */
-	flags = NFQA_CFG_F_GSO | (p->fail_open ? NFQA_CFG_F_FAIL_OPEN : 0);
+	flags = NFQA_CFG_F_GSO;
+	/* never fail-open: a packet accepted because the queue was full
+	 * would leave with its inside address, whatever the policy */
 	mask = NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN;
 	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
 	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(mask));

@@ -42,6 +42,9 @@ static void restart_only(const struct config *o, const struct config *n,
 		problem(e, "control-group");
 	if (o->fail_policy != n->fail_policy)
 		problem(e, "fail-policy");
+	if (o->bypass_mark.value != n->bypass_mark.value ||
+	    o->bypass_mark.mask != n->bypass_mark.mask)
+		problem(e, "bypass-mark");
 }
 
 /* The rules @c needs, as text (NULL when out of memory). */

@@ -68,12 +68,12 @@ static const char *range_str(const struct range *r, char *buf)
 	return buf;
 }
 
-/* NFQUEUE target / queue statement for the configured queues. */
+/* NFQUEUE target / queue statement for the configured queues; @bypass:
+ * the kernel accepts instead of dropping while no daemon listens. */
 static int queue_target(const struct config *c, enum rules_format fmt,
-			char *buf, size_t len)
+			bool bypass, char *buf, size_t len)
 {
 	unsigned lo = c->queues[0], hi = c->queues[c->n_queues - 1];
-	bool bypass = c->fail_policy == FAIL_POLICY_BYPASS;
 
 	if (hi - lo + 1 != c->n_queues) {
 		fprintf(stderr, "espmasqd: queues must be contiguous to be "
@@ -98,8 +98,33 @@ static int queue_target(const struct config *c, enum rules_format fmt,
 	return 0;
 }
 
-static void print_iptables(FILE *f, const struct config *c, const char *q,
-			   const struct range *ar, size_t nar)
+/* Where the kernel's NAT puts what bypassed the daemon: the first range
+ * of pool aliases (pinned ones if there are none). */
+static struct range fallback_range(const struct config *c,
+				   const struct range *ar)
+{
+	struct range r;
+	unsigned i;
+
+	if (!c->n_aliases)
+		return ar[0];
+	r.lo = r.hi = c->aliases[0];
+	for (i = 1; i < c->n_aliases && c->aliases[i] == r.hi + 1; i++)
+		r.hi = c->aliases[i];
+	return r;
+}
+
+/* The queue targets of one configuration: @q for inbound and for what
+ * may bypass, @hard for what must never pass without the daemon. */
+struct targets {
+	char q[96];
+	char hard[96];
+	bool bypass;
+};
+
+static void print_iptables(FILE *f, const struct config *c,
+			   const struct targets *t, const struct range *ar,
+			   size_t nar)
 {
 	static const char *const l4[] = {
 		"-p udp -m multiport --dports 500,4500", "-p esp",
@@ -115,7 +140,17 @@ static void print_iptables(FILE *f, const struct config *c, const char *q,
 	char s1[24], s2[24], r1[40];
 	char oif[40] = "", iif[40] = "";
 	size_t i, j, k, ns = c->n_servers ? c->n_servers : 1;
+	const char *q = t->q;
+	const char *out = t->bypass ? "-j " RULES_CHAIN_OUTQ : t->q;
+	/* With bypass, espmasq's flows are untracked only while espmasqd
+	 * beats (rules.h); then conntrack sees them, for the kernel's NAT. */
+	char alive[128] = "";
+	struct range fb;
 
+	if (t->bypass)
+		snprintf(alive, sizeof(alive), " -m recent --name %s --rcheck "
+			 "--seconds %u --mask 0.0.0.0 --rsource",
+			 RULES_HEARTBEAT_NAME, RULES_HEARTBEAT_SECONDS);
 	if (c->outside[0]) {
 		snprintf(oif, sizeof(oif), " -o %s", c->outside);
 		snprintf(iif, sizeof(iif), " -i %s", c->outside);
@@ -130,7 +165,8 @@ static void print_iptables(FILE *f, const struct config *c, const char *q,
 				if (c->n_servers)
 					fprintf(f, " -d %s",
 						cidr(&c->servers[j], s2));
-				fprintf(f, " %s -j CT --notrack\n", l4[k]);
+				fprintf(f, " %s%s -j CT --notrack\n", l4[k],
+					alive);
 			}
 	for (i = 0; i < nar; i++)
 		for (j = 0; j < ns; j++)
@@ -141,10 +177,11 @@ static void print_iptables(FILE *f, const struct config *c, const char *q,
 				if (c->n_servers)
 					fprintf(f, " -s %s",
 						cidr(&c->servers[j], s2));
-				fprintf(f, " %s -j CT --notrack\n", l4_in[k]);
+				fprintf(f, " %s%s -j CT --notrack\n",
+					l4_in[k], alive);
 			}
-	fprintf(f, "COMMIT\n*mangle\n:%s - [0:0]\n:%s - [0:0]\n",
-		RULES_CHAIN_IN, RULES_CHAIN_OUT);
+	fprintf(f, "COMMIT\n*mangle\n:%s - [0:0]\n:%s - [0:0]\n:%s - [0:0]\n",
+		RULES_CHAIN_IN, RULES_CHAIN_OUT, RULES_CHAIN_OUTQ);
 	fprintf(f, "-I PREROUTING 1 -j %s\n", RULES_CHAIN_IN);
 	fprintf(f, "-I POSTROUTING 1 -j %s\n", RULES_CHAIN_OUT);
 	for (i = 0; i < nar; i++) {
@@ -173,7 +210,8 @@ static void print_iptables(FILE *f, const struct config *c, const char *q,
 				if (c->n_servers)
 					fprintf(f, " -d %s",
 						cidr(&c->servers[j], s2));
-				fprintf(f, " %s %s\n", k < 2 ? l4[k] : frag, q);
+				fprintf(f, " %s %s\n", k < 2 ? l4[k] : frag,
+					out);
 			}
 	/* errors to a server about what it sent a client, from the client
 	 * or from this router */
@@ -183,8 +221,43 @@ static void print_iptables(FILE *f, const struct config *c, const char *q,
 			if (c->n_servers)
 				fprintf(f, " -d %s", cidr(&c->servers[j], s2));
 			fprintf(f, " -p icmp --icmp-type %s %s\n",
-				icmp_errors[k], q);
+				icmp_errors[k], out);
 		}
+	if (t->bypass) {
+		/* Only two kinds may pass while no daemon listens: a flow
+		 * the kernel's NAT already translates, and the first packet
+		 * of a new one (the nat table below translates it).  A flow
+		 * espmasqd was translating has a conntrack entry that NATs
+		 * nothing: without the daemon it is dropped, not leaked. */
+		fprintf(f, "-A %s -m conntrack --ctstate SNAT %s\n",
+			RULES_CHAIN_OUTQ, t->q);
+		fprintf(f, "-A %s -m conntrack ! --ctstatus CONFIRMED %s\n",
+			RULES_CHAIN_OUTQ, t->q);
+		fprintf(f, "-A %s %s\n", RULES_CHAIN_OUTQ, t->hard);
+	}
+	fprintf(f, "COMMIT\n*nat\n:%s - [0:0]\n", RULES_CHAIN_NAT);
+	fprintf(f, "-I POSTROUTING 1 -j %s\n", RULES_CHAIN_NAT);
+	if (t->bypass) {
+		fb = fallback_range(c, ar);
+		/* espmasqd's own: no NAT on top of its translation */
+		fprintf(f, "-A %s -m mark --mark 0x%x/0x%x -j ACCEPT\n",
+			RULES_CHAIN_NAT, c->bypass_mark.value,
+			c->bypass_mark.mask);
+		for (i = 0; i < c->n_inside; i++)
+			for (j = 0; j < ns; j++)
+				for (k = 0; k < 2; k++) {
+					fprintf(f, "-A %s%s -s %s",
+						RULES_CHAIN_NAT, oif,
+						cidr(&c->inside[i], s1));
+					if (c->n_servers)
+						fprintf(f, " -d %s",
+							cidr(&c->servers[j],
+							     s2));
+					fprintf(f, " %s -j SNAT --to-source "
+						"%s\n", l4[k],
+						range_str(&fb, r1));
+				}
+	}
 	fprintf(f, "COMMIT\n");
 }
 
@@ -226,8 +299,9 @@ static void nft_to_aliases(FILE *f, const struct config *c,
 	}
 }
 
-static void print_nft(FILE *f, const struct config *c, const char *q,
-		      const struct range *ar, size_t nar)
+static void print_nft(FILE *f, const struct config *c,
+		      const struct targets *t, const struct range *ar,
+		      size_t nar)
 {
 	static const char *const l4_out[] = {
 		"udp dport { 500, 4500 }", "meta l4proto esp",
@@ -240,6 +314,7 @@ static void print_nft(FILE *f, const struct config *c, const char *q,
 		"ip frag-off & 0x1fff != 0 meta l4proto udp";
 	static const char nft_icmp[] = "icmp type { destination-unreachable, "
 		"time-exceeded, parameter-problem }";
+	const char *q = t->q;
 	const char *phase[2] = { "notrack", q };
 	unsigned k, p;
 
@@ -299,17 +374,28 @@ static void print_nft(FILE *f, const struct config *c, const char *q,
 		fprintf(f, "%s %s\n", k < 2 ? l4_out[k] :
 			k == 2 ? nft_frag : nft_icmp, q);
 	}
-	fprintf(f, "\t}\n}\n");
+	fprintf(f, "\t}\n");
+	fprintf(f, "}\n");
 }
 
 int rules_print(FILE *f, const struct config *c, enum rules_format fmt)
 {
+	struct targets t = {
+		.bypass = c->fail_policy == FAIL_POLICY_BYPASS,
+	};
 	struct range *ar;
 	size_t nar;
-	char q[96];
 	int err;
 
-	err = queue_target(c, fmt, q, sizeof(q));
+	if (t.bypass && fmt == RULES_NFT) {
+		fprintf(stderr, "espmasqd: fail-policy bypass needs the "
+			"iptables rules: its heartbeat is an xt_recent list, "
+			"which nft cannot match\n");
+		return -EINVAL;
+	}
+	err = queue_target(c, fmt, t.bypass, t.q, sizeof(t.q));
+	if (!err)
+		err = queue_target(c, fmt, false, t.hard, sizeof(t.hard));
 	if (err)
 		return err;
 	ar = calloc(CONFIG_MAX_ALIASES + CONFIG_MAX_PINS, sizeof(*ar));
@@ -319,9 +405,9 @@ int rules_print(FILE *f, const struct config *c, enum rules_format fmt)
 	fprintf(f, "# espmasq rules (%s); generated by espmasqd --print-rules\n",
 		fmt == RULES_NFT ? "nft -f" : "iptables-restore --noflush");
 	if (fmt == RULES_NFT)
-		print_nft(f, c, q, ar, nar);
+		print_nft(f, c, &t, ar, nar);
 	else
-		print_iptables(f, c, q, ar, nar);
+		print_iptables(f, c, &t, ar, nar);
 	free(ar);
 	return 0;
 }

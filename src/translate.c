@@ -357,10 +357,10 @@ static session_id demux(const struct xlate_ctx *x, const struct pkt_info *pi,
 	}
 }
 
-enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
-			       struct pkt_info *pi, bool l4_partial,
-			       uint32_t now, uint32_t now_ms,
-			       struct xlate_out *out)
+static enum xlate_result xlate_one(const struct xlate_ctx *x, uint8_t *buf,
+				   struct pkt_info *pi, bool l4_partial,
+				   uint32_t now, uint32_t now_ms,
+				   struct xlate_out *out)
 {
 	const struct config *c = x->cfg;
 	uint32_t src = ntohl(pi->saddr), dst = ntohl(pi->daddr);
@@ -490,6 +490,24 @@ enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
 		pkt_rewrite_port(buf, pi, false, xport, l4_partial);
 	pkt_rewrite_addr(buf, pi, false, htonl(out->alias), l4_partial);
 	return XL_OUT;
+}
+
+enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
+			       struct pkt_info *pi, bool l4_partial,
+			       uint32_t now, uint32_t now_ms,
+			       struct xlate_out *out)
+{
+	enum xlate_result r = xlate_one(x, buf, pi, l4_partial, now, now_ms,
+					out);
+	const struct mark *bm = &x->cfg->bypass_mark;
+
+	/* what leaves translated carries bypass-mark, so the kernel's NAT
+	 * (the fallback of fail-policy bypass) leaves it alone */
+	if (r == XL_OUT && x->cfg->fail_policy == FAIL_POLICY_BYPASS) {
+		out->mark_value = (out->mark_value & ~bm->mask) | bm->value;
+		out->mark_mask |= bm->mask;
+	}
+	return r;
 }
 
 const char *xlate_result_name(enum xlate_result r)

@@ -451,7 +451,6 @@ int worker_new(struct daemon *d, unsigned index, uint16_t queue, int cpu,
 	struct queue_params qp = {
 		.num = queue, .maxlen = d->cfg->queue_maxlen,
 		.rcvbuf = d->cfg->rcvbuf, .batch = d->cfg->batch,
-		.fail_open = d->cfg->fail_policy == FAIL_POLICY_BYPASS,
 	};
 	struct worker *w = calloc(1, sizeof(*w));
 	int err;

@@ -36,7 +36,7 @@ ns r iptables-restore --noflush <"$tmp/rules" || { echo "rules failed"; exit 1; 
 ns r iptables -t nat -A POSTROUTING -o r-out -j MASQUERADE
 ns_bg s tcpdump -Q in -U -n -s 0 -i s-in -w "$tmp/down.pcap" not arp 2>/dev/null
 ns_bg s "$PYTHON" "$here/peer.py" server --addr 203.0.113.100 --clients 2 \
-	--log "$tmp/server.log" --duration 40
+	--log "$tmp/server.log" --duration 120
 sleep 1
 
 # run N: both clients, NAT-T and raw ESP, results in res-N-I.json
@@ -88,5 +88,90 @@ inside=$(tshark -n -r "$tmp/up.pcap" -Y "ip.src == 192.0.2.0/24" 2>/dev/null | g
 echo "with the daemon the capture saw $n ESP and NAT-T packets from the aliases, $inside from inside"
 check "the capture sees the traffic once espmasqd runs, from aliases only" \
 	'[ "$n" -ge 200 ] && [ "$inside" = 0 ]'
+
+# ---- fail-policy bypass -------------------------------------------------
+# Without a daemon the kernel's NAT takes the flows (at least one client
+# works); with one, espmasqd does and its flows are untracked; kill -9 hands
+# them back to the kernel's NAT within the heartbeat's life; never an
+# inside address on the outside link.
+pkill -f "espmasqd -f $tmp/espmasq.conf"
+for _ in $(seq 50); do pgrep -f "espmasqd -f $tmp/espmasq.conf" >/dev/null || break; sleep 0.1; done
+rm -f "$tmp/espmasq.sock"
+ns r "$ESPMASQD" -f "$tmp/espmasq.conf" --print-rules >/dev/null
+sed -i 's/^fail-policy drop$/fail-policy bypass/' "$tmp/espmasq.conf"
+ns r env ESPMASQD="$ESPMASQD" "$here/../../contrib/espmasq-rules" \
+	-f "$tmp/espmasq.conf" apply || { echo "bypass rules failed"; exit 1; }
+ns r conntrack -F 2>/dev/null
+ns_bg s tcpdump -Q in -U -n -s 0 -i s-in -w "$tmp/bypass.pcap" not arp 2>/dev/null
+sleep 1
+# answered ESP and ESP-in-UDP of client $2 in run $1
+answered() { jq_ "$tmp/res-$1-$2.json" 'd["esp_ok"] + d["esp_udp_ok"]'; }
+
+run bdown
+echo "bypass, no daemon: client 1 $(answered bdown 1)/100, client 2 $(answered bdown 2)/100 answered"
+check "bypass, no daemon: the kernel's NAT carries at least one client" \
+	'[ "$(answered bdown 1)" -gt 0 ] || [ "$(answered bdown 2)" -gt 0 ]'
+snat=$(ns r conntrack -L -s 192.0.2.0/24 2>/dev/null | grep -c "dst=203.0.113.1[12] ")
+echo "conntrack entries the kernel's NAT made: $snat"
+check "bypass, no daemon: conntrack NATs the flows to the aliases" '[ "$snat" -gt 0 ]'
+
+ns_bg r "$ESPMASQD" -f "$tmp/espmasq.conf" -d 2>"$tmp/daemon2.log"
+for _ in $(seq 50); do [ -S "$tmp/espmasq.sock" ] && break; sleep 0.1; done
+check "bypass: the daemon's heartbeat is in the xt_recent list" \
+	'ns r grep -q "src=0.0.0.0 " /proc/net/xt_recent/espmasq'
+lines=$(wc -l <"$tmp/server.log")
+run bup
+sleep 0.5
+for i in 1 2; do
+	check "bypass, daemon up: client $i's ESP and ESP-in-UDP all answered" \
+		'[ "$(jq_ "$tmp/res-bup-$i.json" "(d[\"esp_ok\"], d[\"esp_udp_ok\"])")" = "(50, 50)" ]'
+done
+ctl -j sessions >"$tmp/bsess.json"
+# the server logs each client's packets (known by their SPIs) with the
+# address they came from: during this run, only the client's own alias
+tail -n +"$((lines + 1))" "$tmp/server.log" >"$tmp/server-bup.log"
+bad=$("$PYTHON" -c 'import json,sys
+alias = {}
+for l in open(sys.argv[1]):
+    r = json.loads(l)
+    if r.get("type") == "session":
+        alias[r["client"]] = r["alias"]
+n = seen = 0
+for l in open(sys.argv[2]):
+    r = json.loads(l)
+    if r.get("kind") in ("esp", "esp-udp"):
+        seen += 1
+        if alias.get("192.0.2.%d" % (10 + r["client"])) != r["src"]:
+            n += 1
+print(n if seen >= 200 else "only %d packets" % seen)' "$tmp/bsess.json" "$tmp/server-bup.log")
+echo "bypass, daemon up: $bad ESP packets reached the server from an address other than their session's alias"
+check "bypass, daemon up: traffic leaves on espmasq's aliases, not the kernel's picks" \
+	'[ "$bad" = 0 ]'
+
+pkill -KILL -f "espmasqd -f $tmp/espmasq.conf"
+run bkill
+sleep 4
+run bafter
+echo "bypass, after kill -9: client 1 $(answered bafter 1)/100, client 2 $(answered bafter 2)/100 answered"
+check "bypass, after kill -9: the kernel's NAT takes over within the heartbeat" \
+	'[ "$(answered bafter 1)" -gt 0 ] || [ "$(answered bafter 2)" -gt 0 ]'
+
+rm -f "$tmp/espmasq.sock"
+ns_bg r "$ESPMASQD" -f "$tmp/espmasq.conf" -d 2>"$tmp/daemon3.log"
+for _ in $(seq 50); do [ -S "$tmp/espmasq.sock" ] && break; sleep 0.1; done
+sleep 0.5
+run bback
+for i in 1 2; do
+	check "bypass, daemon back: client $i's ESP and ESP-in-UDP all answered" \
+		'[ "$(jq_ "$tmp/res-bback-$i.json" "(d[\"esp_ok\"], d[\"esp_udp_ok\"])")" = "(50, 50)" ]'
+done
+sleep 0.5
+pkill -INT -f "tcpdump -Q in -U -n -s 0 -i s-in -w $tmp/bypass.pcap"
+sleep 0.5
+inside=$(tshark -n -r "$tmp/bypass.pcap" -Y "ip.src == 192.0.2.0/24" 2>/dev/null | grep -c .)
+ipsec=$(tshark -n -r "$tmp/bypass.pcap" -Y "esp || udp.port == 500 || udp.port == 4500" 2>/dev/null | grep -c .)
+echo "bypass: the server's link saw $ipsec IKE/NAT-T/ESP packets over all four runs, $inside from inside addresses"
+check "bypass: never an inside address on the outside link" \
+	'[ "$ipsec" -gt 0 ] && [ "$inside" = 0 ]'
 echo "fail-policy: $pass passed, $fail failed"
 [ $fail = 0 ]

@@ -30,13 +30,28 @@ check "first apply" "rules apply"
 check "second apply" "rules apply"
 save=$(ip netns exec $ns iptables-save)
 check "one jump each after two applies" \
-	'[ "$(grep -cE "^-A (PRE|POST)ROUTING -j ESPMASQ-" <<<"$save")" = 3 ]'
+	'[ "$(grep -cE "^-A (PRE|POST)ROUTING -j ESPMASQ-" <<<"$save")" = 4 ]'
 check "inbound queue rule present" \
 	'grep -q -- "-A ESPMASQ-IN -s 203.0.113.100/31 -p esp -m iprange --dst-range 203.0.113.11-203.0.113.13 -j NFQUEUE --queue-balance 0:1" <<<"$save"'
 check "pinned alias range present" \
 	'grep -q -- "--dst-range 203.0.113.20-203.0.113.20" <<<"$save"'
 check "outbound notrack present" \
 	'grep -q -- "-A ESPMASQ-RAW -s 192.0.2.0/24 -d 203.0.113.100/31 -p esp -j CT --notrack" <<<"$save"'
+# switching policies in place: each apply replaces what the other put
+echo "fail-policy bypass" >> "$tmp/e.conf"
+check "apply with fail-policy bypass" "rules apply"
+save=$(ip netns exec $ns iptables-save)
+check "bypass: heartbeat on the notrack rules" \
+	'grep -q -- "-A ESPMASQ-RAW -s 192.0.2.0/24 -d 203.0.113.100/31 -p esp -m recent --rcheck --seconds 3 --name espmasq --mask 0.0.0.0 --rsource -j CT --notrack" <<<"$save"'
+check "bypass: the kernel's SNAT for what bypassed" \
+	'grep -q -- "-A ESPMASQ-NAT -s 192.0.2.0/24 -d 203.0.113.100/31 -p esp -j SNAT --to-source 203.0.113.11-203.0.113.13" <<<"$save"'
+check "bypass: still one jump each" \
+	'[ "$(grep -cE "^-A (PRE|POST)ROUTING -j ESPMASQ-" <<<"$save")" = 4 ]'
+sed -i '/fail-policy bypass/d' "$tmp/e.conf"
+check "apply with fail-policy drop again" "rules apply"
+save=$(ip netns exec $ns iptables-save)
+check "drop again: no heartbeat, no SNAT, no bypass left" \
+	'! grep -qE -- "recent|SNAT|bypass|-A ESPMASQ-OUTQ" <<<"$save"'
 check "remove" "rules remove"
 save=$(ip netns exec $ns iptables-save)
 check "nothing of ours left" '! grep -qi espmasq <<<"$save"'

@@ -1126,7 +1126,43 @@ static void test_fail_policy(void **state)
 		     "f.conf:2: duplicate 'fail-policy' (first at line 1)");
 }
 
+static void test_bypass_mark(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(f->c.bypass_mark.value, CONFIG_BYPASS_MARK);
+	assert_int_equal(f->c.bypass_mark.mask, CONFIG_BYPASS_MARK);
+	assert_int_equal(parse(f, LINES("bypass-mark 0x100/0x300")), 0);
+	assert_int_equal(f->c.bypass_mark.value, 0x100);
+	assert_int_equal(f->c.bypass_mark.mask, 0x300);
+	expect_error(LINES("bypass-mark 0x100/0x10"),
+		     "f.conf:1: mark value 0x100 has bits outside mask 0x10");
+	expect_error(LINES("bypass-mark 1", "bypass-mark 2"),
+		     "f.conf:2: duplicate 'bypass-mark' (first at line 1)");
+}
+
 /* --- config_finish ------------------------------------------------------- */
+
+/* with fail-policy bypass no other mark espmasqd sets may touch its bits;
+ * without it, bypass-mark is not used and nothing is checked */
+static void test_bypass_mark_overlap(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(parse(f, LINES("inside 192.0.2.0/24",
+					"alias 203.0.113.1",
+					"mark 0x40000000",
+					"mark client 192.0.2.5 0x1/0x40000001",
+					"mark server 198.51.100.0/24 0x2/0xff")), 0);
+	assert_int_equal(config_finish(&f->c, "f.conf", &f->e), 0);
+	assert_int_equal(parse(f, LINES("fail-policy bypass")), 0);
+	assert_int_equal(config_finish(&f->c, "f.conf", &f->e), -EINVAL);
+	assert_int_equal(f->e.n, 2);
+	assert_string_equal(f->e.msg[0], "f.conf: 'mark 0x40000000/0xffffffff'"
+			    " overlaps bypass-mark 0x40000000/0x40000000");
+	assert_string_equal(f->e.msg[1], "f.conf: mark rule 1 (0x1/0x40000001) "
+			    "overlaps bypass-mark 0x40000000/0x40000000");
+}
 
 static void test_finish_empty(void **state)
 {
@@ -1683,6 +1719,8 @@ int main(void)
 		T(test_rcvbuf),
 		T(test_paths),
 		T(test_fail_policy),
+		T(test_bypass_mark),
+		T(test_bypass_mark_overlap),
 		T(test_sharing),
 		T(test_finish_empty),
 		T(test_finish_pin_only),

@@ -94,24 +94,65 @@ static void test_iptables(void **state)
 	assert_null(strstr(out, "icmp-type destination-unreachable -j CT"));
 	assert_null(strstr(out, "--queue-bypass"));
 	assert_null(strstr(out, "203.0.113.15"));
+	/* fail-policy drop: no heartbeat, the bypass chains stay empty */
+	assert_null(strstr(out, "-m recent"));
+	assert_null(strstr(out, "-A ESPMASQ-OUTQ"));
+	assert_null(strstr(out, "-A ESPMASQ-NAT"));
+	assert_non_null(strstr(out, "*nat\n:ESPMASQ-NAT - [0:0]\n"
+		"-I POSTROUTING 1 -j ESPMASQ-NAT\nCOMMIT\n"));
 	free(out);
 }
 
 static void test_bypass_single_queue_any_server(void **state)
 {
 	static const char *const c2[] = {
-		"inside 192.0.2.0/24", "alias 203.0.113.11",
-		"queues 3", "fail-policy bypass", NULL,
+		"inside 192.0.2.0/24", "alias 203.0.113.11-203.0.113.12",
+		"alias 203.0.113.20", "queues 3", "fail-policy bypass",
+		"bypass-mark 0x8/0x8", NULL,
 	};
 	int rc;
 	char *out = render(c2, RULES_IPTABLES, &rc);
 
 	(void)state;
 	assert_int_equal(rc, 0);
+	/* untracked only while the daemon's heartbeat is fresh */
+	assert_non_null(strstr(out, "-A ESPMASQ-RAW -s 192.0.2.0/24 -p esp "
+		"-m recent --name espmasq --rcheck --seconds 3 --mask 0.0.0.0 "
+		"--rsource -j CT --notrack\n"));
+	assert_non_null(strstr(out, "-A ESPMASQ-RAW -m iprange --dst-range "
+		"203.0.113.20-203.0.113.20 -p esp -m recent --name espmasq "
+		"--rcheck --seconds 3 --mask 0.0.0.0 --rsource -j CT "
+		"--notrack\n"));
+	/* inbound may bypass; outbound only when the kernel NATs it */
+	assert_non_null(strstr(out, "-A ESPMASQ-IN -m iprange --dst-range "
+		"203.0.113.11-203.0.113.12 -p esp -j NFQUEUE --queue-num 3 "
+		"--queue-bypass\n"));
 	assert_non_null(strstr(out, "-A ESPMASQ-OUT -s 192.0.2.0/24 -p esp "
-		"-j NFQUEUE --queue-num 3 --queue-bypass\n"));
+		"-j ESPMASQ-OUTQ\n"));
+	assert_non_null(strstr(out, "-A ESPMASQ-OUT -p icmp --icmp-type "
+		"time-exceeded -j ESPMASQ-OUTQ\n"));
+	assert_non_null(strstr(out, ":ESPMASQ-OUTQ - [0:0]\n"));
+	assert_non_null(strstr(out,
+		"-A ESPMASQ-OUTQ -m conntrack --ctstate SNAT -j NFQUEUE "
+		"--queue-num 3 --queue-bypass\n"
+		"-A ESPMASQ-OUTQ -m conntrack ! --ctstatus CONFIRMED -j NFQUEUE "
+		"--queue-num 3 --queue-bypass\n"
+		"-A ESPMASQ-OUTQ -j NFQUEUE --queue-num 3\n"));
+	/* the kernel's NAT: not on espmasqd's packets, the first alias
+	 * range for the rest */
+	assert_non_null(strstr(out, "*nat\n:ESPMASQ-NAT - [0:0]\n"
+		"-I POSTROUTING 1 -j ESPMASQ-NAT\n"
+		"-A ESPMASQ-NAT -m mark --mark 0x8/0x8 -j ACCEPT\n"
+		"-A ESPMASQ-NAT -s 192.0.2.0/24 -p udp -m multiport --dports "
+		"500,4500 -j SNAT --to-source 203.0.113.11-203.0.113.12\n"
+		"-A ESPMASQ-NAT -s 192.0.2.0/24 -p esp -j SNAT --to-source "
+		"203.0.113.11-203.0.113.12\nCOMMIT\n"));
 	assert_null(strstr(out, " -d "));	/* any server */
 	assert_null(strstr(out, " -o "));	/* any interface */
+	free(out);
+	/* nft cannot match the heartbeat */
+	out = render(c2, RULES_NFT, &rc);
+	assert_int_equal(rc, -EINVAL);
 	free(out);
 }
 

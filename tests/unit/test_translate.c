@@ -994,6 +994,35 @@ static void test_marks(void **state)
 	teardown_fx(f);
 }
 
+/* fail-policy bypass: what leaves translated carries bypass-mark on top
+ * of its own mark (so the kernel's NAT leaves it alone); what comes in
+ * does not need it. */
+static void test_bypass_mark(void **state)
+{
+	static const char *const lines[] = {
+		"inside 192.0.2.0/24",
+		"alias 203.0.113.11-203.0.113.13",
+		"mark 0x100/0xff00",
+		"fail-policy bypass",
+		"bypass-mark 0x10000/0x30000",
+		NULL,
+	};
+	struct fx *f = setup_cfg(lines, 8);
+	struct xlate_out xo;
+	uint32_t s, d;
+
+	(void)state;
+	assert_int_equal(run(f, true, CL(1), EX(100), 1001, 10, &s, &d, &xo),
+			 XL_OUT);
+	assert_int_equal(xo.mark_value, 0x10100);
+	assert_int_equal(xo.mark_mask, 0x3ff00);
+	assert_int_equal(run(f, true, EX(100), s, 2001, 10, &s, &d, &xo),
+			 XL_IN);
+	assert_int_equal(xo.mark_value, 0x100);
+	assert_int_equal(xo.mark_mask, 0xff00);
+	teardown_fx(f);
+}
+
 static void test_sa_learning(void **state)
 {
 	struct fx *f = setup_cfg(basic, 8);
@@ -1139,6 +1168,7 @@ int main(void)
 		cmocka_unit_test(test_natt_ports),
 		cmocka_unit_test(test_table_full),
 		cmocka_unit_test(test_marks),
+		cmocka_unit_test(test_bypass_mark),
 		cmocka_unit_test(test_sa_learning),
 		cmocka_unit_test(test_fragments_follow_session),
 		cmocka_unit_test(test_fragments_on_shared_alias),
