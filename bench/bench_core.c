@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * In-core benchmark: prepared ESP packets from many clients, outbound and
+ * In-core benchmark: prepared packets from many clients, outbound and
  * inbound, through parse + session lookup + rewrite, without the kernel.
  * Prints packets per second and the memory a session costs.  It never fails
- * on timing.  Run under `valgrind --tool=callgrind` for instructions per
- * packet (deterministic), e.g. with `-n 100000`.
+ * on timing.  Under `valgrind --tool=callgrind --toggle-collect=core_packet`
+ * the instruction count divided by the packets is the cost of one packet of
+ * that kind, parse to rewrite (deterministic; bench/bench-core.sh does this
+ * per kind).
  *
- *   bench_core [-s SESSIONS] [-n PACKETS]
+ *   bench_core [-s SESSIONS] [-n PACKETS] [-k esp|esp-udp|ike|natt-ike|mix]
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -17,11 +19,18 @@
 
 #include "alias.h"
 #include "config.h"
+#include "csum.h"
 #include "packet.h"
 #include "session.h"
 #include "translate.h"
 
 #define PKT_LEN 120
+
+enum kind { K_ESP, K_ESP_UDP, K_IKE, K_NATT_IKE, K_MIX, K_MAX };
+
+static const char *const kind_names[K_MAX] = {
+	"esp", "esp-udp", "ike", "natt-ike", "mix",
+};
 
 static double now_s(void)
 {
@@ -31,45 +40,204 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void mk_esp(uint8_t *p, uint32_t src, uint32_t dst, uint32_t spi)
+static void put32(uint8_t *p, uint32_t v)
 {
-	uint32_t s = htonl(src), d = htonl(dst), v = htonl(spi);
+	v = htonl(v);
+	memcpy(p, &v, 4);
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	v = htons(v);
+	memcpy(p, &v, 2);
+}
+
+/* IKEv2 header at @p: SPIs @ispi/@rspi, exchange @exch, from the
+ * initiator or the responder */
+static void put_ike(uint8_t *p, uint64_t ispi, uint64_t rspi, uint8_t exch,
+		    bool initiator)
+{
+	put32(p, (uint32_t)(ispi >> 32));
+	put32(p + 4, (uint32_t)ispi);
+	put32(p + 8, (uint32_t)(rspi >> 32));
+	put32(p + 12, (uint32_t)rspi);
+	p[16] = 46;			/* next payload: encrypted */
+	p[17] = 0x20;			/* version 2.0 */
+	p[18] = exch;
+	p[19] = initiator ? 0x08 : 0x20;
+	put32(p + 20, 2);		/* message id */
+	put32(p + 24, PKT_LEN - 28);
+}
+
+/*
+ * One IPv4 packet of @k from @src to @dst: ESP with @spi, ESP in UDP
+ * (4500, @spi), IKE on 500 or with the NAT-T marker on 4500 (SPIs
+ * @ispi/@rspi, exchange @exch).  Checksums valid, as on the wire.
+ */
+static void mk_pkt(uint8_t *p, enum kind k, uint32_t src, uint32_t dst,
+		   uint32_t spi, uint64_t ispi, uint64_t rspi, uint8_t exch,
+		   bool initiator)
+{
+	uint16_t c;
+	uint8_t *u = p + 20;
 
 	memset(p, 0x5a, PKT_LEN);
 	memset(p, 0, 20);
 	p[0] = 0x45;
-	p[2] = 0;
-	p[3] = PKT_LEN;
+	put16(p + 2, PKT_LEN);
 	p[8] = 64;
-	p[9] = 50;
-	memcpy(p + 12, &s, 4);
-	memcpy(p + 16, &d, 4);
-	memcpy(p + 20, &v, 4);
+	p[9] = k == K_ESP ? 50 : 17;
+	put32(p + 12, src);
+	put32(p + 16, dst);
+	if (k == K_ESP) {
+		put32(p + 20, spi);
+		put32(p + 24, 1);
+	} else {
+		uint16_t port = k == K_IKE ? 500 : 4500;
+
+		put16(u, port);
+		put16(u + 2, port);
+		put16(u + 4, PKT_LEN - 20);
+		put16(u + 6, 0);
+		if (k == K_ESP_UDP) {
+			put32(u + 8, spi);
+			put32(u + 12, 1);
+		} else if (k == K_IKE) {
+			put_ike(u + 8, ispi, rspi, exch, initiator);
+		} else {
+			memset(u + 8, 0, 4);
+			put_ike(u + 12, ispi, rspi, exch, initiator);
+			put32(u + 12 + 24, PKT_LEN - 32);
+		}
+		c = csum_udp4(htonl(src), htonl(dst), u, PKT_LEN - 20);
+		memcpy(u + 6, &c, 2);
+	}
+	c = (uint16_t)~csum_fold16(csum_partial(p, 20, 0));
+	memcpy(p + 10, &c, 2);
+}
+
+struct bench {
+	struct xlate_ctx x;
+	uint8_t *pk;		/* 2 packets per session: out, then in */
+	unsigned long sessions;
+	enum kind kind;
+};
+
+static enum kind kind_of(const struct bench *b, unsigned long s)
+{
+	return b->kind == K_MIX ? (enum kind)(s % 4) : b->kind;
+}
+
+/* One packet through the core: what callgrind counts (not inlined, so
+ * that --toggle-collect=core_packet sees it alone). */
+__attribute__((noinline)) enum xlate_result
+core_packet(const struct bench *b, uint8_t *work);
+__attribute__((noinline)) enum xlate_result
+core_packet(const struct bench *b, uint8_t *work)
+{
+	struct pkt_info pi;
+	struct xlate_out xo;
+
+	if (pkt_parse(work, PKT_LEN, &pi) != PKT_OK)
+		return XL_MAX;
+	return xlate_packet(&b->x, work, &pi, false, 2, 2000, &xo);
+}
+
+static int run_packets(const struct bench *b, unsigned long packets)
+{
+	uint8_t work[PKT_LEN];
+	unsigned long i;
+
+	for (i = 0; i < packets; i++) {
+		/* stride through the sessions so lookups miss the cache as
+		 * they would with many clients */
+		unsigned long k = (i * 2654435761ul) % (2 * b->sessions);
+
+		memcpy(work, b->pk + k * PKT_LEN, PKT_LEN);
+		if (core_packet(b, work) != (k & 1 ? XL_IN : XL_OUT))
+			return -1;
+	}
+	return 0;
+}
+
+/* Sets up session @s (client to server, out and in, as a real one would
+ * start) and stores its two measured packets. */
+static int establish(struct bench *b, unsigned long s, uint32_t server)
+{
+	uint32_t client = 0x0a000000u + (uint32_t)s, alias;
+	uint64_t ispi = 0x1000000000000000ull + s, rspi = 0x2000000000000000ull + s;
+	uint32_t spi_o = 0x1000 + (uint32_t)s, spi_i = 0x2000 + (uint32_t)s;
+	enum kind k = kind_of(b, s);
+	uint8_t work[PKT_LEN];
+	struct pkt_info pi;
+	struct xlate_out xo;
+
+	/* IKE_SA_INIT out and back (on 500, as clients start), then the
+	 * measured kind's SA */
+	mk_pkt(work, K_IKE, client, server, 0, ispi, 0, 34, true);
+	pkt_parse(work, PKT_LEN, &pi);
+	if (xlate_packet(&b->x, work, &pi, false, 1, 1000, &xo) != XL_OUT)
+		return -1;
+	memcpy(&alias, work + 12, 4);
+	alias = ntohl(alias);
+	mk_pkt(work, K_IKE, server, alias, 0, ispi, rspi, 34, false);
+	pkt_parse(work, PKT_LEN, &pi);
+	if (xlate_packet(&b->x, work, &pi, false, 1, 1001, &xo) != XL_IN)
+		return -1;
+	if (k == K_ESP || k == K_ESP_UDP) {
+		mk_pkt(work, k, client, server, spi_o, 0, 0, 0, true);
+		pkt_parse(work, PKT_LEN, &pi);
+		if (xlate_packet(&b->x, work, &pi, false, 1, 1002, &xo) !=
+		    XL_OUT)
+			return -1;
+		mk_pkt(work, k, server, alias, spi_i, 0, 0, 0, false);
+		pkt_parse(work, PKT_LEN, &pi);
+		if (xlate_packet(&b->x, work, &pi, false, 1, 1003, &xo) !=
+		    XL_IN)
+			return -1;
+	}
+	/* measured: INFORMATIONAL for IKE, data for ESP */
+	mk_pkt(b->pk + 2 * s * PKT_LEN, k, client, server, spi_o, ispi, rspi,
+	       37, true);
+	mk_pkt(b->pk + (2 * s + 1) * PKT_LEN, k, server, alias, spi_i, ispi,
+	       rspi, 37, false);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	unsigned long sessions = 1000, packets = 2000000, i;
+	unsigned long sessions = 1000, packets = 2000000, i, n_srv;
 	struct config *cfg = calloc(1, sizeof(*cfg));
 	struct config_errors e = { .n = 0 };
 	struct session_limits lim;
 	struct session_table *t;
 	struct alias_pool *pool;
-	struct xlate_ctx x;
-	uint8_t *pk, *work;
-	uint32_t *alias_of;
-	unsigned long n_srv;
+	struct bench b = { .kind = K_MIX };
 	double t0, t1;
-	int opt;
+	int opt, kk;
 	char line[128];
 
-	while ((opt = getopt(argc, argv, "s:n:")) != -1) {
-		if (opt == 's')
+	while ((opt = getopt(argc, argv, "s:n:k:")) != -1) {
+		if (opt == 's') {
 			sessions = strtoul(optarg, NULL, 0);
-		else if (opt == 'n')
+		} else if (opt == 'n') {
 			packets = strtoul(optarg, NULL, 0);
-		else
+		} else if (opt == 'k') {
+			for (kk = 0; kk < K_MAX; kk++)
+				if (!strcmp(optarg, kind_names[kk]))
+					break;
+			if (kk == K_MAX) {
+				fprintf(stderr, "bench_core: unknown kind %s "
+					"(esp, esp-udp, ike, natt-ike, mix)\n",
+					optarg);
+				return 2;
+			}
+			b.kind = (enum kind)kk;
+		} else {
+			fprintf(stderr, "usage: bench_core [-s SESSIONS] "
+				"[-n PACKETS] [-k KIND]\n");
 			return 2;
+		}
 	}
 	if (!cfg || !sessions || sessions > 4000000)
 		return 2;
@@ -88,60 +256,31 @@ int main(int argc, char **argv)
 	lim.max_sas = (uint32_t)sessions * 4;
 	t = session_table_new(&lim);
 	pool = alias_pool_new(cfg);
-	pk = malloc(2 * sessions * PKT_LEN);
-	work = malloc(PKT_LEN);
-	alias_of = calloc(sessions, sizeof(*alias_of));
-	if (!t || !pool || !pk || !work || !alias_of)
+	b.pk = malloc(2 * sessions * PKT_LEN);
+	if (!t || !pool || !b.pk)
 		return 1;
-	x = (struct xlate_ctx){ t, cfg, pool };
+	b.x = (struct xlate_ctx){ t, cfg, pool };
+	b.sessions = sessions;
 
-	/* establish every session with one outbound and one inbound packet */
-	for (i = 0; i < sessions; i++) {
-		uint32_t client = 0x0a000000u + (uint32_t)i;
-		uint32_t server = 0xc6336400u + (uint32_t)(i % n_srv);
-		struct pkt_info pi;
-		struct xlate_out xo;
-		uint32_t a;
-
-		mk_esp(work, client, server, 0x1000 + (uint32_t)i);
-		pkt_parse(work, PKT_LEN, &pi);
-		if (xlate_packet(&x, work, &pi, false, 1, 1000, &xo) != XL_OUT) {
+	for (i = 0; i < sessions; i++)
+		if (establish(&b, i, 0xc6336400u + (uint32_t)(i % n_srv))) {
 			fprintf(stderr, "setup failed at session %lu\n", i);
 			return 1;
 		}
-		memcpy(&a, work + 12, 4);
-		alias_of[i] = ntohl(a);
-		mk_esp(pk + 2 * i * PKT_LEN, client, server,
-		       0x1000 + (uint32_t)i);
-		mk_esp(pk + (2 * i + 1) * PKT_LEN, server, alias_of[i],
-		       0x2000 + (uint32_t)i);
-	}
 
 	t0 = now_s();
-	for (i = 0; i < packets; i++) {
-		/* stride through the sessions so lookups miss the cache as
-		 * they would with many clients */
-		unsigned long k = (i * 2654435761ul) % (2 * sessions);
-		struct pkt_info pi;
-		struct xlate_out xo;
-		enum xlate_result r;
-
-		memcpy(work, pk + k * PKT_LEN, PKT_LEN);
-		if (pkt_parse(work, PKT_LEN, &pi) != PKT_OK)
-			return 1;
-		r = xlate_packet(&x, work, &pi, false, 2, 2000, &xo);
-		if (r != (k & 1 ? XL_IN : XL_OUT))
-			return 1;
+	if (run_packets(&b, packets)) {
+		fprintf(stderr, "bench_core: a packet was not translated\n");
+		return 1;
 	}
 	t1 = now_s();
-	printf("bench-core: %lu sessions, %lu ESP packets (both directions): "
+	printf("bench-core: %lu sessions, %lu %s packets (both directions): "
 	       "%.2f Mpkt/s, %.0f ns/pkt\n", sessions, packets,
-	       packets / (t1 - t0) / 1e6, (t1 - t0) * 1e9 / packets);
+	       kind_names[b.kind], packets / (t1 - t0) / 1e6,
+	       (t1 - t0) * 1e9 / packets);
 	printf("bench-core: memory per session (table + 4 SA slots + hash "
 	       "buckets): %zu bytes\n", session_table_bytes(&lim) / sessions);
-	free(pk);
-	free(work);
-	free(alias_of);
+	free(b.pk);
 	session_table_free(t);
 	alias_pool_free(pool);
 	free(cfg);

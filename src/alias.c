@@ -9,8 +9,19 @@ struct alias_pool {
 	unsigned n_all;
 	uint32_t *dyn;		/* unpinned aliases, in config order */
 	unsigned n_dyn;
+	/* every alias again, open addressing (0: empty), at most half
+	 * full: alias_pool_has() runs for every packet */
+	uint32_t *set;
+	uint32_t set_mask;
 	const struct config *cfg;
 };
+
+static inline uint32_t set_slot(uint32_t addr, uint32_t mask)
+{
+	/* aliases are mostly consecutive: a multiplicative hash spreads
+	 * them over the whole table */
+	return (addr * 0x9e3779b1u >> 7) & mask;
+}
 
 static int cmp_u32(const void *a, const void *b)
 {
@@ -54,6 +65,22 @@ struct alias_pool *alias_pool_new_keep(const struct config *c,
 	for (i = 0; i < n; i++)
 		if (!p->n_all || p->all[p->n_all - 1] != p->all[i])
 			p->all[p->n_all++] = p->all[i];
+	for (p->set_mask = 1; p->set_mask < 2 * p->n_all + 1;)
+		p->set_mask <<= 1;
+	p->set = calloc(p->set_mask, sizeof(uint32_t));
+	if (!p->set) {
+		alias_pool_free(p);
+		errno = ENOMEM;
+		return NULL;
+	}
+	p->set_mask--;
+	for (i = 0; i < p->n_all; i++) {
+		uint32_t h = set_slot(p->all[i], p->set_mask);
+
+		while (p->set[h])
+			h = (h + 1) & p->set_mask;
+		p->set[h] = p->all[i];
+	}
 	p->cfg = c;
 	return p;
 }
@@ -64,22 +91,19 @@ void alias_pool_free(struct alias_pool *p)
 		return;
 	free(p->all);
 	free(p->dyn);
+	free(p->set);
 	free(p);
 }
 
 bool alias_pool_has(const struct alias_pool *p, uint32_t addr)
 {
-	unsigned lo = 0, hi = p->n_all;
+	uint32_t h = set_slot(addr, p->set_mask);
 
-	while (lo < hi) {
-		unsigned mid = lo + (hi - lo) / 2;
-
-		if (p->all[mid] == addr)
+	/* never full, so an empty slot ends every probe */
+	while (p->set[h]) {
+		if (p->set[h] == addr)
 			return true;
-		if (p->all[mid] < addr)
-			lo = mid + 1;
-		else
-			hi = mid;
+		h = (h + 1) & p->set_mask;
 	}
 	return false;
 }

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# In-core benchmark per packet kind: time per packet at 1,000 and at
+# 1,000,000 sessions (rounds interleaved, median), instructions per packet
+# from callgrind (parse to rewrite, deterministic) at both sizes, and the
+# memory a session costs.  Prints numbers; fails only if the benchmark
+# itself fails, never on timing.
+#
+#   bench/bench-core.sh [-b BUILD_DIR] [--small N] [--large N] [--rounds N]
+set -u
+build=build small=1000 large=1000000 rounds=3 pkts=3000000 cgpkts=200000
+while [ $# -gt 0 ]; do
+	case $1 in
+	-b) build=$2; shift 2 ;;
+	--small) small=$2; shift 2 ;;
+	--large) large=$2; shift 2 ;;
+	--rounds) rounds=$2; shift 2 ;;
+	--packets) pkts=$2; cgpkts=$2; shift 2 ;;
+	*) echo "usage: $0 [-b BUILD] [--small N] [--large N] [--rounds N] [--packets N]" >&2; exit 2 ;;
+	esac
+done
+bin=$build/bench_core
+[ -x "$bin" ] || { echo "no $bin: run make first" >&2; exit 1; }
+have_vg=1
+command -v valgrind >/dev/null || { have_vg=0; echo "valgrind not installed: no instruction counts"; }
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# ns per packet of kind $1 with $2 sessions
+ns() { "$bin" -s "$2" -n "$pkts" -k "$1" | sed -n 's/.*, \([0-9]*\) ns\/pkt/\1/p'; }
+# instructions per packet of kind $1 with $2 sessions
+ir() {
+	local n
+	n=$(valgrind --tool=callgrind --toggle-collect=core_packet \
+		--callgrind-out-file=/dev/null "$bin" -s "$2" -n "$cgpkts" \
+		-k "$1" 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p')
+	[ -n "$n" ] && echo $((n / cgpkts))
+}
+
+echo "bench-core: $(nproc) CPUs, $(uname -r), $rounds rounds of $pkts packets per size"
+printf '%-9s %12s %12s %7s %14s %14s\n' kind "ns/pkt ${small}" "ns/pkt ${large}" ratio \
+	"instr ${small}" "instr ${large}"
+status=0
+for k in esp esp-udp ike natt-ike mix; do
+	: >/tmp/bc-$$-s; : >/tmp/bc-$$-l
+	for _ in $(seq "$rounds"); do
+		v=$(ns $k "$small") || status=1; echo "$v" >>/tmp/bc-$$-s
+		v=$(ns $k "$large") || status=1; echo "$v" >>/tmp/bc-$$-l
+	done
+	s=$(median </tmp/bc-$$-s) l=$(median </tmp/bc-$$-l)
+	is=- il=-
+	if [ $have_vg = 1 ]; then
+		is=$(ir $k "$small") || status=1
+		il=$(ir $k "$large") || status=1
+	fi
+	ratio=$(awk -v a="$s" -v b="$l" 'BEGIN { if (a > 0) printf "%.2f", b / a; else print "-" }')
+	printf '%-9s %12s %12s %7s %14s %14s\n' $k "$s" "$l" "$ratio" "$is" "$il"
+done
+rm -f /tmp/bc-$$-s /tmp/bc-$$-l
+"$bin" -s "$large" -n 1 -k esp | grep memory
+exit $status
