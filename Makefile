@@ -118,7 +118,7 @@ unit: all $(UNIT_BIN) $(BUILD)/bench_core
 	./$(BUILD)/bench_core -s 100 -n 10000 || fail=1; \
 	exit $$fail
 
-integration: all
+integration: all bench-tools
 	@ESPMASQD=$(CURDIR)/$(BUILD)/espmasqd \
 	 ESPMASQCTL=$(CURDIR)/$(BUILD)/espmasqctl PYTHON=$(PYTHON) \
 	 tests/integration/run-all.sh
