@@ -289,7 +289,7 @@ measure() {
 	alive || { fail "$cfg: espmasqd died"; return 1; }
 	printf '%-5s round %d: offered %7d sat %7d zero-loss %7d pps, p50 %4s p99 %5s us,' \
 		"$cfg" "$round" "$offered" "$sat" "$zl" "$p50" "$p99"
-	printf ' cpu %3s%% daemon %3s%% idle-machine %s%%, queue_dropped %s user_dropped %s\n' \
+	printf ' cpu %3s%% daemon %3s%% others %s%%, queue_dropped %s user_dropped %s\n' \
 		"$cpu" "$dcpu" "$bg" $((qd1 - qd0)) $((ud1 - ud0))
 	echo "$cfg $round $sat $zl $p50 $p99 $cpu $dcpu $((qd1 - qd0)) $((ud1 - ud0)) $offered $bg" \
 		>>"$tmp/results"
