@@ -274,7 +274,7 @@ measure() {
 	ns s "$SINK" -i s-in -t "$(awk -v t="$t_lat" 'BEGIN { print t + 5 }')" \
 		-q "$t_idle" -r "$tmp/ready" >"$tmp/sink.out" &
 	local spid=$!
-	for it in $(seq 50); do [ -e "$tmp/ready" ] && break; sleep 0.05; done
+	for _ in $(seq 50); do [ -e "$tmp/ready" ] && break; sleep 0.05; done
 	gen "$rate" "$t_lat" >/dev/null
 	wait "$spid"
 	lat=$(cat "$tmp/sink.out")
