@@ -221,7 +221,7 @@ cfg_down() {
 # measure CFG ROUND: one line of results into $tmp/results
 measure() {
 	local cfg=$1 round=$2 r0 r1 c0 c1 d0 d1 q0 q1 out sent secs
-	local sat lo hi mid zl it dl cpu dcpu rate lat p50 p99 got inside offered
+	local sat lo hi mid zl dl cpu dcpu rate lat p50 p99 got inside offered
 	local qd0 ud0 qd1 ud1 bg
 	# what the rest of the machine uses with no traffic of ours
 	c0=$(cpustat)
@@ -248,7 +248,7 @@ measure() {
 
 	# highest offered rate the server received completely
 	lo=0 hi=$(( sat * 12 / 10 + 1000 )) zl=0
-	for it in $(seq "$zl_iters"); do
+	for _ in $(seq "$zl_iters"); do
 		mid=$(( (lo + hi) / 2 ))
 		r0=$(rxc)
 		out=$(gen "$mid" "$t_zl")
