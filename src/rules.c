@@ -68,12 +68,32 @@ static const char *range_str(const struct range *r, char *buf)
 	return buf;
 }
 
+/*
+ * Several queues are spread by flow hash, unless every worker is pinned
+ * to a CPU that the kernel's CPU fanout (queue = first + cpu % count)
+ * maps to its own queue: then each packet stays on the CPU it arrived
+ * on, whose worker handles it, and no flow crosses CPUs.  bench-kernel.sh
+ * measured that with traffic entering on both CPUs of a 2-CPU router.
+ */
+static bool queue_cpu_fanout(const struct config *c)
+{
+	unsigned i;
+
+	if (c->n_queues < 2)
+		return false;
+	for (i = 0; i < c->n_queues; i++)
+		if (c->cpu[i] < 0 || (unsigned)c->cpu[i] % c->n_queues != i)
+			return false;
+	return true;
+}
+
 /* NFQUEUE target / queue statement for the configured queues; @bypass:
  * the kernel accepts instead of dropping while no daemon listens. */
 static int queue_target(const struct config *c, enum rules_format fmt,
 			bool bypass, char *buf, size_t len)
 {
 	unsigned lo = c->queues[0], hi = c->queues[c->n_queues - 1];
+	bool fanout = queue_cpu_fanout(c);
 
 	if (hi - lo + 1 != c->n_queues) {
 		fprintf(stderr, "espmasqd: queues must be contiguous to be "
@@ -86,14 +106,16 @@ static int queue_target(const struct config *c, enum rules_format fmt,
 			snprintf(buf, len, "queue num %u%s", lo,
 				 bypass ? " bypass" : "");
 		else
-			snprintf(buf, len, "queue num %u-%u fanout%s", lo, hi,
+			snprintf(buf, len, "queue num %u-%u%s%s", lo, hi,
+				 fanout ? " fanout" : "",
 				 bypass ? " bypass" : "");
 	} else if (lo == hi) {
 		snprintf(buf, len, "-j NFQUEUE --queue-num %u%s", lo,
 			 bypass ? " --queue-bypass" : "");
 	} else {
-		snprintf(buf, len, "-j NFQUEUE --queue-balance %u:%u%s", lo,
-			 hi, bypass ? " --queue-bypass" : "");
+		snprintf(buf, len, "-j NFQUEUE --queue-balance %u:%u%s%s", lo,
+			 hi, fanout ? " --queue-cpu-fanout" : "",
+			 bypass ? " --queue-bypass" : "");
 	}
 	return 0;
 }

@@ -182,20 +182,75 @@ static void test_nft(void **state)
 	assert_non_null(strstr(out, "type filter hook prerouting priority raw;"));
 	assert_non_null(strstr(out, "iifname \"eth1\" ip daddr { "
 		"203.0.113.11-203.0.113.14, 203.0.113.40-203.0.113.40 } "
-		"ip saddr { 198.51.100.0/24 } meta l4proto esp queue num 0-1 "
-		"fanout\n"));
+		"ip saddr { 198.51.100.0/24 } meta l4proto esp queue num 0-1\n"));
 	assert_non_null(strstr(out, "ip saddr { 192.0.2.0/25 } ip daddr { "
 		"198.51.100.0/24 } udp dport { 500, 4500 } notrack\n"));
 	assert_non_null(strstr(out, "oifname \"eth1\" ip saddr { 192.0.2.0/25 "
 		"} ip daddr { 198.51.100.0/24 } ip frag-off & "
-		"0x1fff != 0 meta l4proto udp queue num 0-1 fanout\n"));
+		"0x1fff != 0 meta l4proto udp queue num 0-1\n"));
 	assert_non_null(strstr(out, "iifname \"eth1\" ip daddr { "
 		"203.0.113.11-203.0.113.14, 203.0.113.40-203.0.113.40 } icmp "
 		"type { destination-unreachable, time-exceeded, "
-		"parameter-problem } queue num 0-1 fanout\n"));
+		"parameter-problem } queue num 0-1\n"));
 	assert_non_null(strstr(out, "oifname \"eth1\" ip daddr { "
 		"198.51.100.0/24 } icmp type { destination-unreachable, "
-		"time-exceeded, parameter-problem } queue num 0-1 fanout\n"));
+		"time-exceeded, parameter-problem } queue num 0-1\n"));
+	/* unpinned workers: flows are hashed, not fanned out by CPU */
+	assert_null(strstr(out, "fanout"));
+	free(out);
+}
+
+/* One worker pinned per CPU so that CPU c feeds queue c % n: CPU fanout,
+ * in both formats; any other pinning keeps the flow hash. */
+static void test_cpu_fanout(void **state)
+{
+	static const char *const pinned[] = {
+		"inside 192.0.2.0/24", "alias 203.0.113.11", "queues 4-5",
+		"cpu 4 2", "cpu 5 1", "fail-policy bypass", NULL,
+	};
+	static const char *const pinned_drop[] = {
+		"inside 192.0.2.0/24", "alias 203.0.113.11", "queues 4-5",
+		"cpu 4 2", "cpu 5 1", NULL,
+	};
+	static const char *const crossed[] = {
+		"inside 192.0.2.0/24", "alias 203.0.113.11", "queues 0-1",
+		"cpu 0 1", "cpu 1 0", NULL,
+	};
+	static const char *const half[] = {
+		"inside 192.0.2.0/24", "alias 203.0.113.11", "queues 0-1",
+		"cpu 0 0", NULL,
+	};
+	static const char *const one[] = {
+		"inside 192.0.2.0/24", "alias 203.0.113.11", "queues 3",
+		"cpu 3 0", NULL,
+	};
+	int rc;
+	char *out;
+
+	(void)state;
+	out = render(pinned, RULES_IPTABLES, &rc);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "-p esp -j NFQUEUE --queue-balance 4:5 "
+		"--queue-cpu-fanout --queue-bypass\n"));
+	free(out);
+	out = render(pinned_drop, RULES_NFT, &rc);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "meta l4proto esp queue num 4-5 "
+		"fanout\n"));
+	free(out);
+	out = render(crossed, RULES_IPTABLES, &rc);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "--queue-balance 0:1\n"));
+	assert_null(strstr(out, "fanout"));
+	free(out);
+	out = render(half, RULES_NFT, &rc);
+	assert_int_equal(rc, 0);
+	assert_null(strstr(out, "fanout"));
+	free(out);
+	out = render(one, RULES_IPTABLES, &rc);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "-j NFQUEUE --queue-num 3\n"));
+	assert_null(strstr(out, "fanout"));
 	free(out);
 }
 
@@ -206,6 +261,7 @@ int main(void)
 		cmocka_unit_test(test_bypass_single_queue_any_server),
 		cmocka_unit_test(test_noncontiguous_queues),
 		cmocka_unit_test(test_nft),
+		cmocka_unit_test(test_cpu_fanout),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

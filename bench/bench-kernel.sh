@@ -1,0 +1,383 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Through-the-kernel benchmark: client namespace -> router namespace ->
+# server namespace over veth (tests/integration/topo.sh).  bench/gen in the
+# client sends stamped ESP, ESP-in-UDP and IKEv2 from CLIENTS inside
+# addresses (192.0.2.128 up) to 203.0.113.200, which the server blackholes
+# after counting.  The router runs, in turn within each round (A B C D,
+# A B C D, ...; medians over the rounds):
+#
+#   plain  forwarding only
+#   snat   kernel conntrack SNAT, one rule per client to its own alias
+#   q1     espmasqd, one queue, its worker on the CPU the generator is not on
+#   q2     espmasqd, queues 0-1, one worker pinned per CPU (cpu 0 0, cpu 1 1):
+#          --print-rules gives --queue-cpu-fanout
+#   q2h    as q2 with the flow hash (--queue-balance alone) instead
+#
+# NAME@2 runs NAME with two generators, one per CPU, each sending half the
+# clients at half the rate, as traffic arriving on two NIC queues would;
+# otherwise one generator on CPU 0 sends everything.
+# Each gives: saturation throughput (offered as fast as gen can, delivered
+# counted at the server's interface), the highest zero-loss rate (binary
+# search), one-way latency p50/p99 at half that rate (bench/sink), CPU
+# use during saturation, and the kernel's queue drop counters.
+#
+#   bench-kernel.sh [--smoke] [--rounds N] [--clients N] [--size IPLEN]
+#                   [--mix ESP,UDP,IKE] [--configs "plain snat q1 q2 ..."]
+#
+# Needs root.  Prints numbers; never fails on timing.  Exits 1 only when
+# something is broken: set-up failed, the daemon died, nothing arrived,
+# or packets arrived untranslated where they must not.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+ESPMASQD=${ESPMASQD:-$top/build/espmasqd}
+GEN=${BENCH_GEN:-$top/build/bench_gen}
+SINK=${BENCH_SINK:-$top/build/bench_sink}
+EMP=ebk$$
+. "$top/tests/integration/topo.sh"
+
+smoke=0 rounds=3 clients=16 size=128 mix=6,3,1
+configs="plain snat q1 q2 plain@2 snat@2 q1@2 q2@2 q2h@2"
+while [ $# -gt 0 ]; do
+	case $1 in
+	--smoke) smoke=1 ;;
+	--rounds) rounds=$2; shift ;;
+	--clients) clients=$2; shift ;;
+	--size) size=$2; shift ;;
+	--mix) mix=$2; shift ;;
+	--configs) configs=$2; shift ;;
+	*) echo "usage: bench-kernel.sh [--smoke] [--rounds N] [--clients N]" \
+		"[--size IPLEN] [--mix ESP,UDP,IKE] [--configs LIST]" >&2
+	   exit 2 ;;
+	esac
+	shift
+done
+# seconds per saturation run, per search trial, per latency run; trials
+if [ $smoke = 1 ]; then
+	rounds=1 t_sat=0.3 t_zl=0.2 zl_iters=1 t_lat=0.3 t_idle=0.2
+else
+	t_sat=2 t_zl=1 zl_iters=7 t_lat=2 t_idle=0.5
+fi
+[ "$rounds" -ge 1 ] && [ "$rounds" -le 20 ] &&
+	[ "$clients" -ge 1 ] && [ "$clients" -le 100 ] || {
+	echo "bench: rounds 1-20, clients 1-100" >&2; exit 2; }
+for b in "$ESPMASQD" "$GEN" "$SINK"; do
+	[ -x "$b" ] || { echo "bench: $b missing (make bench-tools)" >&2; exit 1; }
+done
+
+tmp=$(mktemp -d)
+dpid=
+cleanup() { topo_down; rm -rf "$tmp"; }
+trap cleanup EXIT
+need_root
+
+ncpu=$(nproc)
+# gen on CPU 0; the other CPU is where q1's worker goes
+gen_cpu=0 other_cpu=$((ncpu > 1 ? 1 : 0))
+server=203.0.113.200
+first_alias=11
+
+topo_up 1
+aliases=()
+for i in $(seq 0 $((clients - 1))); do
+	aliases+=("203.0.113.$((first_alias + i))")
+done
+topo_add_aliases "${aliases[@]}"
+# The server forwards to a blackhole: its interface counts every packet,
+# its stack answers none (no ICMP unreachable back through the router).
+ns s sysctl -qw net.ipv4.ip_forward=1
+ip -n "${EMP}s" route add blackhole "$server/32"
+mac_of() { ip -n "$EMP$1" -br link show "$2" | awk '{print $3}'; }
+ip -n "${EMP}r" neigh add "$server" lladdr "$(mac_of s s-in)" dev r-out \
+	nud permanent
+rmac=$(mac_of r br0)
+
+broken=()
+fail() { broken+=("$*"); echo "BROKEN: $*"; }
+
+rxc() { ns s cat /sys/class/net/s-in/statistics/rx_packets; }
+# waits (at most 3 s) until the server's counter stops moving: packets
+# still in the queue or a backlog count for the trial they belong to
+settle() {
+	local a b i
+	a=$(rxc)
+	for i in $(seq 30); do
+		sleep 0.1
+		b=$(rxc)
+		[ "$a" = "$b" ] && break
+		a=$b
+	done
+}
+# summed queue_dropped and user_dropped of every queue in the router
+qstat() {
+	ns r cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null |
+		awk '{ q += $6; u += $7 } END { print q + 0, u + 0 }'
+}
+# busy and total jiffies over all CPUs (the whole machine: noisy)
+cpustat() { awk '/^cpu / { print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9 }' /proc/stat; }
+# busy A B: percent of one CPU in use between two cpustat samples
+busy() {
+	awk -v a="$1" -v b="$2" -v n="$ncpu" 'BEGIN {
+		split(a, x, " "); split(b, y, " ")
+		printf "%.0f", (y[2] > x[2]) ? 100 * n * (y[1] - x[1]) / (y[2] - x[2]) : 0 }'
+}
+dcpu() {
+	if [ -n "$dpid" ]; then awk '{ print $14 + $15 }' "/proc/$dpid/stat" 2>/dev/null || echo 0
+	else echo 0; fi
+}
+alive() { [ -z "$dpid" ] || kill -0 "$dpid" 2>/dev/null; }
+
+# gen RATE SECONDS: prints "sent seconds".  With two generators (a
+# configuration named NAME@2) each sends half the clients at half the
+# rate from its own CPU, as traffic arriving on two NIC queues would.
+gen_one() {
+	ns c1 taskset -c "$1" "$GEN" -i c-e -M "$rmac" -c "$2" -a "$3" \
+		-d "$server" -s "$size" -m "$mix" -r "$4" -t "$5" |
+		sed -n 's/^sent=\([0-9]*\) seconds=\([0-9.]*\).*/\1 \2/p'
+}
+gen() {
+	local half=$((clients / 2)) r2
+	if [ "$gens" = 1 ] || [ "$clients" -lt 2 ]; then
+		gen_one "$gen_cpu" "$clients" 192.0.2.128 "$1" "$2"
+		return
+	fi
+	r2=$(awk -v r="$1" 'BEGIN { printf "%d", r / 2 }')
+	gen_one 0 "$half" 192.0.2.128 "$r2" "$2" >"$tmp/gen0" &
+	gen_one "$other_cpu" $((clients - half)) "192.0.2.$((128 + half))" \
+		"$r2" "$2" >"$tmp/gen1"
+	wait $!
+	cat "$tmp/gen0" "$tmp/gen1" |
+		awk '{ n += $1; if ($2 > s) s = $2 } END { if (n) print n, s }'
+}
+
+write_conf() {
+	{
+		echo "inside 192.0.2.0/24"
+		echo "outside r-out"
+		echo "alias ${aliases[0]}-${aliases[$((clients - 1))]}"
+		echo "server $server/32"
+		echo "control $tmp/espmasq.sock"
+		case $1 in
+		q1) echo "queues 0"; echo "cpu 0 $other_cpu" ;;
+		q2*) echo "queues 0-1"; echo "cpu 0 0"; echo "cpu 1 $other_cpu" ;;
+		esac
+	} >"$tmp/espmasq.conf"
+}
+
+cfg_up() {
+	local i
+	case $1 in
+	plain) ;;
+	snat)
+		for i in $(seq 0 $((clients - 1))); do
+			ns r iptables -t nat -A POSTROUTING -o r-out \
+				-s "192.0.2.$((128 + i))" -j SNAT \
+				--to-source "${aliases[$i]}" || return 1
+		done ;;
+	q1|q2|q2h)
+		write_conf "$1"
+		"$ESPMASQD" -f "$tmp/espmasq.conf" -t >/dev/null || return 1
+		rm -f "$tmp/espmasq.sock"
+		"$ESPMASQD" -f "$tmp/espmasq.conf" --print-rules \
+			>"$tmp/rules" || return 1
+		[ "$1" = q2h ] && sed -i 's/ --queue-cpu-fanout//' "$tmp/rules"
+		ns r iptables-restore --noflush <"$tmp/rules" || return 1
+		ip netns exec "${EMP}r" "$ESPMASQD" -f "$tmp/espmasq.conf" -d \
+			2>>"$tmp/daemon-$1.log" &
+		dpid=$!
+		TOPO_PIDS+=("$dpid")
+		for i in $(seq 50); do
+			[ -S "$tmp/espmasq.sock" ] && break
+			sleep 0.1
+		done
+		[ -S "$tmp/espmasq.sock" ] || return 1 ;;
+	*) echo "bench: unknown configuration $1" >&2; return 1 ;;
+	esac
+	# sessions and conntrack entries exist before anything is measured
+	gen 20000 0.2 >/dev/null
+	settle
+}
+
+cfg_down() {
+	local t i
+	if [ -n "$dpid" ]; then
+		kill "$dpid" 2>/dev/null
+		for i in $(seq 50); do
+			kill -0 "$dpid" 2>/dev/null || break
+			sleep 0.1
+		done
+		wait "$dpid" 2>/dev/null
+		dpid=
+	fi
+	for t in raw mangle nat; do
+		ns r iptables -t "$t" -F
+		ns r iptables -t "$t" -X
+	done
+	ns r conntrack -F >/dev/null 2>&1
+	return 0
+}
+
+# measure CFG ROUND: one line of results into $tmp/results
+measure() {
+	local cfg=$1 round=$2 r0 r1 c0 c1 d0 d1 q0 q1 out sent secs
+	local sat lo hi mid zl dl cpu dcpu rate lat p50 p99 got inside offered
+	local qd0 ud0 qd1 ud1 bg
+	# what the rest of the machine uses with no traffic of ours
+	c0=$(cpustat)
+	sleep 0.3
+	c1=$(cpustat)
+	bg=$(busy "$c0" "$c1")
+	r0=$(rxc) c0=$(cpustat) d0=$(dcpu) q0=$(qstat)
+	out=$(gen 0 "$t_sat")
+	r1=$(rxc) c1=$(cpustat) d1=$(dcpu) q1=$(qstat)
+	read -r sent secs <<<"$out"
+	if [ -z "$out" ] || [ "${sent:-0}" = 0 ]; then
+		fail "$cfg: gen sent nothing"; return 1
+	fi
+	sat=$(awk -v d=$((r1 - r0)) -v s="$secs" 'BEGIN { printf "%d", d / s }')
+	offered=$(awk -v n="$sent" -v s="$secs" 'BEGIN { printf "%d", n / s }')
+	[ "$sat" -gt 0 ] || { fail "$cfg: nothing arrived at the server"; return 1; }
+	cpu=$(busy "$c0" "$c1")
+	dcpu=$(awk -v a="$d0" -v b="$d1" -v s="$secs" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { printf "%.0f", 100 * (b - a) / hz / s }')
+	read -r qd0 ud0 <<<"$q0"
+	read -r qd1 ud1 <<<"$q1"
+	settle
+	alive || { fail "$cfg: espmasqd died under saturation"; return 1; }
+
+	# highest offered rate the server received completely
+	lo=0 hi=$(( sat * 12 / 10 + 1000 )) zl=0
+	for _ in $(seq "$zl_iters"); do
+		mid=$(( (lo + hi) / 2 ))
+		r0=$(rxc)
+		out=$(gen "$mid" "$t_zl")
+		settle
+		r1=$(rxc)
+		read -r sent secs <<<"$out"
+		dl=$((r1 - r0))
+		if [ "${sent:-0}" -gt 0 ] && [ "$dl" -ge "$sent" ]; then
+			lo=$mid
+			rate=$(awk -v n="$sent" -v s="$secs" 'BEGIN { printf "%d", n / s }')
+			[ "$rate" -gt "$zl" ] && zl=$rate
+		else
+			hi=$mid
+		fi
+	done
+	alive || { fail "$cfg: espmasqd died during the search"; return 1; }
+
+	# latency at half the zero-loss rate (or a tenth of saturation when
+	# the search found none: the machine is noisy)
+	rate=$(( zl > 0 ? zl / 2 : sat / 10 ))
+	[ "$rate" -ge 100 ] || rate=100
+	rm -f "$tmp/ready"
+	ns s "$SINK" -i s-in -t "$(awk -v t="$t_lat" 'BEGIN { print t + 5 }')" \
+		-q "$t_idle" -r "$tmp/ready" >"$tmp/sink.out" &
+	local spid=$!
+	for _ in $(seq 50); do [ -e "$tmp/ready" ] && break; sleep 0.05; done
+	gen "$rate" "$t_lat" >/dev/null
+	wait "$spid"
+	lat=$(cat "$tmp/sink.out")
+	got=$(sed -n 's/.*received=\([0-9]*\).*/\1/p' <<<"$lat")
+	p50=$(sed -n 's/.*p50_us=\([0-9]*\).*/\1/p' <<<"$lat")
+	p99=$(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$lat")
+	inside=$(sed -n 's/.*inside_src=\([0-9]*\).*/\1/p' <<<"$lat")
+	[ "${got:-0}" -gt 0 ] || { fail "$cfg: the sink received nothing"; return 1; }
+	if [ "${cfg%@*}" != plain ] && [ "${inside:-0}" != 0 ]; then
+		fail "$cfg: $inside packets reached the server untranslated"
+	fi
+	alive || { fail "$cfg: espmasqd died"; return 1; }
+	printf '%-5s round %d: offered %7d sat %7d zero-loss %7d pps, p50 %4s p99 %5s us,' \
+		"$cfg" "$round" "$offered" "$sat" "$zl" "$p50" "$p99"
+	printf ' cpu %3s%% daemon %3s%% others %s%%, queue_dropped %s user_dropped %s\n' \
+		"$cpu" "$dcpu" "$bg" $((qd1 - qd0)) $((ud1 - ud0))
+	echo "$cfg $round $sat $zl $p50 $p99 $cpu $dcpu $((qd1 - qd0)) $((ud1 - ud0)) $offered $bg" \
+		>>"$tmp/results"
+}
+
+echo "bench-kernel: $(uname -r), $ncpu CPUs, $clients clients, IP length" \
+	"$size, mix ESP,ESP-in-UDP,IKE = $mix, $rounds round(s) of: $configs"
+start=$SECONDS
+: >"$tmp/results"
+for round in $(seq "$rounds"); do
+	for cfg in $configs; do
+		gens=1
+		case $cfg in *@2) gens=2 ;; esac
+		if ! cfg_up "${cfg%@*}"; then
+			fail "$cfg: set-up failed"
+			[ -s "$tmp/daemon-${cfg%@*}.log" ] &&
+				tail -5 "$tmp/daemon-${cfg%@*}.log"
+			cfg_down
+			continue
+		fi
+		measure "$cfg" "$round"
+		cfg_down
+	done
+done
+
+"$PYTHON" - "$tmp/results" "$configs" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+order = sys.argv[2].split()
+base = {"plain": "plain forwarding", "snat": "kernel SNAT, rule per client",
+        "q1": "espmasqd 1 queue", "q2": "espmasqd 2 queues, cpu-fanout",
+        "q2h": "espmasqd 2 queues, flow hash"}
+def name(c):
+    b, _, g = c.partition("@")
+    return base.get(b, b) + (", 2 gens" if g == "2" else "")
+med = {}
+for c in order:
+    rs = [r for r in rows if r[0] == c]
+    if rs:
+        med[c] = [statistics.median(float(r[i]) for r in rs) for i in range(2, 12)]
+if not med:
+    sys.exit(0)
+n = max(len([r for r in rows if r[0] == c]) for c in med)
+print("\nmedians of %d round(s); sat = delivered pkts/s offered flat out; "
+      "zero-loss = highest rate with nothing lost;\nlatency one-way at half "
+      "the zero-loss rate; cpu = whole machine (%% of one CPU, generator "
+      "included) during sat;\nCPU us/pkt = that CPU time per delivered "
+      "packet; q/u drops = nfnetlink_queue queue_dropped/user_dropped "
+      "during sat;\nothers cpu = the machine's use just before, without "
+      "our traffic (other work on a shared host)\n" % n)
+print("| configuration | offered kpps | sat kpps | zero-loss kpps | p50 us "
+      "| p99 us | cpu % | CPU us/pkt | daemon cpu % | q/u drops | others cpu % |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for c in order:
+    if c not in med:
+        continue
+    m = med[c]
+    print("| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %.0f | %.0f/%.0f | %.0f |" % (
+        name(c), m[8] / 1e3, m[0] / 1e3, m[1] / 1e3, m[2], m[3], m[4],
+        m[4] * 1e4 / m[0] if m[0] else 0, m[5], m[6], m[7], m[9]))
+def ratio(a, b, i):
+    return med[a][i] / med[b][i] if med[b][i] else float("nan")
+print()
+for c in order:
+    b, _, g = c.partition("@")
+    k = "snat" + ("@" + g if g else "")
+    if b in ("q1", "q2", "q2h") and k in med:
+        print("%-36s sat %.2fx  zero-loss %.2fx of kernel SNAT" % (
+            name(c) + ":", ratio(c, k, 0), ratio(c, k, 1)))
+    k = "plain" + ("@" + g if g else "")
+    if b == "snat" and k in med:
+        print("%-36s sat %.2fx  zero-loss %.2fx of plain forwarding" % (
+            name(c) + ":", ratio(c, k, 0), ratio(c, k, 1)))
+for c in order:
+    b, _, g = c.partition("@")
+    k = "plain" + ("@" + g if g else "")
+    if b != "plain" and k in med and c in med:
+        print("%-36s added latency p50 %+.0f us, p99 %+.0f us" % (
+            name(c) + ":", med[c][2] - med[k][2], med[c][3] - med[k][3]))
+for g, what in (("", "1 generator"), ("@2", "2 generators")):
+    if "q1" + g in med and "q2" + g in med:
+        print("espmasqd workers, %s: 1 -> %.0f pkts/s, 2 -> %.0f pkts/s "
+              "(sat, %.2fx)" % (what, med["q1" + g][0], med["q2" + g][0],
+                                ratio("q2" + g, "q1" + g, 0)))
+PY
+echo "bench-kernel: $((SECONDS - start)) s"
+if [ ${#broken[@]} -gt 0 ]; then
+	printf 'broken: %s\n' "${broken[@]}"
+	exit 1
+fi
+exit 0

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The through-the-kernel benchmark (bench/bench-kernel.sh) in smoke mode:
+# every configuration once, for a fraction of a second each.  It checks
+# that the benchmark still works (tools build, rules apply, espmasqd
+# forwards, the sink sees translated packets), never the numbers: those
+# are whatever a shared machine gives.  Needs root.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+ESPMASQD=${ESPMASQD:-$here/../../build/espmasqd}
+export ESPMASQD
+. "$here/lib.sh"
+
+out=$(timeout 180 bash "$here/../../bench/bench-kernel.sh" --smoke 2>&1)
+rc=$?
+echo "$out"
+check "bench-kernel.sh --smoke found nothing broken" '[ "$rc" = 0 ]'
+for c in "plain forwarding" "kernel SNAT, rule per client" \
+	"espmasqd 1 queue" "espmasqd 2 queues, cpu-fanout" \
+	"espmasqd 2 queues, flow hash, 2 gens"; do
+	check "a table row for $c" 'grep -q "^| $c |" <<<"$out"'
+done
+check "ratios against kernel SNAT printed" 'grep -q "x of kernel SNAT" <<<"$out"'
+echo "bench smoke: $pass passed, $fail failed"
+[ $fail = 0 ]
