@@ -147,6 +147,20 @@ void session_touch(struct session_table *t, session_id s, bool inbound,
 		   uint32_t pending);
 
 /*
+ * The fast path of an ESP packet (@kind SA_ESP_OUT or SA_ESP_IN, SPI @spi)
+ * of an SA already in the table, whose session is not shared and has
+ * @server and, outbound, client @local or, inbound, alias @local: both the
+ * session and the SA are touched as session_touch() and session_sa_touch()
+ * would (@timeout for both, @pending before the first reply, @natt_flag
+ * added to the SA's flags).  Returns that session, or SESSION_NONE (nothing
+ * changed) when the packet needs the full path.
+ */
+session_id session_esp_known(struct session_table *t, uint32_t server,
+			     enum sa_kind kind, uint32_t spi, uint32_t local,
+			     uint8_t natt_flag, uint32_t bytes, uint32_t now,
+			     uint32_t timeout, uint32_t pending);
+
+/*
  * Records an SA of session @s (found or created): IKE by @spi_i (the
  * initiator SPI) learning @spi_r when it becomes known, ESP by @spi_i.
  * @server is the session's server, as the packet shows it: the SA's bucket

@@ -434,6 +434,37 @@ int session_sa_touch(struct session_table *t, session_id s, uint32_t server,
 	return created;
 }
 
+session_id session_esp_known(struct session_table *t, uint32_t server,
+			     enum sa_kind kind, uint32_t spi, uint32_t local,
+			     uint8_t natt_flag, uint32_t bytes, uint32_t now,
+			     uint32_t timeout, uint32_t pending)
+{
+	uint32_t l = t->sa_bkt[hash_sa(t, server, (uint8_t)kind, spi)];
+	struct binding *b;
+	struct sa *a;
+
+	for (; l; l = a->next_hash) {
+		a = &t->sa[l - 1];
+		if (a->spi_i != spi || a->kind != kind)
+			continue;
+		b = B(t, a->owner);
+		if (b->server != server ||
+		    (kind == SA_ESP_OUT ? b->client : b->alias) != local)
+			continue;
+		if (b->flags & SESSION_F_SHARED)
+			return SESSION_NONE;
+		session_touch(t, a->owner, kind == SA_ESP_IN, bytes, now,
+			      timeout, pending);
+		a->flags |= natt_flag;
+		a->pkts++;
+		a->bytes += bytes;
+		a->last_seen = now;
+		a->deadline = now + timeout;
+		return a->owner;
+	}
+	return SESSION_NONE;
+}
+
 unsigned session_group(const struct session_table *t, uint32_t alias,
 		       uint32_t server, session_id *first)
 {

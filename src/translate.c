@@ -357,6 +357,51 @@ static session_id demux(const struct xlate_ctx *x, const struct pkt_info *pi,
 	}
 }
 
+/*
+ * An ESP packet, raw or in UDP with the ports kept, of an SA the table
+ * knows, of a session alone on its alias: the common case, done with one
+ * lookup.  It does what the full path would with such a packet.  Returns
+ * XL_MAX when the packet needs the full path.
+ */
+static enum xlate_result xlate_esp_known(const struct xlate_ctx *x,
+					 uint8_t *buf, struct pkt_info *pi,
+					 bool l4_partial, uint32_t now,
+					 struct xlate_out *out)
+{
+	const struct config *c = x->cfg;
+	uint32_t src = ntohl(pi->saddr), dst = ntohl(pi->daddr);
+	uint32_t timeout = pi->kind == PKT_ESP ? c->timeout_esp :
+			   c->timeout_natt;
+	uint8_t natt = pi->kind == PKT_ESP_UDP ? SA_F_NATT : 0;
+	session_id s;
+
+	if (alias_pool_has(x->pool, dst)) {
+		s = session_esp_known(x->table, src, SA_ESP_IN, pi->spi, dst,
+				      natt, pi->len, now, timeout,
+				      c->timeout_pending);
+		if (s == SESSION_NONE)
+			return XL_MAX;
+		out->alias = dst;
+		out->server = src;
+		out->client = session_client(x->table, s);
+		session_mark(x->table, s, &out->mark_value, &out->mark_mask);
+		pkt_rewrite_addr(buf, pi, true, htonl(out->client), l4_partial);
+		return XL_IN;
+	}
+	if (!config_is_inside(c, src) || !config_is_server(c, dst))
+		return XL_MAX;
+	s = session_esp_known(x->table, dst, SA_ESP_OUT, pi->spi, src, natt,
+			      pi->len, now, timeout, c->timeout_pending);
+	if (s == SESSION_NONE)
+		return XL_MAX;
+	out->client = src;
+	out->server = dst;
+	out->alias = session_alias(x->table, s);
+	session_mark(x->table, s, &out->mark_value, &out->mark_mask);
+	pkt_rewrite_addr(buf, pi, false, htonl(out->alias), l4_partial);
+	return XL_OUT;
+}
+
 static enum xlate_result xlate_one(const struct xlate_ctx *x, uint8_t *buf,
 				   struct pkt_info *pi, bool l4_partial,
 				   uint32_t now, uint32_t now_ms,
@@ -374,6 +419,14 @@ static enum xlate_result xlate_one(const struct xlate_ctx *x, uint8_t *buf,
 	out->mark_mask = 0;
 	if (pi->kind == PKT_ICMP_ERR)
 		return xlate_icmp(x, buf, pi, out);
+	if ((pi->kind == PKT_ESP || (pi->kind == PKT_ESP_UDP && !c->natt_lo)) &&
+	    pi->frag == FRAG_NONE) {
+		enum xlate_result r = xlate_esp_known(x, buf, pi, l4_partial,
+						      now, out);
+
+		if (r != XL_MAX)
+			return r;
+	}
 	if (alias_pool_has(x->pool, dst)) {
 		enum xlate_result r;
 		uint16_t cport = 0;
