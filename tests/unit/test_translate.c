@@ -1061,6 +1061,67 @@ static void test_sa_learning(void **state)
 	teardown_fx(f);
 }
 
+/* Packets of SAs already known (the fast path) count on their session and
+ * SA as the first ones did; a packet that reuses another client's SPI, or
+ * that is on no session's alias, is not taken for that SA. */
+static void test_known_sa_packets(void **state)
+{
+	struct fx *f = setup_cfg(basic, 8);
+	struct session_view *sv;
+	struct sa_view *av;
+	size_t nsv, nav, i;
+	struct xlate_out xo;
+	uint32_t s, d, a1, a2;
+	unsigned k, out = 0, in = 0;
+
+	(void)state;
+	run(f, true, CL(1), EX(100), 0x1001, 10, &a1, &d, &xo);
+	run(f, true, EX(100), a1, 0x2001, 10, &s, &d, &xo);
+	run(f, true, CL(2), EX(100), 0x1002, 10, &a2, &d, &xo);
+	for (k = 0; k < 5; k++) {
+		assert_int_equal(run(f, true, CL(1), EX(100), 0x1001, 11 + k,
+				     &s, &d, &xo), XL_OUT);
+		assert_int_equal(s, a1);
+		assert_int_equal(xo.client, CL(1));
+		assert_int_equal(xo.alias, a1);
+		assert_int_equal(run(f, true, EX(100), a1, 0x2001, 11 + k, &s,
+				     &d, &xo), XL_IN);
+		assert_int_equal(d, CL(1));
+		assert_int_equal(xo.server, EX(100));
+	}
+	/* client 2 with client 1's outbound SPI: its own session, its own
+	 * alias, a new SA of its own */
+	assert_int_equal(run(f, true, CL(2), EX(100), 0x1001, 20, &s, &d, &xo),
+			 XL_OUT);
+	assert_int_equal(s, a2);
+	assert_true(xo.sa_new);
+	/* client 1's inbound SPI on client 2's alias is client 2's */
+	assert_int_equal(run(f, true, EX(100), a2, 0x2001, 20, &s, &d, &xo),
+			 XL_IN);
+	assert_int_equal(d, CL(2));
+	assert_int_equal(session_snapshot(f->t, &sv, &nsv, &av, &nav), 0);
+	assert_int_equal(nsv, 2);
+	for (i = 0; i < nsv; i++)
+		if (sv[i].client == CL(1)) {
+			assert_int_equal(sv[i].pkts_out, 6);
+			assert_int_equal(sv[i].pkts_in, 6);
+			assert_int_equal(sv[i].last_seen, 15);
+		}
+	for (i = 0; i < nav; i++) {
+		if (av[i].kind == SA_ESP_OUT && av[i].spi_i == 0x1001 &&
+		    av[i].pkts == 6 && av[i].last_seen == 15)
+			out++;
+		if (av[i].kind == SA_ESP_IN && av[i].spi_i == 0x2001 &&
+		    av[i].pkts == 6)
+			in++;
+	}
+	assert_int_equal(out, 1);
+	assert_int_equal(in, 1);
+	free(sv);
+	free(av);
+	teardown_fx(f);
+}
+
 /* A later fragment carries no UDP/ESP header: it follows the session of
  * its addresses, both ways, and never creates one. */
 static void test_fragments_follow_session(void **state)
@@ -1169,6 +1230,7 @@ int main(void)
 		cmocka_unit_test(test_table_full),
 		cmocka_unit_test(test_marks),
 		cmocka_unit_test(test_bypass_mark),
+		cmocka_unit_test(test_known_sa_packets),
 		cmocka_unit_test(test_sa_learning),
 		cmocka_unit_test(test_fragments_follow_session),
 		cmocka_unit_test(test_fragments_on_shared_alias),
