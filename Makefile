@@ -110,7 +110,9 @@ deps:
 	fi
 
 unit: all $(UNIT_BIN) $(BUILD)/bench_core
-	@fail=0; for t in $(UNIT_BIN); do \
+	@fail=0; tests/check-hardening.sh $(BUILD)/espmasqd \
+		$(BUILD)/espmasqctl || fail=1; \
+	for t in $(UNIT_BIN); do \
 		echo "== $$t"; \
 		ESPMASQ_CONF_EXAMPLE=conf/espmasq.conf ./$$t || fail=1; \
 	done; \

@@ -19,6 +19,8 @@ trap cleanup EXIT
 inst=$tmp/root
 make -s -C "$root" install DESTDIR="$inst" PREFIX=/usr >"$tmp/install.log" 2>&1
 check "make install succeeds" '[ $? = 0 ]' || cat "$tmp/install.log"
+check "the installed binaries are hardened (PIE, full RELRO, NX stack, stack protector, fortify)" \
+	'"$root/tests/check-hardening.sh" "$inst/usr/sbin/espmasqd" "$inst/usr/sbin/espmasqctl"'
 for f in usr/sbin/espmasqd usr/sbin/espmasqctl usr/sbin/espmasq-rules \
 	etc/espmasq/espmasq.conf.example usr/share/man/man8/espmasqd.8 \
 	usr/share/man/man8/espmasqctl.8 usr/share/man/man8/espmasq-rules.8 \
