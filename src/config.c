@@ -1267,6 +1267,16 @@ static int config_read(struct config_loader *ld, const char *path,
 		err = -EISDIR;
 		goto fail;
 	}
+	/* anyone could then choose the aliases, the control group or the
+	 * files a root daemon writes */
+	if (st.st_mode & S_IWOTH) {
+		config_err(ld->errs, from ? from : path, from ? from_line : 0,
+			   "%s is writable by "
+			   "everyone (mode %04o): refused; chmod o-w it",
+			   path, (unsigned)(st.st_mode & 07777));
+		err = -EPERM;
+		goto out;
+	}
 	for (i = 0; i < ld->depth; i++) {
 		if (ld->open[i].dev == st.st_dev &&
 		    ld->open[i].ino == st.st_ino) {

@@ -1320,6 +1320,42 @@ static void test_load_missing(void **state)
 	assert_string_equal(f->e.msg[0], want);
 }
 
+/* a file anyone may write is not trusted, nor is an include like it */
+static void test_load_world_writable(void **state)
+{
+	struct fx *f = *state;
+	char p[512], inc[512], want[1200];
+
+	fx_path(f, "open.conf", p, sizeof(p));
+	fx_write(f, "open.conf", "inside 192.0.2.0/24\nalias 203.0.113.1\n");
+	assert_int_equal(chmod(p, 0666), 0);
+	assert_int_equal(config_load(&f->c, p, &f->e), -EPERM);
+	assert_int_equal(f->e.n, 1);
+	snprintf(want, sizeof(want), "%s: %s is writable by everyone (mode "
+		 "0666): refused; chmod o-w it", p, p);
+	assert_string_equal(f->e.msg[0], want);
+
+	/* group-writable is the admin's choice */
+	assert_int_equal(chmod(p, 0664), 0);
+	f->e.n = 0;
+	config_init(&f->c);
+	assert_int_equal(config_load(&f->c, p, &f->e), 0);
+
+	fx_path(f, "inc.conf", inc, sizeof(inc));
+	fx_write(f, "inc.conf", "batch 8\n");
+	assert_int_equal(chmod(inc, 0602), 0);
+	fx_write(f, "main.conf", "inside 192.0.2.0/24\ninclude inc.conf\n"
+		 "alias 203.0.113.1\n");
+	fx_path(f, "main.conf", p, sizeof(p));
+	config_init(&f->c);
+	f->e.n = 0;
+	assert_int_equal(config_load(&f->c, p, &f->e), -EINVAL);
+	assert_int_equal(f->e.n, 1);
+	snprintf(want, sizeof(want), "%s:2: %s is writable by everyone (mode "
+		 "0602): refused; chmod o-w it", p, inc);
+	assert_string_equal(f->e.msg[0], want);
+}
+
 static void test_load_long_line(void **state)
 {
 	struct fx *f = *state;
@@ -1730,6 +1766,7 @@ int main(void)
 		T(test_load),
 		T(test_load_errors_keep_going),
 		T(test_load_missing),
+		T(test_load_world_writable),
 		T(test_load_long_line),
 		T(test_load_max_line),
 		T(test_load_nul),
