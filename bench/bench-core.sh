@@ -33,7 +33,8 @@ ir() {
 	n=$(valgrind --tool=callgrind --toggle-collect=core_packet \
 		--callgrind-out-file=/dev/null "$bin" -s "$2" -n "$cgpkts" \
 		-k "$1" 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p')
-	[ -n "$n" ] && echo $((n / cgpkts))
+	# nothing counted (a sanitized build under valgrind, say): no number
+	if [ -n "$n" ] && [ "$n" -gt 0 ]; then echo $((n / cgpkts)); else echo -; fi
 }
 
 echo "bench-core: $(nproc) CPUs, $(uname -r), $rounds rounds of $pkts packets per size"
