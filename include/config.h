@@ -114,6 +114,7 @@ struct config {
 	char state[CONFIG_PATH_MAX];	/* "" = not kept */
 	char metrics[CONFIG_PATH_MAX];	/* Prometheus textfile; "" = none */
 	char control_group[33];		/* may use the socket; "" = none */
+	char user[33];			/* runs as, once started; "" = as is */
 	enum fail_policy fail_policy;
 	/* set on every packet espmasqd translated outward, so that with
 	 * fail-policy bypass the kernel's NAT leaves those alone */

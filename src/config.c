@@ -42,6 +42,7 @@ enum config_once {
 	ONCE_METRICS,
 	ONCE_CONTROL_GROUP,
 	ONCE_BYPASS_MARK,
+	ONCE_USER,
 	ONCE_COUNT,
 	ONCE_NONE = -1,
 };
@@ -832,21 +833,33 @@ static int config_do_metrics(struct config_ctx *x, char **argv)
 }
 
 /* A group name as useradd takes them: [a-z_][a-z0-9_-]*, at most 32. */
-static int config_do_control_group(struct config_ctx *x, char **argv)
+/* A user or group name as Debian allows them; into @out (33 bytes). */
+static int config_name(struct config_ctx *x, const char *what, const char *g,
+		       char *out)
 {
-	const char *g = argv[0];
 	size_t i, len = strlen(g);
 
 	if (len > 32)
-		return config_error(x, "control-group name is too long (at "
-				    "most 32 characters)");
+		return config_error(x, "%s name is too long (at most 32 "
+				    "characters)", what);
 	for (i = 0; i < len; i++)
 		if (!((g[i] >= 'a' && g[i] <= 'z') || g[i] == '_' ||
 		      (i && ((g[i] >= '0' && g[i] <= '9') || g[i] == '-'))))
-			return config_error(x, "control-group '%s' is not a "
-					    "group name", g);
-	memcpy(x->c->control_group, g, len + 1);
+			return config_error(x, "%s '%s' is not a %s name",
+					    what, g, strcmp(what, "user") ?
+					    "group" : "user");
+	memcpy(out, g, len + 1);
 	return 0;
+}
+
+static int config_do_control_group(struct config_ctx *x, char **argv)
+{
+	return config_name(x, "control-group", argv[0], x->c->control_group);
+}
+
+static int config_do_user(struct config_ctx *x, char **argv)
+{
+	return config_name(x, "user", argv[0], x->c->user);
 }
 
 static int config_do_state(struct config_ctx *x, char **argv)
@@ -928,6 +941,7 @@ static const struct config_directive config_directives[] = {
 	  config_do_fail_policy },
 	{ "bypass-mark", 1, 1, ONCE_BYPASS_MARK, "bypass-mark VALUE[/MASK]",
 	  config_do_bypass_mark },
+	{ "user", 1, 1, ONCE_USER, "user NAME", config_do_user },
 };
 
 void config_init(struct config *c)

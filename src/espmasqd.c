@@ -17,6 +17,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "privs.h"
 #include "rules.h"
 #include "session.h"
 #include "state.h"
@@ -173,6 +174,20 @@ static int run(struct daemon *d, bool foreground)
 	/* before the first packet: what comes from now on is untracked */
 	if (d->cfg->fail_policy == FAIL_POLICY_BYPASS)
 		heartbeat_beat(&d->hb, HEARTBEAT_DIR RULES_HEARTBEAT_NAME);
+	/* everything privileged is open: the workers start with
+	 * CAP_NET_ADMIN alone */
+	{
+		char why[160];
+
+		err = privs_drop(d->cfg->user[0] ? d->cfg->user : NULL, why,
+				 sizeof(why));
+		if (err) {
+			log_msg(LOG_ERR, "cannot drop privileges%s%s: %s",
+				d->cfg->user[0] ? " to user " : "",
+				d->cfg->user, why);
+			goto out;
+		}
+	}
 	for (i = 0; i < d->n_workers; i++) {
 		err = worker_start(d->workers[i]);
 		if (err) {

@@ -40,6 +40,8 @@ static void restart_only(const struct config *o, const struct config *n,
 		problem(e, "state");
 	if (strcmp(o->control_group, n->control_group))
 		problem(e, "control-group");
+	if (strcmp(o->user, n->user))
+		problem(e, "user");
 	if (o->fail_policy != n->fail_policy)
 		problem(e, "fail-policy");
 	if (o->bypass_mark.value != n->bypass_mark.value ||
