@@ -1126,6 +1126,24 @@ static void test_fail_policy(void **state)
 		     "f.conf:2: duplicate 'fail-policy' (first at line 1)");
 }
 
+static void test_user_and_group(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(parse(f, LINES("user _espmasq", "control-group adm")),
+			 0);
+	assert_string_equal(f->c.user, "_espmasq");
+	assert_string_equal(f->c.control_group, "adm");
+	expect_error(LINES("user Root"),
+		     "f.conf:1: user 'Root' is not a user name");
+	expect_error(LINES("control-group 1x"),
+		     "f.conf:1: control-group '1x' is not a group name");
+	expect_error(LINES("user abcdefghijklmnopqrstuvwxyz0123456"),
+		     "f.conf:1: user name is too long (at most 32 characters)");
+	expect_error(LINES("user a", "user b"),
+		     "f.conf:2: duplicate 'user' (first at line 1)");
+}
+
 static void test_bypass_mark(void **state)
 {
 	struct fx *f = *state;
@@ -1756,6 +1774,7 @@ int main(void)
 		T(test_paths),
 		T(test_fail_policy),
 		T(test_bypass_mark),
+		T(test_user_and_group),
 		T(test_bypass_mark_overlap),
 		T(test_sharing),
 		T(test_finish_empty),
