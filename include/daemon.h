@@ -22,6 +22,15 @@ struct worker;
 struct control;
 struct event_base;
 
+/* What the kernel dropped on one queue, as last read (main thread). */
+struct queue_loss {
+	unsigned long qdrop, udrop;	/* the kernel's counters */
+	unsigned long lost;		/* in the episode under way */
+	uint32_t since;			/* when it began */
+	bool known;			/* counters read once */
+	bool active;			/* losing in the last tick */
+};
+
 struct daemon {
 	const char *config_path;
 	struct config *cfg;
@@ -38,6 +47,7 @@ struct daemon {
 
 	struct event_ring *events;	/* for espmasqctl watch; table_lock */
 	struct heartbeat hb;		/* fail-policy bypass; main thread */
+	struct queue_loss loss[CONFIG_MAX_QUEUES];	/* by worker */
 
 	struct log_limit lim_drop[XL_MAX];
 	struct log_limit lim_malformed;

@@ -72,4 +72,13 @@ int queue_flush(struct queue *q);
 
 void queue_counters(const struct queue *q, struct queue_counters *out);
 
+/*
+ * The kernel's own view of queue @num (/proc/net/netfilter/nfnetlink_queue):
+ * packets waiting, and packets it dropped because the queue was full
+ * (@qdrop) or our socket buffer was (@udrop).  Returns false when the
+ * queue is not listed.
+ */
+bool queue_kernel_counters(unsigned num, unsigned long *waiting,
+			   unsigned long *qdrop, unsigned long *udrop);
+
 #endif

@@ -322,36 +322,6 @@ static int cmd_flush(struct control *c, struct evbuffer *o, int argc,
 	return 0;
 }
 
-/*
- * The kernel's own view of queue @num: packets waiting, and packets it
- * dropped because the queue was full (queue_dropped) or our socket buffer
- * was (user_dropped; hidden from us by NETLINK_NO_ENOBUFS).  Returns false
- * when the queue is not listed.
- */
-static bool kernel_queue(unsigned num, unsigned long *waiting,
-			 unsigned long *qdrop, unsigned long *udrop)
-{
-	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
-	unsigned long q, portid, total, mode, range, qd, ud;
-	bool found = false;
-	char line[256];
-
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lu %lu %lu %lu %lu %lu %lu", &q, &portid,
-			   &total, &mode, &range, &qd, &ud) == 7 && q == num) {
-			*waiting = total;
-			*qdrop = qd;
-			*udrop = ud;
-			found = true;
-			break;
-		}
-	}
-	fclose(f);
-	return found;
-}
-
 static int cmd_stats(struct control *c, struct evbuffer *o)
 {
 	evbuffer_add_printf(o, "ok\n");
@@ -432,7 +402,7 @@ void control_stats(struct daemon *d, struct evbuffer *o)
 		{
 			unsigned long waiting, qd, ud;
 
-			if (kernel_queue(worker_queue_num(d->workers[i]),
+			if (queue_kernel_counters(worker_queue_num(d->workers[i]),
 					 &waiting, &qd, &ud))
 				evbuffer_add_printf(o,
 					" kernel_waiting=%lu kernel_queue_dropped=%lu"

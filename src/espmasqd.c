@@ -18,6 +18,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "privs.h"
+#include "queue.h"
 #include "rules.h"
 #include "session.h"
 #include "state.h"
@@ -82,6 +83,44 @@ static void note_expired(void *ctx, uint32_t client, uint32_t server,
 	events_push(ctx, &e);
 }
 
+/*
+ * A queue that overflows (the daemon stalled, or was outrun) loses packets
+ * in the kernel.  Said once when it begins and once when it is over, with
+ * the count, however long it lasts: a flood cannot fill the log.
+ */
+static void watch_loss(struct daemon *d, uint32_t now)
+{
+	unsigned long waiting, qd, ud, n;
+	struct queue_loss *l;
+	unsigned i, q;
+
+	for (i = 0; i < d->n_workers; i++) {
+		l = &d->loss[i];
+		q = worker_queue_num(d->workers[i]);
+		if (!queue_kernel_counters(q, &waiting, &qd, &ud))
+			continue;
+		n = l->known ? (qd - l->qdrop) + (ud - l->udrop) : 0;
+		if (n && !l->active) {
+			l->active = true;
+			l->since = now;
+			l->lost = 0;
+			log_msg(LOG_WARNING, "queue %u: the kernel is dropping "
+				"packets (queue full: %lu, socket buffer full: "
+				"%lu so far)", q, qd, ud);
+		}
+		l->lost += n;
+		if (!n && l->active) {
+			l->active = false;
+			log_msg(LOG_WARNING, "queue %u: the kernel dropped %lu "
+				"packets in %u s; none since", q, l->lost,
+				now - l->since);
+		}
+		l->qdrop = qd;
+		l->udrop = ud;
+		l->known = true;
+	}
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
@@ -96,6 +135,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&d->table_lock);
 	if (gone)
 		log_debug("%u sessions expired", gone);
+	watch_loss(d, daemon_now());
 	if (d->cfg->fail_policy == FAIL_POLICY_BYPASS)
 		heartbeat_beat(&d->hb, HEARTBEAT_DIR RULES_HEARTBEAT_NAME);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -364,4 +365,34 @@ int queue_flush(struct queue *q)
 void queue_counters(const struct queue *q, struct queue_counters *out)
 {
 	counters_load(out, &q->cnt, sizeof(*out));
+}
+
+/*
+ * The kernel's own view of queue @num: packets waiting, and packets it
+ * dropped because the queue was full (queue_dropped) or our socket buffer
+ * was (user_dropped; hidden from us by NETLINK_NO_ENOBUFS).  Returns false
+ * when the queue is not listed.
+ */
+bool queue_kernel_counters(unsigned num, unsigned long *waiting,
+			   unsigned long *qdrop, unsigned long *udrop)
+{
+	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
+	unsigned long q, portid, total, mode, range, qd, ud;
+	bool found = false;
+	char line[256];
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lu %lu %lu %lu %lu %lu %lu", &q, &portid,
+			   &total, &mode, &range, &qd, &ud) == 7 && q == num) {
+			*waiting = total;
+			*qdrop = qd;
+			*udrop = ud;
+			found = true;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
 }
