@@ -254,6 +254,7 @@ int main(int argc, char **argv)
 	}
 	lim.max_sessions = (uint32_t)sessions;
 	lim.max_sas = (uint32_t)sessions * 4;
+	lim.per_client = 0;
 	t = session_table_new(&lim);
 	pool = alias_pool_new(cfg);
 	b.pk = malloc(2 * sessions * PKT_LEN);

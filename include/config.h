@@ -102,6 +102,7 @@ struct config {
 	uint32_t timeout_natt;
 
 	uint32_t max_sessions;
+	uint32_t client_sessions;	/* per client; 0 = any */
 	uint32_t alias_clients;		/* per alias and server; 0 = any */
 	uint32_t gate_hold_ms;		/* longest hold of a shared gate */
 	uint16_t natt_lo, natt_hi;	/* NAT-T ports for clients sharing an

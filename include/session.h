@@ -38,6 +38,7 @@ enum sa_kind {
 struct session_limits {
 	uint32_t max_sessions;
 	uint32_t max_sas;		/* SA entries in all */
+	uint32_t per_client;		/* sessions one client may have; 0: any */
 };
 
 /* Snapshot rows, for the control socket. */
@@ -72,6 +73,7 @@ struct session_counters {
 	uint64_t created;
 	uint64_t expired;
 	uint64_t refused_full;		/* session table full */
+	uint64_t refused_client;	/* the client has its most sessions */
 	uint64_t flushed;		/* removed by session_flush*() */
 	uint64_t sa_created;
 	uint64_t sa_expired;
@@ -145,6 +147,10 @@ void session_mark(const struct session_table *t, session_id s,
 void session_touch(struct session_table *t, session_id s, bool inbound,
 		   uint32_t bytes, uint32_t now, uint32_t timeout,
 		   uint32_t pending);
+
+/* Whether @client has as many sessions as it may have (never with a
+ * per_client limit of 0); counted as refused_client when it has. */
+bool session_client_full(struct session_table *t, uint32_t client);
 
 /*
  * The fast path of an ESP packet (@kind SA_ESP_OUT or SA_ESP_IN, SPI @spi)

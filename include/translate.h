@@ -30,6 +30,7 @@ enum xlate_result {
 	XL_DROP_GATE,		/* shared alias: another client negotiates
 				 * (the worker holds the packet) */
 	XL_DROP_NO_PORT,	/* natt-ports: none free on the alias */
+	XL_DROP_CLIENT_LIMIT,	/* the client has max-sessions-per-client */
 	XL_MAX
 };
 

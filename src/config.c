@@ -43,6 +43,7 @@ enum config_once {
 	ONCE_CONTROL_GROUP,
 	ONCE_BYPASS_MARK,
 	ONCE_USER,
+	ONCE_CLIENT_SESSIONS,
 	ONCE_COUNT,
 	ONCE_NONE = -1,
 };
@@ -720,6 +721,17 @@ static int config_do_max_sessions(struct config_ctx *x, char **argv)
 				   &x->c->max_sessions);
 }
 
+static int config_do_client_sessions(struct config_ctx *x, char **argv)
+{
+	if (!strcmp(argv[0], "unlimited")) {
+		x->c->client_sessions = 0;
+		return 0;
+	}
+	return config_parse_number(x, "'max-sessions-per-client' (or "
+				   "'unlimited')", argv[0], 1, 1U << 24,
+				   &x->c->client_sessions);
+}
+
 static int config_do_alias_clients(struct config_ctx *x, char **argv)
 {
 	if (!strcmp(argv[0], "unlimited")) {
@@ -921,6 +933,8 @@ static const struct config_directive config_directives[] = {
 	  "DURATION", config_do_timeout },
 	{ "max-sessions", 1, 1, ONCE_MAX_SESSIONS, "max-sessions N",
 	  config_do_max_sessions },
+	{ "max-sessions-per-client", 1, 1, ONCE_CLIENT_SESSIONS,
+	  "max-sessions-per-client N|unlimited", config_do_client_sessions },
 	{ "alias-clients", 1, 1, ONCE_ALIAS_CLIENTS,
 	  "alias-clients N|unlimited", config_do_alias_clients },
 	{ "natt-ports", 1, 1, ONCE_NATT_PORTS, "natt-ports LOW-HIGH|off",
@@ -956,6 +970,7 @@ void config_init(struct config *c)
 	c->timeout_pending = 30;
 	c->timeout_natt = 300;
 	c->max_sessions = 65536;
+	c->client_sessions = 256;
 	c->gate_hold_ms = 2000;
 	c->alias_clients = 0;
 	c->queue_maxlen = 4096;

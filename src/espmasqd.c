@@ -357,6 +357,7 @@ int main(int argc, char **argv)
 	log_init("espmasqd", foreground, verbose ? LOG_DEBUG : LOG_INFO);
 	lim.max_sessions = d.cfg->max_sessions;
 	lim.max_sas = d.cfg->max_sessions * SA_PER_SESSION;
+	lim.per_client = d.cfg->client_sessions;
 	d.table = session_table_new(&lim);
 	d.pool = alias_pool_new(d.cfg);
 	d.events = calloc(1, sizeof(*d.events));

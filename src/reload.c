@@ -28,6 +28,8 @@ static void restart_only(const struct config *o, const struct config *n,
 		problem(e, "cpu");
 	if (o->max_sessions != n->max_sessions)
 		problem(e, "max-sessions");
+	if (o->client_sessions != n->client_sessions)
+		problem(e, "max-sessions-per-client");
 	if (o->queue_maxlen != n->queue_maxlen)
 		problem(e, "queue-maxlen");
 	if (o->rcvbuf != n->rcvbuf)

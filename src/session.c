@@ -48,8 +48,17 @@ struct frag_owner {
 	uint8_t proto;
 };
 
+/* Sessions per client, when they are limited: open addressing, at most
+ * half full, n > 0 in every used slot. */
+struct client_count {
+	uint32_t client;
+	uint32_t n;
+};
+
 struct session_table {
 	struct frag_owner frag[FRAG_SLOTS];
+	struct client_count *cc;
+	uint32_t cc_mask, per_client;
 	struct binding *b;
 	struct sa *sa;
 	uint32_t *out_bkt, *in_bkt, *sa_bkt;
@@ -104,6 +113,8 @@ static uint32_t pow2_at_least(uint32_t n)
 size_t session_table_bytes(const struct session_limits *lim)
 {
 	return sizeof(struct session_table) +
+	       (lim->per_client ? 2 * (size_t)pow2_at_least(lim->max_sessions) *
+				  sizeof(struct client_count) : 0) +
 	       (size_t)lim->max_sessions * sizeof(struct binding) +
 	       (size_t)lim->max_sas * sizeof(struct sa) +
 	       2 * (size_t)pow2_at_least(lim->max_sessions) * sizeof(uint32_t) +
@@ -134,7 +145,13 @@ struct session_table *session_table_new(const struct session_limits *lim)
 	t->out_bkt = calloc(nb, sizeof(uint32_t));
 	t->in_bkt = calloc(nb, sizeof(uint32_t));
 	t->sa_bkt = calloc(nsa, sizeof(uint32_t));
-	if (!t->b || !t->sa || !t->out_bkt || !t->in_bkt || !t->sa_bkt) {
+	t->per_client = lim->per_client;
+	if (t->per_client) {
+		t->cc_mask = 2 * nb - 1;
+		t->cc = calloc(2 * (size_t)nb, sizeof(*t->cc));
+	}
+	if (!t->b || !t->sa || !t->out_bkt || !t->in_bkt || !t->sa_bkt ||
+	    (t->per_client && !t->cc)) {
 		session_table_free(t);
 		errno = ENOMEM;
 		return NULL;
@@ -160,12 +177,69 @@ void session_table_free(struct session_table *t)
 	free(t->out_bkt);
 	free(t->in_bkt);
 	free(t->sa_bkt);
+	free(t->cc);
 	free(t);
 }
 
 static inline struct binding *B(const struct session_table *t, uint32_t link)
 {
 	return &t->b[link - 1];
+}
+
+/* The slot of @client in the count map: its own, or the empty one where
+ * it would go. */
+static uint32_t cc_slot(const struct session_table *t, uint32_t client)
+{
+	uint32_t h = (uint32_t)mix(client, t->seed) & t->cc_mask;
+
+	while (t->cc[h].n && t->cc[h].client != client)
+		h = (h + 1) & t->cc_mask;
+	return h;
+}
+
+static void cc_add(struct session_table *t, uint32_t client)
+{
+	uint32_t h;
+
+	if (!t->cc)
+		return;
+	h = cc_slot(t, client);
+	t->cc[h].client = client;
+	t->cc[h].n++;
+}
+
+static void cc_remove(struct session_table *t, uint32_t client)
+{
+	uint32_t h, j, home;
+
+	if (!t->cc)
+		return;
+	h = cc_slot(t, client);
+	if (!t->cc[h].n || --t->cc[h].n)
+		return;
+	/* the slot is free: move back what probed past it (backward-shift
+	 * deletion keeps every probe chain unbroken without tombstones) */
+	for (j = (h + 1) & t->cc_mask; t->cc[j].n; j = (j + 1) & t->cc_mask) {
+		home = (uint32_t)mix(t->cc[j].client, t->seed) & t->cc_mask;
+		if (((j - home) & t->cc_mask) >= ((j - h) & t->cc_mask)) {
+			t->cc[h] = t->cc[j];
+			t->cc[j].n = 0;
+			h = j;
+		}
+	}
+}
+
+bool session_client_full(struct session_table *t, uint32_t client)
+{
+	const struct client_count *c;
+
+	if (!t->cc)
+		return false;
+	c = &t->cc[cc_slot(t, client)];
+	if (c->n < t->per_client)
+		return false;
+	t->cnt.refused_client++;
+	return true;
 }
 
 session_id session_lookup_out(const struct session_table *t, uint32_t client,
@@ -253,6 +327,7 @@ session_id session_add(struct session_table *t, uint32_t client,
 	t->in_bkt[h] = l;
 	t->cnt.created++;
 	t->cnt.active++;
+	cc_add(t, client);
 	if (b->next_in)		/* maybe not alone on its alias */
 		group_mark(t, alias, server);
 	return l;
@@ -856,6 +931,7 @@ static void binding_delete(struct session_table *t, uint32_t l)
 	b->next_out = t->free_b;
 	t->free_b = l;
 	t->cnt.active--;
+	cc_remove(t, b->client);
 	if (b->flags & SESSION_F_SHARED)
 		group_mark(t, b->alias, b->server);
 }

@@ -498,6 +498,8 @@ static enum xlate_result xlate_one(const struct xlate_ctx *x, uint8_t *buf,
 	out->client = src;
 	out->server = dst;
 	s = session_lookup_out(x->table, src, dst);
+	if (s == SESSION_NONE && session_client_full(x->table, src))
+		return XL_DROP_CLIENT_LIMIT;
 	if (s == SESSION_NONE) {
 		bool pinned, shared;
 		uint32_t alias = alias_pick(x->pool, src, dst, users,
@@ -576,6 +578,7 @@ const char *xlate_result_name(enum xlate_result r)
 		[XL_DROP_AMBIGUOUS] = "ambiguous",
 		[XL_DROP_GATE] = "gate-held",
 		[XL_DROP_NO_PORT] = "no-natt-port",
+		[XL_DROP_CLIENT_LIMIT] = "client-limit",
 	};
 
 	return (unsigned)r < XL_MAX ? names[r] : "?";

@@ -74,7 +74,7 @@ static void note_events(struct event_ring *ev, enum xlate_result r,
 			   .alias = xo->alias };
 
 	if (r == XL_DROP_NO_ALIAS || r == XL_DROP_FULL ||
-	    r == XL_DROP_NO_PORT) {
+	    r == XL_DROP_NO_PORT || r == XL_DROP_CLIENT_LIMIT) {
 		e.kind = EV_REFUSED;
 		e.reason = (uint8_t)r;
 		events_push(ev, &e);

@@ -1126,6 +1126,22 @@ static void test_fail_policy(void **state)
 		     "f.conf:2: duplicate 'fail-policy' (first at line 1)");
 }
 
+static void test_client_sessions(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(f->c.client_sessions, 256);
+	assert_int_equal(parse(f, LINES("max-sessions-per-client 4")), 0);
+	assert_int_equal(f->c.client_sessions, 4);
+	config_init(&f->c);
+	assert_int_equal(parse(f, LINES("max-sessions-per-client unlimited")),
+			 0);
+	assert_int_equal(f->c.client_sessions, 0);
+	expect_error(LINES("max-sessions-per-client 0"),
+		     "f.conf:1: 'max-sessions-per-client' (or 'unlimited') "
+		     "must be 1 to 16777216, not 0");
+}
+
 static void test_user_and_group(void **state)
 {
 	struct fx *f = *state;
@@ -1775,6 +1791,7 @@ int main(void)
 		T(test_fail_policy),
 		T(test_bypass_mark),
 		T(test_user_and_group),
+		T(test_client_sessions),
 		T(test_bypass_mark_overlap),
 		T(test_sharing),
 		T(test_finish_empty),

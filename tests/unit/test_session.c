@@ -16,7 +16,7 @@
 
 static struct session_table *mk(uint32_t max, uint32_t max_sa)
 {
-	struct session_limits lim = { max, max_sa };
+	struct session_limits lim = { max, max_sa, 0 };
 	struct session_table *t = session_table_new(&lim);
 
 	assert_non_null(t);
@@ -31,6 +31,50 @@ static session_id in_first(const struct session_table *t, uint32_t alias,
 
 	assert_true(session_group(t, alias, server, &first) <= 1);
 	return first;
+}
+
+/* The per-client count map against a plain array, through many adds and
+ * removals (its deletions move entries back; none may get lost): with
+ * @clients clients of at most @per sessions each in a table of @max. */
+static void per_client_run(uint32_t max, unsigned clients, unsigned per)
+{
+	struct session_limits lim = { max, 2 * max, per };
+	struct session_table *t = session_table_new(&lim);
+	unsigned ref[256] = { 0 }, i, c;
+	uint32_t rnd = 12345;
+
+	assert_non_null(t);
+	assert_true(clients <= 256 && clients * per <= max);
+	for (i = 0; i < 50000; i++) {
+		rnd = rnd * 1103515245u + 12345u;
+		c = (rnd >> 8) % clients;
+		if ((rnd >> 20) % 4) {
+			if (ref[c] >= per) {
+				assert_true(session_client_full(t, C(c)));
+				continue;
+			}
+			assert_false(session_client_full(t, C(c)));
+			assert_int_not_equal(session_add(t, C(c), S(ref[c] + 1),
+							 S(100), 0, 0, 0, 1,
+							 30), SESSION_NONE);
+			ref[c]++;
+		} else {
+			assert_int_equal(session_flush_client(t, C(c)), ref[c]);
+			ref[c] = 0;
+		}
+	}
+	for (c = 0; c < clients; c++)
+		assert_int_equal(session_client_full(t, C(c)), ref[c] >= per);
+	session_table_free(t);
+}
+
+static void test_per_client_counts(void **state)
+{
+	(void)state;
+	per_client_run(512, 64, 3);
+	/* nearly as many clients as the map has room for: long probes,
+	 * many entries moved back on deletion */
+	per_client_run(128, 120, 1);
 }
 
 static void test_add_lookup(void **state)
@@ -296,7 +340,7 @@ static void test_many(void **state)
 
 static void test_bad_limits(void **state)
 {
-	struct session_limits lim = { 0, 10 };
+	struct session_limits lim = { 0, 10, 0 };
 
 	(void)state;
 	assert_null(session_table_new(&lim));
@@ -305,6 +349,7 @@ static void test_bad_limits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_per_client_counts),
 		cmocka_unit_test(test_add_lookup),
 		cmocka_unit_test(test_capacity),
 		cmocka_unit_test(test_expiry_pending_vs_replied),

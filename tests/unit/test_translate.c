@@ -32,7 +32,7 @@ static struct fx *setup_cfg(const char *const *lines, uint32_t max)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	struct config_errors e = { .n = 0 };
-	struct session_limits lim = { max, max * 4 };
+	struct session_limits lim = { max, max * 4, 0 };
 	unsigned i;
 
 	assert_non_null(f);
@@ -41,6 +41,7 @@ static struct fx *setup_cfg(const char *const *lines, uint32_t max)
 		assert_int_equal(config_line(&f->cfg, "t.conf", i + 1, lines[i],
 					     &e), 0);
 	assert_int_equal(config_finish(&f->cfg, "t.conf", &e), 0);
+	lim.per_client = f->cfg.client_sessions;
 	f->t = session_table_new(&lim);
 	f->pool = alias_pool_new(&f->cfg);
 	assert_non_null(f->t);
@@ -1061,6 +1062,45 @@ static void test_sa_learning(void **state)
 	teardown_fx(f);
 }
 
+/* max-sessions-per-client: a client with that many servers gets no
+ * session toward one more (refused, counted), others still do, and a
+ * session gone makes room again. */
+static void test_client_limit(void **state)
+{
+	static const char *const lines[] = {
+		"inside 192.0.2.0/24",
+		"alias 203.0.113.11-203.0.113.13",
+		"max-sessions-per-client 2",
+		NULL,
+	};
+	struct fx *f = setup_cfg(lines, 16);
+	struct session_counters sc;
+	struct xlate_out xo;
+	uint32_t s, d;
+
+	(void)state;
+	assert_int_equal(run(f, true, CL(1), EX(100), 0x101, 10, &s, &d, &xo),
+			 XL_OUT);
+	assert_int_equal(run(f, true, CL(1), EX(101), 0x102, 10, &s, &d, &xo),
+			 XL_OUT);
+	assert_int_equal(run(f, true, CL(1), EX(102), 0x103, 10, &s, &d, &xo),
+			 XL_DROP_CLIENT_LIMIT);
+	assert_int_equal(s, CL(1));	/* untouched */
+	/* its existing sessions and other clients go on */
+	assert_int_equal(run(f, true, CL(1), EX(101), 0x102, 11, &s, &d, &xo),
+			 XL_OUT);
+	assert_int_equal(run(f, true, CL(2), EX(102), 0x104, 11, &s, &d, &xo),
+			 XL_OUT);
+	session_counters(f->t, &sc);
+	assert_int_equal(sc.refused_client, 1);
+	assert_int_equal(sc.active, 3);
+	/* the pending sessions expire (no reply came): room again */
+	assert_true(session_expire(f->t, 10 + f->cfg.timeout_pending + 5) >= 2);
+	assert_int_equal(run(f, true, CL(1), EX(102), 0x103, 60, &s, &d, &xo),
+			 XL_OUT);
+	teardown_fx(f);
+}
+
 /* Packets of SAs already known (the fast path) count on their session and
  * SA as the first ones did; a packet that reuses another client's SPI, or
  * that is on no session's alias, is not taken for that SA. */
@@ -1231,6 +1271,7 @@ int main(void)
 		cmocka_unit_test(test_marks),
 		cmocka_unit_test(test_bypass_mark),
 		cmocka_unit_test(test_known_sa_packets),
+		cmocka_unit_test(test_client_limit),
 		cmocka_unit_test(test_sa_learning),
 		cmocka_unit_test(test_fragments_follow_session),
 		cmocka_unit_test(test_fragments_on_shared_alias),
