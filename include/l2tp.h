@@ -52,10 +52,10 @@ enum l2tp_msg_type {
 /* Why a message was refused; each one can have its own counter. */
 enum l2tp_err {
 	L2TP_OK = 0,
-	L2TP_ERR_SHORT,		/* shorter than the header its flags announce */
+	L2TP_ERR_SHORT,		/* shorter than its flags' header */
 	L2TP_ERR_VERSION,	/* version neither 2 nor 3 */
 	L2TP_ERR_VERSION3,	/* L2TPv3 over UDP (RFC 3931): not parsed */
-	L2TP_ERR_CTRL_FLAGS,	/* control message without L or S, or with O */
+	L2TP_ERR_CTRL_FLAGS,	/* control without L or S, or with O */
 	L2TP_ERR_LENGTH,	/* Length field differs from the datagram */
 	L2TP_ERR_OFFSET,	/* offset padding runs past the message */
 	L2TP_ERR_AVP_LEN,	/* AVP length < 6 or beyond the message */
@@ -85,8 +85,8 @@ struct l2tp_info {
 	/* Control messages only: */
 	uint16_t msg_type;	/* enum l2tp_msg_type, or a value this file
 				 * does not name; L2TP_MT_ZLB for a ZLB */
-	uint16_t assigned_tunnel_id;	/* valid with has_assigned_tunnel */
-	uint16_t assigned_session_id;	/* valid with has_assigned_session */
+	uint16_t assigned_tunnel_id;	/* with has_assigned_tunnel */
+	uint16_t assigned_session_id;	/* with has_assigned_session */
 	uint8_t has_assigned_tunnel;
 	uint8_t has_assigned_session;
 	/* A hidden AVP's value is encrypted with the tunnel secret: it is
@@ -103,6 +103,9 @@ struct l2tp_info {
  * Type, Assigned Tunnel ID and Assigned Session ID.  Reads nothing
  * outside @buf[0..@len).  Returns L2TP_OK and fills @li, or the reason
  * the message was refused (@li then holds what was parsed before it).
+ * An Assigned ID is reported in whatever message carries it; which
+ * message types it means something in (SCCRQ/SCCRP/StopCCN for the
+ * tunnel, ICRQ/ICRP/OCRQ/OCRP/CDN for the session) is the caller's call.
  */
 enum l2tp_err l2tp_parse(const uint8_t *buf, size_t len,
 			 struct l2tp_info *li);

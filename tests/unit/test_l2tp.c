@@ -136,7 +136,7 @@ static void build_sccrq(struct msg *m)
 	msg_type(m, L2TP_MT_SCCRQ);
 	avp16(m, AVP_M, 0, 2, 0x0100);		/* Protocol Version 1.0 */
 	avp32(m, 3, 3);				/* Framing Capabilities */
-	avp_str(m, 7, "win-client");		/* Host Name */
+	avp_str(m, 7, "win-client");	/* Host Name */
 	avp16(m, 0, VENDOR_MS, L2TP_ATTR_ASSIGNED_TUNNEL, 0xdead);
 	avp16(m, AVP_M, 0, L2TP_ATTR_ASSIGNED_TUNNEL, 0x1234);
 	avp16(m, AVP_M, 0, 10, 8);		/* Receive Window Size */
