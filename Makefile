@@ -56,8 +56,8 @@ Q := @
 E := @echo
 endif
 
-CORE := csum packet session alias translate config log rules queue worker \
-	reload state notify events filter prom metrics heartbeat privs \
+CORE := csum packet l2tp session alias translate config log rules queue \
+	worker reload state notify events filter prom metrics heartbeat privs \
 	control
 CORE_OBJ := $(CORE:%=$(BUILD)/%.o)
 UNIT := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
