@@ -30,6 +30,10 @@ enum sa_kind {
 #define SESSION_F_SPI_WAIT	0x04	/* has an inbound SPI still to learn */
 #define SESSION_F_NEW_OUT	0x08	/* ...and uses the new SA outbound */
 #define SESSION_F_SHARED	0x10	/* others use its alias toward its server */
+/* SAs one session may have on its list: rekeys overlap a few at a time,
+ * and a spoofed flood of SPIs must not take the whole pool. */
+#define SESSION_MAX_SAS		32
+
 #define SESSION_F_IN_FRESH	0x20	/* learned a new inbound SPI that no new
 					 * outbound SPI has paired with yet */
 
@@ -78,6 +82,7 @@ struct session_counters {
 	uint64_t sa_created;
 	uint64_t sa_expired;
 	uint64_t sa_refused_full;	/* SA pool full: not tracked */
+	uint64_t sa_refused_session;	/* the session has SESSION_MAX_SAS */
 	uint32_t active;
 	uint32_t sa_active;
 	/* shared aliases */

@@ -22,6 +22,7 @@ struct binding {
 	uint16_t flags;
 	uint16_t in_use;
 	uint16_t natt_cport, natt_xport;	/* NAT-T port: client, alias */
+	uint16_t n_sa;			/* SAs on its list */
 	uint64_t pkts_out, pkts_in, bytes_out, bytes_in;
 };
 
@@ -475,6 +476,12 @@ int session_sa_touch(struct session_table *t, session_id s, uint32_t server,
 		l = a->next_hash;
 	}
 	if (!l) {
+		/* one session cannot take the pool: a sender of random SPIs
+		 * posing as its server would, on an alias of its own */
+		if (b->n_sa >= SESSION_MAX_SAS) {
+			t->cnt.sa_refused_session++;
+			return -ENOSPC;
+		}
 		l = t->free_sa;
 		if (!l) {
 			t->cnt.sa_refused_full++;
@@ -490,6 +497,7 @@ int session_sa_touch(struct session_table *t, session_id s, uint32_t server,
 		t->sa_bkt[h] = l;
 		a->next_sib = b->sa_head;
 		b->sa_head = l;
+		b->n_sa++;
 		t->cnt.sa_created++;
 		t->cnt.sa_active++;
 		created = 1;
@@ -975,6 +983,7 @@ unsigned session_expire_cb(struct session_table *t, uint32_t now,
 				*pp = a->next_sib;
 				sa_unhash(t, sl);
 				sa_release(t, sl);
+				b->n_sa--;
 				t->cnt.sa_expired++;
 			} else {
 				pp = &a->next_sib;

@@ -77,6 +77,40 @@ static void test_per_client_counts(void **state)
 	per_client_run(128, 120, 1);
 }
 
+/* One session holds at most SESSION_MAX_SAS SAs (a flood of spoofed SPIs
+ * on its alias cannot take the pool); others still get theirs, and an SA
+ * that expires makes room again. */
+static void test_sas_per_session(void **state)
+{
+	struct session_table *t = mk(4, 256);
+	struct session_counters sc;
+	session_id a, b;
+	uint32_t i;
+
+	(void)state;
+	a = session_add(t, C(1), S(100), S(11), 0, 0, 0, 1, 30);
+	b = session_add(t, C(2), S(100), S(12), 0, 0, 0, 1, 30);
+	for (i = 0; i < SESSION_MAX_SAS + 8; i++)
+		assert_int_equal(session_sa_touch(t, a, S(100), SA_ESP_IN,
+						  0x1000 + i, 0, 0, 0, 0, 60,
+						  1 + i % 2, 10),
+				 i < SESSION_MAX_SAS ? 1 : -ENOSPC);
+	/* known ones are still touched */
+	assert_int_equal(session_sa_touch(t, a, S(100), SA_ESP_IN, 0x1000, 0,
+					  0, 0, 0, 60, 20, 10), 0);
+	assert_int_equal(session_sa_touch(t, b, S(100), SA_ESP_IN, 0x9000, 0,
+					  0, 0, 0, 60, 1, 10), 1);
+	session_counters(t, &sc);
+	assert_int_equal(sc.sa_refused_session, 8);
+	assert_int_equal(sc.sa_refused_full, 0);
+	/* those last touched at 1 expire at 11; the one touched at 20
+	 * stays: room for new ones again */
+	session_expire(t, 12);
+	assert_int_equal(session_sa_touch(t, a, S(100), SA_ESP_IN, 0x7777, 0,
+					  0, 0, 0, 60, 12, 10), 1);
+	session_table_free(t);
+}
+
 static void test_add_lookup(void **state)
 {
 	struct session_table *t = mk(16, 64);
@@ -350,6 +384,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_per_client_counts),
+		cmocka_unit_test(test_sas_per_session),
 		cmocka_unit_test(test_add_lookup),
 		cmocka_unit_test(test_capacity),
 		cmocka_unit_test(test_expiry_pending_vs_replied),
