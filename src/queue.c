@@ -81,6 +81,9 @@ static int setup(struct queue *q, const struct queue_params *p)
 	uint32_t flags, mask;
 	int one = 1, err, sz;
 
+	/* the library's config helpers leave struct padding unset: send
+	 * zeros, not stack garbage, to the kernel */
+	memset(buf, 0, sizeof(buf));
 	if (mnl_socket_setsockopt(q->nl, NETLINK_NO_ENOBUFS, &one,
 				  sizeof(one)) < 0)
 		return -errno;
