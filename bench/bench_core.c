@@ -280,7 +280,11 @@ int main(int argc, char **argv)
 	       kind_names[b.kind], packets / (t1 - t0) / 1e6,
 	       (t1 - t0) * 1e9 / packets);
 	printf("bench-core: memory per session (table + 4 SA slots + hash "
-	       "buckets): %zu bytes\n", session_table_bytes(&lim) / sessions);
+	       "buckets): %zu bytes", session_table_bytes(&lim) / sessions);
+	/* the daemon counts sessions per client too, by default */
+	lim.per_client = 256;
+	printf(", %zu with max-sessions-per-client (the default)\n",
+	       session_table_bytes(&lim) / sessions);
 	free(b.pk);
 	session_table_free(t);
 	alias_pool_free(pool);
