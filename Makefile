@@ -58,7 +58,7 @@ endif
 
 CORE := csum packet session alias translate config log rules queue worker \
 	reload state notify events filter prom metrics \
-	control
+	ctlreq control
 CORE_OBJ := $(CORE:%=$(BUILD)/%.o)
 UNIT := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT:%=$(BUILD)/tests/%)
