@@ -59,12 +59,24 @@ static void check_config(const struct config *c)
 	check(memchr(c->metrics, '\0', sizeof(c->metrics)) != NULL);
 	check(memchr(c->outside, '\0', sizeof(c->outside)) != NULL);
 	check(memchr(c->control_group, '\0', sizeof(c->control_group)) != NULL);
+	/* what the daemon builds from it at start and on every packet */
 	p = alias_pool_new(c);
-	if (p) {
-		for (i = 0; i < c->n_pins; i++)
-			check(config_pin_for(c, c->pins[i].client) != 0);
-		alias_pool_free(p);
+	check(p != NULL);
+	for (i = 0; i < c->n_aliases; i++)
+		check(alias_pool_has(p, c->aliases[i]));
+	for (i = 0; i < c->n_pins; i++) {
+		check(config_pin_for(c, c->pins[i].client) == c->pins[i].alias);
+		check(config_pin_client(c, c->pins[i].alias) ==
+		      c->pins[i].client);
+		check(alias_pool_has(p, c->pins[i].alias));
 	}
+	for (i = 0; i < c->n_marks; i++) {
+		const struct cidr *n = &c->marks[i].net;
+		struct mark m = config_mark_for(c, n->addr, n->addr, n->addr);
+
+		check(m.set && !(m.value & ~m.mask));
+	}
+	alias_pool_free(p);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

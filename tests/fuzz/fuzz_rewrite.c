@@ -4,7 +4,7 @@
  * a small configuration and session table, or one pkt_rewrite_* call, and
  * check every packet that comes out with checksums computed from scratch.
  *
- * An input is a configuration byte, then records of
+ * An input is a byte choosing the set-up (modulo 3), then records of
  *
  *   u8 flags   bit 0: the kernel flagged the L4 checksum partial
  *              bit 1: fix lengths and checksums before parsing, so
@@ -29,7 +29,14 @@
  *    UDP, ICMP, quoted IP, quoted UDP when the whole datagram is
  *    quoted), a UDP checksum of zero stays zero and one that was not
  *    never becomes zero; with a partial L4 checksum the rewritten UDP
- *    checksum verifies in full.
+ *    checksum verifies in full;
+ *  - a packet translated belongs to a session of the client, alias and
+ *    server xlate_packet reported;
+ *  - the table stays consistent: every session found by its client and
+ *    server, counted, its client inside and its alias in the pool; with
+ *    alias-clients 1 no two clients on one alias toward one server; no
+ *    two sessions of an alias and server showing the server one NAT-T
+ *    port.
  */
 #include <arpa/inet.h>
 #include <stdbool.h>
@@ -53,8 +60,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_PKT		2048
 #define T0		100000u
 
-/* Two set-ups: one client per alias, and shared aliases with NAT-T
- * ports of their own; both small, so that the table and the pool fill. */
+/* Three set-ups: one client per alias, shared aliases with NAT-T ports of
+ * their own, and aliases shared by two clients at most toward any server;
+ * all small, so that the table and the pool fill. */
 static const char *const conf_plain[] = {
 	"inside 192.0.2.0/24",
 	"alias 203.0.113.11-203.0.113.13",
@@ -77,6 +85,15 @@ static const char *const conf_shared[] = {
 	NULL,
 };
 
+static const char *const conf_pairs[] = {
+	"inside 192.0.2.0/25",
+	"alias 203.0.113.11",
+	"alias 203.0.113.12",
+	"alias-clients 2",
+	"mark server 203.0.113.96/27 0x30000/0xf0000",
+	NULL,
+};
+
 struct setup {
 	struct config cfg;
 	struct session_table *t;
@@ -84,7 +101,7 @@ struct setup {
 	struct xlate_ctx x;
 };
 
-static struct setup setups[2];
+static struct setup setups[3];
 static bool trace;	/* FUZZ_TRACE set: one line per record on stderr */
 
 static void setup_make(struct setup *s, const char *const *lines)
@@ -109,6 +126,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	setup_make(&setups[0], conf_plain);
 	setup_make(&setups[1], conf_shared);
+	setup_make(&setups[2], conf_pairs);
 	trace = getenv("FUZZ_TRACE") != NULL;
 	return 0;
 }
@@ -315,6 +333,14 @@ static void run_xlate(const struct setup *s, uint8_t *p, struct pkt_info *pi,
 		memcpy(&a, p + (r == XL_IN ? 16 : 12), 4);
 		check(ntohl(a) == (r == XL_IN ? out.client : out.alias));
 	}
+	/* it went by the session it was reported to belong to */
+	{
+		session_id id = session_lookup_out(s->t, out.client,
+						   out.server);
+
+		check(id != SESSION_NONE);
+		check(session_alias(s->t, id) == out.alias);
+	}
 	/* the parse info follows the rewrite */
 	memcpy(&a, p + 12, 4);
 	check(a == pi->saddr);
@@ -360,6 +386,43 @@ static void run_direct(uint8_t *p, struct pkt_info *pi, bool partial,
 	check(!memcmp(&pi->saddr, p + 12, 4) && !memcmp(&pi->daddr, p + 16, 4));
 }
 
+static void check_table(const struct setup *s)
+{
+	struct session_counters c;
+	struct session_view *sv;
+	struct sa_view *av;
+	size_t nsv, nav, i, j;
+	session_id first;
+
+	session_counters(s->t, &c);
+	check(!session_snapshot(s->t, &sv, &nsv, &av, &nav));
+	check(nsv == c.active && nav == c.sa_active);
+	for (i = 0; i < nsv; i++) {
+		const struct session_view *v = &sv[i];
+
+		check(session_lookup_out(s->t, v->client, v->server) == v->id);
+		check(session_alias(s->t, v->id) == v->alias);
+		check(session_client(s->t, v->id) == v->client);
+		check(config_is_inside(&s->cfg, v->client));
+		check(alias_pool_has(s->pool, v->alias));
+		check(v->first_sa + v->n_sa <= nav);
+		for (j = 0; j < i; j++) {
+			const struct session_view *o = &sv[j];
+
+			if (o->alias != v->alias || o->server != v->server)
+				continue;
+			check(s->cfg.alias_clients != 1);
+			if (s->cfg.alias_clients)
+				check(session_group(s->t, v->alias, v->server,
+						    &first) <=
+				      s->cfg.alias_clients);
+			check(!v->natt_xport || o->natt_xport != v->natt_xport);
+		}
+	}
+	free(sv);
+	free(av);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t pkt[MAX_PKT];
@@ -369,7 +432,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!size)
 		return 0;
-	s = &setups[data[0] & 1];
+	s = &setups[data[0] % 3];
 	session_flush(s->t);
 	while (off + REC_HDR <= size) {
 		const uint8_t *h = data + off;
@@ -407,5 +470,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		else
 			run_xlate(s, pkt, &pi, partial, now, now_ms);
 	}
+	check_table(s);
 	return 0;
 }
