@@ -79,7 +79,7 @@ static const char *const conf_shared[] = {
 	"alias 203.0.113.11-203.0.113.12",
 	"pin 192.0.2.20 203.0.113.20",
 	"alias-clients unlimited",
-	"natt-ports 40000-40003",
+	"natt-ports 40000-40001",
 	"gate-hold 100",
 	"timeout pending 5s",
 	NULL,
@@ -107,7 +107,7 @@ static bool trace;	/* FUZZ_TRACE set: one line per record on stderr */
 static void setup_make(struct setup *s, const char *const *lines)
 {
 	struct config_errors e = { .n = 0 };
-	struct session_limits lim = { 8, 32 };
+	struct session_limits lim = { 8, 12 };
 	unsigned i;
 
 	config_init(&s->cfg);

@@ -431,6 +431,35 @@ static void rewrite_seeds(void)
 			    icmp(&p, SRV, A, 3, 4, &q, 36)));
 	save("fuzz_rewrite", "shared-natt-ports", s.b, s.len);
 
+	/* ICMP errors toward the server about what it sent a client:
+	 * from the client itself and from a router on the way, on a NAT-T
+	 * port of the client's own; the clients behind NATs of their own
+	 * (source ports other than 4500), until the ports run out */
+	seq_start(&s, 1);
+	for (port = 0; port < 4; port++) {
+		esp(&p, CL(1 + port), SRV, true, (uint16_t)(1024 + port), 4500,
+		    0xc0ffee21 + port, 1);
+		rec(&s, &p, FIX, 0, 0, 0);
+	}
+	for (port = 0; port < 2; port++) {
+		esp(&q, SRV, CL(1 + port), true, 4500, (uint16_t)(1024 + port),
+		    0xbeef0021 + port, 1);
+		icmp(&p, CL(1 + port), SRV, 3, 3, &q, 0);
+		rec(&s, &p, FIX, 0, 0, 0);
+		icmp(&p, IP(203, 0, 113, 1), SRV, 11, 0, &q, 36);
+		rec(&s, &p, FIX, 0, 0, 0);
+	}
+	save("fuzz_rewrite", "icmp-to-server-natt", s.b, s.len);
+
+	/* more SAs than the table holds: rekeys every second */
+	seq_start(&s, 2);
+	for (port = 0; port < 16; port++) {
+		esp(&p, CL(1 + port % 2), SRV, false, 0, 0, 0xc0ff0000 + port,
+		    1);
+		rec(&s, &p, FIX | SECS(1), 0, 0, 0);
+	}
+	save("fuzz_rewrite", "many-sas", s.b, s.len);
+
 	/* the rewriters alone, on one packet of each kind */
 	seq_start(&s, 0);
 	ike(&p, CL(1), SRV, false, ci, 0, 2, 34, 0x08, 0);
