@@ -325,10 +325,20 @@ static void run_xlate(const struct setup *s, uint8_t *p, struct pkt_info *pi,
 	/* quoted ports change only with natt-ports */
 	check_rewritten(orig, p, &before, partial, s->cfg.natt_lo != 0,
 			false);
-	if (before.kind == PKT_ICMP_ERR) {
-		memcpy(&a, r == XL_IN ? p + 16 :
-		       p + before.icmp.in_off + 16, 4);
-		check(ntohl(a) == (r == XL_IN ? out.client : out.alias));
+	check(alias_pool_has(s->pool, out.alias));
+	if (before.kind == PKT_ICMP_ERR && r == XL_IN) {
+		/* to the client, quoting what the client sent */
+		memcpy(&a, p + 16, 4);
+		check(ntohl(a) == out.client);
+		memcpy(&a, p + before.icmp.in_off + 12, 4);
+		check(ntohl(a) == out.client);
+	} else if (before.kind == PKT_ICMP_ERR) {
+		/* quoting the alias; from it if the client sent it */
+		memcpy(&a, p + before.icmp.in_off + 16, 4);
+		check(ntohl(a) == out.alias);
+		memcpy(&a, p + 12, 4);
+		check(before.saddr != before.icmp.in_daddr ||
+		      ntohl(a) == out.alias);
 	} else {
 		memcpy(&a, p + (r == XL_IN ? 16 : 12), 4);
 		check(ntohl(a) == (r == XL_IN ? out.client : out.alias));
