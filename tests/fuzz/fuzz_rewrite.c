@@ -243,14 +243,13 @@ static void allow(bool *may, size_t len, size_t off, size_t n)
 /*
  * Checks the rewritten packet @p against the original @o (both @pi's
  * length, @pi as parsed before the rewrite).  @partial: the L4 checksum
- * was flagged partial; @changed_port: a quoted port was rewritten, which
- * leaves the quoted UDP checksum stale by design; @any_port: a port was
+ * was flagged partial; @any_port: a port was
  * set to anything the input asked for, which may make the packet another
  * kind, or none espmasq takes.
  */
 static void check_rewritten(const uint8_t *o, const uint8_t *p,
 			    const struct pkt_info *pi, bool partial,
-			    bool changed_port, bool any_port)
+			    bool any_port)
 {
 	static bool may[65536];
 	const struct icmp_info *ic = &pi->icmp;
@@ -295,11 +294,9 @@ static void check_rewritten(const uint8_t *o, const uint8_t *p,
 		check(!b.udp || a.udp);
 	check(!b.icmp || a.icmp);
 	check(!b.q_ip || a.q_ip);
-	if (b.q_udp_there) {
+	if (b.q_udp_there)
 		check(b.q_udp_zero == a.q_udp_zero);
-		if (!changed_port)
-			check(!b.q_udp || a.q_udp);
-	}
+	check(!b.q_udp || a.q_udp);
 }
 
 static void run_xlate(const struct setup *s, uint8_t *p, struct pkt_info *pi,
@@ -322,9 +319,7 @@ static void run_xlate(const struct setup *s, uint8_t *p, struct pkt_info *pi,
 		check(!memcmp(orig, p, before.len));
 		return;
 	}
-	/* quoted ports change only with natt-ports */
-	check_rewritten(orig, p, &before, partial, s->cfg.natt_lo != 0,
-			false);
+	check_rewritten(orig, p, &before, partial, false);
 	check(alias_pool_has(s->pool, out.alias));
 	if (before.kind == PKT_ICMP_ERR && r == XL_IN) {
 		/* to the client, quoting what the client sent */
@@ -387,12 +382,11 @@ static void run_direct(uint8_t *p, struct pkt_info *pi, bool partial,
 		if (!icmp)
 			return;
 		pkt_rewrite_icmp_qport(p, pi, !dst, port);
-		check_rewritten(orig, p, &before, false, true, false);
+		check_rewritten(orig, p, &before, false, false);
 		return;
 	}
 	/* the addresses are meant as written, pkt_info following them */
-	check_rewritten(orig, p, &before, partial, false,
-			(op & 0x7f) % 5 == 1);
+	check_rewritten(orig, p, &before, partial, (op & 0x7f) % 5 == 1);
 	check(!memcmp(&pi->saddr, p + 12, 4) && !memcmp(&pi->daddr, p + 16, 4));
 }
 

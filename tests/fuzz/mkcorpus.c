@@ -403,6 +403,9 @@ static void rewrite_seeds(void)
 	rec(&s, &p, FIX, 0, 0, 0);
 	esp(&p, CL(2), SRV, true, 4500, 4500, 0xc0ffee12, 1);
 	rec(&s, &p, FIX, 0, 0, 0);
+	/* three clients on two aliases: two of them share one */
+	esp(&p, CL(5), SRV, true, 4500, 4500, 0xc0ffee15, 1);
+	rec(&s, &p, FIX, 0, 0, 0);
 	/* the first client keeps 4500, the second gets one of the range */
 	for (port = 39999; port <= 40003; port++)
 		EACH_ALIAS(&s, 11, 12, &p,
@@ -429,6 +432,12 @@ static void rewrite_seeds(void)
 				(uint16_t)(port == 39999 ? 4500 : port), 4500,
 				0xc0ffee11, 1),
 			    icmp(&p, SRV, A, 3, 4, &q, 36)));
+	/* ...and quoting the whole datagram, with its UDP checksum */
+	for (port = 40000; port <= 40001; port++)
+		EACH_ALIAS(&s, 11, 12, &p,
+			   (esp(&q, A, SRV, true, (uint16_t)port, 4500,
+				0xc0ffee12, 1),
+			    icmp(&p, SRV, A, 3, 3, &q, 0)));
 	save("fuzz_rewrite", "shared-natt-ports", s.b, s.len);
 
 	/* ICMP errors toward the server about what it sent a client:
