@@ -6,8 +6,8 @@
  * the following lines come from NAME, as an included file's do, so the
  * file bookkeeping behind the messages is exercised too.
  *
- * Checked on every input: error counts and kept messages are consistent
- * and NUL-terminated; an accepted configuration keeps every table within
+ * Checked on every input: kept messages are NUL-terminated, not empty and
+ * free of control characters; an accepted configuration keeps every table within
  * its bounds, sorted and unique where the header says so, and an alias
  * pool can be built from it.
  */
@@ -25,9 +25,15 @@ static void check_errors(const struct config_errors *e)
 {
 	unsigned i;
 
-	for (i = 0; i < e->n && i < CONFIG_ERR_KEEP; i++)
+	const char *p;
+
+	for (i = 0; i < e->n && i < CONFIG_ERR_KEEP; i++) {
 		check(memchr(e->msg[i], '\0', CONFIG_ERR_LEN) != NULL &&
 		      e->msg[i][0]);
+		/* messages quote the input: nothing a terminal acts on */
+		for (p = e->msg[i]; *p; p++)
+			check((unsigned char)*p >= 0x20 && *p != 0x7f);
+	}
 }
 
 static void check_config(const struct config *c)
