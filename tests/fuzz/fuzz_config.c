@@ -89,7 +89,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct config c;
 	static struct config_errors e;
-	char file[CONFIG_PATH_MAX] = "fuzz.conf", *line;
+	/* longer than the parser keeps, to reach what it does then */
+	char file[2 * CONFIG_PATH_MAX] = "fuzz.conf", *line;
 	size_t off = 0;
 	unsigned lineno = 0;
 	int bad = 0;

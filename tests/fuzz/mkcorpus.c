@@ -553,6 +553,50 @@ static void config_seeds(const char *conf)
 	}
 }
 
+/* Files at the limits of the tables, one past them (not pins: 4096 lines
+ * would make every input that long), and other rarely met refusals, so
+ * that the fuzzer starts next to them. */
+static void config_limit_seeds(void)
+{
+	static char buf[32 * 1024];
+	size_t n;
+	unsigned i;
+
+#define ADD(...) (n += (size_t)snprintf(buf + n, sizeof(buf) - n, __VA_ARGS__))
+	n = 0;
+	for (i = 0; i <= 256; i++)
+		ADD("inside 10.%u.%u.0/24\n", i / 256, i % 256);
+	for (i = 0; i <= 256; i++)
+		ADD("server 198.51.%u.%u\n", i / 256, i % 256);
+	ADD("alias 203.0.113.1\n");
+	save("fuzz_config", "limit-nets", buf, n);
+
+	n = 0;
+	ADD("inside 192.0.2.0/24\nalias 198.18.0.0-198.18.15.255\n"
+	    "alias 198.19.0.1\n");
+	for (i = 0; i <= 256; i++)
+		ADD("mark alias 203.0.113.%u 0x%x\n", i % 256, i + 1);
+	for (i = 0; i <= 64; i++)
+		ADD("cpu %u 0\n", i);
+	ADD("queues 0-64\nqueues 70000\n");
+	save("fuzz_config", "limit-aliases-marks-cpus", buf, n);
+
+	n = 0;
+	ADD("inside 192.0.2.0/24\nalias 192.0.2.10-192.0.2.12\n"
+	    "alias 192.0.2.20\npin 192.0.2.1 192.0.2.30\n"
+	    "pin 198.51.100.1 203.0.113.1\nalias 0.0.0.0\n"
+	    "pin 192.0.2.2 0.0.0.0\nnatt-ports 5000-4000\n"
+	    "natt-ports 4000-5000\n");
+	for (i = 0; i <= 16; i++)
+		ADD("@file conf.d/%02u.conf\ncpu %u 1\n", i, i);
+	ADD("@file %0300u\ncpu 99 1\npin 192.0.2.1 203.0.113.9\n", 0);
+	ADD("metrics-file /%0300u\nstate /%0300u\ncontrol /%0200u\n"
+	    "control-group %040u\noutside %020u\n", 0, 0, 0, 0, 0);
+	ADD("batch %01100u\n", 1);
+	save("fuzz_config", "refusals", buf, n);
+#undef ADD
+}
+
 /* ---- control requests ---- */
 
 static void ctl_seeds(void)
@@ -589,6 +633,7 @@ int main(int argc, char **argv)
 	packet_seeds();
 	rewrite_seeds();
 	config_seeds(argv[2]);
+	config_limit_seeds();
 	ctl_seeds();
 	return 0;
 }
