@@ -31,7 +31,8 @@
  *    never becomes zero; with a partial L4 checksum the rewritten UDP
  *    checksum verifies in full;
  *  - a packet translated belongs to a session of the client, alias and
- *    server xlate_packet reported;
+ *    server xlate_packet reported; an inbound one whose SPI one session
+ *    of its alias and server owns goes to that session's client;
  *  - the table stays consistent: every session found by its client and
  *    server, counted, its client inside and its alias in the pool; with
  *    alias-clients 1 no two clients on one alias toward one server; no
@@ -299,6 +300,34 @@ static void check_rewritten(const uint8_t *o, const uint8_t *p,
 	check(!b.q_udp || a.q_udp);
 }
 
+/*
+ * The one session that owns the SPI of inbound packet @pi in its alias
+ * and server's group, or SESSION_NONE: a packet for one client must never
+ * reach another.  Not asked when natt-ports gives each client a port of
+ * its own, since the port then decides, whatever the SPI.
+ */
+static session_id spi_owner(const struct setup *s, const struct pkt_info *pi)
+{
+	uint32_t alias = ntohl(pi->daddr), server = ntohl(pi->saddr);
+	unsigned owners;
+
+	if (!alias_pool_has(s->pool, alias) ||
+	    (s->cfg.natt_lo && pi->proto == 17 && pi->sport == 4500))
+		return SESSION_NONE;
+	switch (pi->kind) {
+	case PKT_ESP:
+	case PKT_ESP_UDP:
+		return session_by_spi(s->t, alias, server, SA_ESP_IN, pi->spi,
+				      &owners);
+	case PKT_IKE:
+	case PKT_NATT_IKE:
+		return session_by_spi(s->t, alias, server, SA_IKE,
+				      pi->ike.ispi, &owners);
+	default:
+		return SESSION_NONE;
+	}
+}
+
 static void run_xlate(const struct setup *s, uint8_t *p, struct pkt_info *pi,
 		      bool partial, uint32_t now, uint32_t now_ms)
 {
@@ -306,10 +335,14 @@ static void run_xlate(const struct setup *s, uint8_t *p, struct pkt_info *pi,
 	struct pkt_info before = *pi;
 	struct xlate_out out;
 	enum xlate_result r;
+	session_id owner;
 	uint32_t a;
 
 	memcpy(orig, p, pi->len);
+	owner = spi_owner(s, pi);
 	r = xlate_packet(&s->x, p, pi, partial, now, now_ms, &out);
+	if (r == XL_IN && owner != SESSION_NONE)
+		check(out.client == session_client(s->t, owner));
 	check((unsigned)r < XL_MAX);
 	if (trace)
 		fprintf(stderr, "t=%u %s: %s\n", now,
