@@ -21,7 +21,7 @@ DEPS_TEST := iptables iproute2 tcpdump tshark python3-scapy conntrack \
 	ethtool kmod procps nftables iputils-ping strongswan-charon \
 	strongswan-swanctl libcharon-extra-plugins strongswan-pki \
 	libstrongswan-standard-plugins systemd man-db groff-base \
-	python3-prometheus-client util-linux valgrind
+	python3-prometheus-client util-linux valgrind clang libclang-rt-14-dev
 DEPS := $(DEPS_BUILD) $(DEPS_TEST)
 
 SANITIZE ?=
@@ -58,12 +58,13 @@ endif
 
 CORE := csum packet l2tp session alias translate config log rules queue \
 	worker reload state notify events filter prom metrics heartbeat privs \
-	control
+	ctlreq control
 CORE_OBJ := $(CORE:%=$(BUILD)/%.o)
 UNIT := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT:%=$(BUILD)/tests/%)
 
-.PHONY: all check unit integration demo install deps clean
+.PHONY: all check unit integration demo install deps clean fuzz fuzz-smoke \
+	fuzz-corpus
 all: $(BUILD)/espmasqd $(BUILD)/espmasqctl
 
 $(BUILD)/%.o: src/%.c
@@ -129,6 +130,7 @@ integration: all bench-tools
 
 check: deps
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory integration
 
 demo: deps
@@ -157,9 +159,9 @@ install: all
 		$(DESTDIR)$(COMPLETIONDIR)/espmasqctl
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d build-fuzz/*.d)
 
 # In-core benchmark: parse + lookup + rewrite, no kernel.  Prints numbers,
 # never fails on timing: time and callgrind instructions per packet for
@@ -196,3 +198,92 @@ bench: bench-tools
 	 BENCH_GEN=$(CURDIR)/$(BUILD)/bench_gen \
 	 BENCH_SINK=$(CURDIR)/$(BUILD)/bench_sink \
 	 bench/bench-kernel.sh $(BENCH_ARGS)
+
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c), built with clang, ASan and
+# UBSan into build-fuzz/.  `make fuzz [FUZZ_TIME=seconds]` runs each one
+# for FUZZ_TIME in turn, keeping what it finds in build-fuzz/corpus/ (the
+# seeds in tests/fuzz/corpus/ stay as committed) and crashes in
+# build-fuzz/artifacts/.  `make fuzz-smoke` replays every committed input
+# and runs each harness for FUZZ_SMOKE_TIME; `make check` runs it.
+FUZZ_CC ?= clang
+FUZZ_CFLAGS ?= -O1 -g
+FUZZ_TIME ?= 600
+FUZZ_SMOKE_TIME ?= 20
+FUZZ_ARGS ?=
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+FUZZ_ALL_CFLAGS := -std=c11 $(WARN) $(FUZZ_CFLAGS) $(FUZZ_SAN)
+FUZZ_CORE := csum packet session alias translate config filter ctlreq
+FUZZ := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ:%=build-fuzz/%)
+
+.PHONY: fuzz-cc
+# Fails clearly when clang or its libFuzzer runtime is missing.
+fuzz-cc:
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { echo "fuzz: $(FUZZ_CC)" \
+		"not found; 'make deps' installs clang and" \
+		"libclang-rt-14-dev" >&2; exit 1; }
+	@mkdir -p build-fuzz
+	@echo 'int LLVMFuzzerTestOneInput(void) { return 0; }' | \
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -x c - \
+		-o build-fuzz/.cc-check 2>/dev/null || { echo "fuzz:" \
+		"$(FUZZ_CC) cannot link -fsanitize=fuzzer,address,undefined;" \
+		"'make deps' installs libclang-rt-14-dev" >&2; exit 1; }
+
+build-fuzz/%.o: src/%.c | fuzz-cc
+	$(E) "  FUZZCC  $@"
+	$(Q)$(FUZZ_CC) $(ALL_CPPFLAGS) $(FUZZ_ALL_CFLAGS) \
+		-fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+build-fuzz/libespmasq-fuzz.a: $(FUZZ_CORE:%=build-fuzz/%.o)
+	$(E) "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_csum.h tests/fuzz/fuzz_check.h \
+		build-fuzz/libespmasq-fuzz.a | fuzz-cc
+	$(E) "  FUZZLD  $@"
+	$(Q)$(FUZZ_CC) $(ALL_CPPFLAGS) -Itests/fuzz $(FUZZ_ALL_CFLAGS) \
+		-fsanitize=fuzzer $< build-fuzz/libespmasq-fuzz.a -o $@
+
+build-fuzz/mkcorpus: tests/fuzz/mkcorpus.c tests/fuzz/fuzz_csum.h
+	@mkdir -p $(@D)
+	$(E) "  CC      $@"
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< -o $@
+
+# Rewrites the seed-* files of tests/fuzz/corpus/ (crash-* stay).
+fuzz-corpus: build-fuzz/mkcorpus
+	./build-fuzz/mkcorpus tests/fuzz/corpus conf/espmasq.conf
+
+# The options each harness runs with: its dictionary, if it has one.
+fuzz_opts = $(if $(wildcard tests/fuzz/$(1).dict),\
+	-dict=tests/fuzz/$(1).dict) -print_final_stats=1 \
+	-artifact_prefix=build-fuzz/artifacts/$(1)- $(FUZZ_ARGS)
+
+fuzz: $(FUZZ_BIN)
+	@mkdir -p build-fuzz/artifacts
+	@for f in $(FUZZ); do \
+		mkdir -p build-fuzz/corpus/$$f; \
+		echo "== $$f: $(FUZZ_TIME) s"; \
+		./build-fuzz/$$f $(call fuzz_opts,$$f) \
+			-max_total_time=$(FUZZ_TIME) \
+			build-fuzz/corpus/$$f tests/fuzz/corpus/$$f || exit 1; \
+	done
+
+fuzz-smoke: $(FUZZ_BIN)
+	@mkdir -p build-fuzz/artifacts
+	@for f in $(FUZZ); do \
+		echo "== $$f: replay tests/fuzz/corpus/$$f"; \
+		./build-fuzz/$$f -runs=0 tests/fuzz/corpus/$$f \
+			2>build-fuzz/$$f.replay.log || \
+			{ cat build-fuzz/$$f.replay.log; exit 1; }; \
+		grep -h "INITED\|DONE" build-fuzz/$$f.replay.log; \
+		echo "== $$f: $(FUZZ_SMOKE_TIME) s"; \
+		rm -rf build-fuzz/smoke/$$f; mkdir -p build-fuzz/smoke/$$f; \
+		./build-fuzz/$$f $(call fuzz_opts,$$f) \
+			-max_total_time=$(FUZZ_SMOKE_TIME) \
+			build-fuzz/smoke/$$f tests/fuzz/corpus/$$f \
+			2>build-fuzz/$$f.smoke.log || \
+			{ cat build-fuzz/$$f.smoke.log; exit 1; }; \
+		grep -h "^Done\|stat::number_of_executed_units" \
+			build-fuzz/$$f.smoke.log; \
+	done

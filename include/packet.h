@@ -157,8 +157,9 @@ void pkt_rewrite_port(uint8_t *buf, struct pkt_info *pi, bool dst,
 /*
  * Rewrites the source (@src) or destination port of the UDP header an ICMP
  * error quotes (when it quotes one) to @port (host order), with the ICMP
- * checksum kept right.  The quoted UDP checksum is left as it was, as
- * with the quoted addresses.
+ * checksum kept right.  The quoted UDP checksum (unless zero) is updated
+ * incrementally, as for the quoted addresses, so a quote of a whole
+ * datagram still verifies.
  */
 void pkt_rewrite_icmp_qport(uint8_t *buf, struct pkt_info *pi, bool src,
 			    uint16_t port);

@@ -20,6 +20,7 @@
 
 #include "control.h"
 #include "ctlproto.h"
+#include "ctlreq.h"
 #include "daemon.h"
 #include "filter.h"
 #include "log.h"
@@ -284,26 +285,17 @@ static int cmd_aliases(struct control *c, struct evbuffer *o)
 	return 0;
 }
 
-/*
- * "flush all" or "flush client ADDR".  The word "all" is required, so
- * that no stray request drops every tunnel's state.
- */
+/* "flush all" or "flush client ADDR" (checked by ctlreq_flush). */
 static int cmd_flush(struct control *c, struct evbuffer *o, int argc,
 		     char **argv)
 {
 	struct daemon *d = c->d;
-	struct session_filter f = { .have = 0 };
+	struct session_filter f;
 	char msg[FILTER_ERR_LEN];
 	unsigned n;
 
-	if (argc == 2 && !strcmp(argv[0], "client")) {
-		if (filter_parse(&f, argc, argv, msg, sizeof(msg))) {
-			evbuffer_add_printf(o, "error %s\n", msg);
-			return 0;
-		}
-	} else if (argc != 1 || strcmp(argv[0], "all")) {
-		evbuffer_add_printf(o, "error flush needs 'all' or 'client "
-				    "ADDR'\n");
+	if (ctlreq_flush(argc, argv, &f, msg, sizeof(msg))) {
+		evbuffer_add_printf(o, "error %s\n", msg);
 		return 0;
 	}
 	pthread_mutex_lock(&d->table_lock);
@@ -589,28 +581,15 @@ static void reply_and_close(struct ctl_client *cl)
 	bufferevent_setcb(cl->bev, NULL, on_drained, on_event, cl);
 }
 
-/* The words after the command, in @argv; -1 when more than @max. */
-static int split_words(char **save, char **argv, int max)
-{
-	char *w;
-	int n = 0;
-
-	while ((w = strtok_r(NULL, " \t", save))) {
-		if (n == max)
-			return -1;
-		argv[n++] = w;
-	}
-	return n;
-}
-
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct ctl_client *cl = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	struct evbuffer *out = bufferevent_get_output(bev);
-	char *line, *cmd, *save = NULL, *argv[CTL_MAX_WORDS];
+	struct ctl_request r;
+	char *line, msg[CTLREQ_ERR_LEN];
 	size_t n;
-	int argc, err = 0;
+	int err = 0;
 
 	line = evbuffer_readln(in, &n, EVBUFFER_EOL_LF);
 	if (!line) {
@@ -620,42 +599,37 @@ static void on_read(struct bufferevent *bev, void *arg)
 		}
 		return;
 	}
-	if (n > CTL_MAX_REQUEST) {
-		evbuffer_add_printf(out, "error request too long\n");
+	if (ctlreq_parse(line, n, &r, msg, sizeof(msg))) {
+		evbuffer_add_printf(out, "error %s\n", msg);
 		goto done;
 	}
-	cmd = strtok_r(line, " \t", &save);
-	argc = cmd ? split_words(&save, argv, CTL_MAX_WORDS) : 0;
-	if (!cmd) {
-		evbuffer_add_printf(out, "error empty request\n");
-	} else if (argc < 0) {
-		evbuffer_add_printf(out, "error too many words (at most %d "
-				    "after the command)\n", CTL_MAX_WORDS);
-	} else if (!strcmp(cmd, "sessions")) {
-		err = cmd_sessions(cl->ctl, out, argc, argv);
-	} else if (!strcmp(cmd, "aliases")) {
+	switch (r.cmd) {
+	case CTL_CMD_SESSIONS:
+		err = cmd_sessions(cl->ctl, out, r.argc, r.argv);
+		break;
+	case CTL_CMD_ALIASES:
 		err = cmd_aliases(cl->ctl, out);
-	} else if (!strcmp(cmd, "flush")) {
-		err = cmd_flush(cl->ctl, out, argc, argv);
-	} else if (!strcmp(cmd, "stats")) {
+		break;
+	case CTL_CMD_FLUSH:
+		err = cmd_flush(cl->ctl, out, r.argc, r.argv);
+		break;
+	case CTL_CMD_STATS:
 		err = cmd_stats(cl->ctl, out);
-	} else if (!strcmp(cmd, "reload")) {
+		break;
+	case CTL_CMD_RELOAD:
 		cmd_reload(cl->ctl, out);
-	} else if (!strcmp(cmd, "watch") && argc) {
-		evbuffer_add_printf(out, "error watch takes no arguments\n");
-	} else if (!strcmp(cmd, "watch")) {
+		break;
+	case CTL_CMD_WATCH:
 		/* no "end": events until the client goes; what it sends
 		 * from now on is read and thrown away */
 		cmd_watch(cl);
 		free(line);
 		bufferevent_setcb(bev, on_discard, NULL, on_event, cl);
 		return;
-	} else if (!strcmp(cmd, "version")) {
+	case CTL_CMD_VERSION:
 		evbuffer_add_printf(out, "ok\nversion protocol=%d\n",
 				    CTL_PROTO_VERSION);
-	} else {
-		evbuffer_add_printf(out, "error unknown command '%.40s'\n",
-				    cmd);
+		break;
 	}
 	if (err)
 		evbuffer_add_printf(out, "error %s\n", strerror(-err));

@@ -301,19 +301,29 @@ void pkt_rewrite_icmp_qport(uint8_t *buf, struct pkt_info *pi, bool src,
 {
 	struct icmp_info *ic = &pi->icmp;
 	uint16_t *cur = src ? &ic->in_sport : &ic->in_dport;
-	uint8_t *icmp = buf + pi->l4off, *f;
-	uint16_t from, to = htons(port), ick;
+	uint8_t *icmp = buf + pi->l4off, *u = buf + ic->in_l4off;
+	uint16_t from, to = htons(port), ick, uck, nuck;
 
 	if (!ic->in_ports || *cur == port)
 		return;
 	/* the quoted UDP header starts 4-aligned from the ICMP header, so
-	 * the port is a word of the ICMP checksum */
-	f = buf + ic->in_l4off + (src ? 0 : 2);
-	memcpy(&from, f, 2);
-	memcpy(f, &to, 2);
+	 * the port and the UDP checksum are words of the ICMP checksum */
+	memcpy(&from, u + (src ? 0 : 2), 2);
+	memcpy(u + (src ? 0 : 2), &to, 2);
 	*cur = port;
 	memcpy(&ick, icmp + 2, 2);
 	ick = csum_replace2(ick, from, to);
+	/* the quoted UDP checksum covers the port, as it covers the
+	 * addresses pkt_rewrite_icmp_quote() changes: it follows both, so
+	 * that the quote stays what the peer sent; zero (none) stays */
+	memcpy(&uck, u + 6, 2);
+	if (uck != 0) {
+		nuck = csum_replace2(uck, from, to);
+		if (nuck == 0)
+			nuck = 0xffff;
+		memcpy(u + 6, &nuck, 2);
+		ick = csum_replace2(ick, uck, nuck);
+	}
 	memcpy(icmp + 2, &ick, 2);
 }
 

@@ -687,6 +687,58 @@ static void test_icmp_rewrite_outbound(void **state)
 	assert_memory_equal(p + 28, from_srv, 28 + 40);
 }
 
+/*
+ * An error about a NAT-T packet that left on a port of the client's own
+ * (natt-ports) goes back quoting the client's port: the quoted UDP
+ * checksum follows the port as it follows the address, so a quote of the
+ * whole datagram is what the client sent, checksum included; a zero one
+ * (none) stays zero.  Found by the fuzz_rewrite harness.
+ */
+static void test_icmp_rewrite_qport(void **state)
+{
+	uint8_t pl[64], sent[200], fwd[200], p[400];
+	struct pkt_info pi;
+	size_t on, n;
+	unsigned with_csum;
+
+	(void)state;
+	memset(pl, 0x5a, sizeof(pl));
+	pl[0] = 0xc0;		/* an ESP SPI, not a marker */
+	for (with_csum = 0; with_csum < 2; with_csum++) {
+		on = build(sent, 0, 17, C1, S1, 4500, 4500, pl, sizeof(pl),
+			   with_csum);
+		memcpy(fwd, sent, on);
+		assert_int_equal(pkt_parse(fwd, on, &pi), PKT_OK);
+		pkt_rewrite_port(fwd, &pi, false, 40000, false);
+		pkt_rewrite_addr(fwd, &pi, false, htonl(A1), false);
+		assert_true(udp_ok(fwd));
+		n = build_icmp(p, S1, A1, 3, 3, fwd, on);
+		assert_int_equal(pkt_parse(p, n, &pi), PKT_OK);
+		assert_true(pi.icmp.in_ports);
+		pkt_rewrite_icmp_qport(p, &pi, true, 4500);
+		pkt_rewrite_icmp(p, &pi, true, htonl(C1));
+		assert_int_equal(pi.icmp.in_sport, 4500);
+		assert_true(ip_ok(p));
+		assert_true(icmp_ok(p));
+		assert_memory_equal(p + 28, sent, on);
+		assert_true(udp_ok(p + 28));
+	}
+	/* the other way, the quoted destination port */
+	on = build(sent, 0, 17, S1, C1, 4500, 4500, pl, sizeof(pl), true);
+	memcpy(fwd, sent, on);
+	assert_int_equal(pkt_parse(fwd, on, &pi), PKT_OK);
+	pkt_rewrite_port(fwd, &pi, true, 40000, false);
+	pkt_rewrite_addr(fwd, &pi, true, htonl(A1), false);
+	n = build_icmp(p, C1, S1, 3, 3, sent, on);
+	assert_int_equal(pkt_parse(p, n, &pi), PKT_OK);
+	pkt_rewrite_icmp_qport(p, &pi, false, 40000);
+	pkt_rewrite_icmp(p, &pi, false, htonl(A1));
+	assert_true(ip_ok(p));
+	assert_true(icmp_ok(p));
+	assert_memory_equal(p + 28, fwd, on);
+	assert_true(udp_ok(p + 28));
+}
+
 static void test_csum_helpers(void **state)
 {
 	uint8_t buf[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
@@ -716,6 +768,7 @@ int main(void)
 		cmocka_unit_test(test_icmp_parse),
 		cmocka_unit_test(test_icmp_rewrite_roundtrip),
 		cmocka_unit_test(test_icmp_rewrite_outbound),
+		cmocka_unit_test(test_icmp_rewrite_qport),
 		cmocka_unit_test(test_csum_helpers),
 	};
 
