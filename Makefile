@@ -56,7 +56,7 @@ Q := @
 E := @echo
 endif
 
-CORE := csum packet l2tp session alias translate config log rules queue \
+CORE := csum packet l2tp gateway session alias translate config log rules queue \
 	worker reload state notify events filter prom metrics heartbeat privs \
 	ctlreq control
 CORE_OBJ := $(CORE:%=$(BUILD)/%.o)
