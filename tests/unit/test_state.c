@@ -33,7 +33,7 @@ static struct daemon *daemon_up(const char *state)
 {
 	struct daemon *d = calloc(1, sizeof(*d));
 	struct config_errors e = { .n = 0 };
-	struct session_limits lim = { 64, 256 };
+	struct session_limits lim = { 64, 256, 0 };
 	unsigned i;
 
 	assert_non_null(d);

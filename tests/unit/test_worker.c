@@ -25,7 +25,7 @@ static struct daemon *mkd_cfg(const char *const *lines)
 {
 	struct daemon *d = calloc(1, sizeof(*d));
 	struct config_errors e = { .n = 0 };
-	struct session_limits lim = { 16, 64 };
+	struct session_limits lim = { 16, 64, 0 };
 	unsigned i;
 
 	assert_non_null(d);
