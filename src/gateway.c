@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "hash.h"
 #include "gateway.h"
 
 #define PROTO_TCP	6
@@ -62,19 +63,6 @@ static inline uint16_t rd16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-static inline uint32_t mix(uint64_t x, uint64_t seed)
-{
-	/* splitmix64 finalizer, keyed so that senders cannot aim at one
-	 * bucket (as in session.c) */
-	x ^= seed;
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	x ^= x >> 31;
-	return (uint32_t)x;
-}
-
 static inline uint32_t hash_key(const struct gw_table *t, uint8_t kind,
 				uint8_t proto, uint32_t peer, uint16_t pport,
 				uint16_t id)
@@ -84,7 +72,7 @@ static inline uint32_t hash_key(const struct gw_table *t, uint8_t kind,
 	/* kind and proto multiplied in, not or-ed into spare bits: there
 	 * are none, and an L2TP ID equal to a local port must not share
 	 * a bucket by construction */
-	return mix(x ^ ((uint64_t)kind << 8 | proto) * 0x9e3779b97f4a7c15ull,
+	return hash_mix(x ^ ((uint64_t)kind << 8 | proto) * 0x9e3779b97f4a7c15ull,
 		   t->seed) & t->mask;
 }
 
@@ -93,7 +81,7 @@ static inline uint32_t hash_gid(const struct gw_table *t, uint32_t peer,
 {
 	uint64_t x = (uint64_t)peer << 32 | (uint32_t)pport << 16 | gid;
 
-	return mix(x, t->seed ^ 0x6a09e667f3bcc909ull) & t->mask;
+	return hash_mix(x, t->seed ^ 0x6a09e667f3bcc909ull) & t->mask;
 }
 
 static inline struct gw_entry *E(const struct gw_table *t, uint32_t link)

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "hash.h"
 #include "session.h"
 
 /* Links are index + 1 so that 0 ends a chain. */
@@ -71,23 +72,10 @@ struct session_table {
 	struct session_counters cnt;
 };
 
-static inline uint32_t mix(uint64_t x, uint64_t seed)
-{
-	/* splitmix64 finalizer: cheap, and keyed so that senders cannot
-	 * aim at one bucket */
-	x ^= seed;
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	x ^= x >> 31;
-	return (uint32_t)x;
-}
-
 static inline uint32_t hash_pair(const struct session_table *t, uint32_t a,
 				 uint32_t b)
 {
-	return mix((uint64_t)a << 32 | b, t->seed) & t->nb_mask;
+	return hash_mix((uint64_t)a << 32 | b, t->seed) & t->nb_mask;
 }
 
 /* SAs hash by what every packet of theirs shows: (server, kind, SPI), so
@@ -98,7 +86,7 @@ static inline uint32_t hash_sa(const struct session_table *t, uint32_t server,
 {
 	/* the kind above the 32 bits of an ESP SPI: in the low bits it would
 	 * make SPI n of one kind collide with SPI n^1 of another */
-	return mix(spi ^ (uint64_t)kind << 32 ^
+	return hash_mix(spi ^ (uint64_t)kind << 32 ^
 		   server * 0x9e3779b97f4a7c15ull, t->seed) & t->nsa_mask;
 }
 
@@ -191,7 +179,7 @@ static inline struct binding *B(const struct session_table *t, uint32_t link)
  * it would go. */
 static uint32_t cc_slot(const struct session_table *t, uint32_t client)
 {
-	uint32_t h = (uint32_t)mix(client, t->seed) & t->cc_mask;
+	uint32_t h = (uint32_t)hash_mix(client, t->seed) & t->cc_mask;
 
 	while (t->cc[h].n && t->cc[h].client != client)
 		h = (h + 1) & t->cc_mask;
@@ -221,7 +209,7 @@ static void cc_remove(struct session_table *t, uint32_t client)
 	/* the slot is free: move back what probed past it (backward-shift
 	 * deletion keeps every probe chain unbroken without tombstones) */
 	for (j = (h + 1) & t->cc_mask; t->cc[j].n; j = (j + 1) & t->cc_mask) {
-		home = (uint32_t)mix(t->cc[j].client, t->seed) & t->cc_mask;
+		home = (uint32_t)hash_mix(t->cc[j].client, t->seed) & t->cc_mask;
 		if (((j - home) & t->cc_mask) >= ((j - h) & t->cc_mask)) {
 			t->cc[h] = t->cc[j];
 			t->cc[j].n = 0;
@@ -778,7 +766,7 @@ uint16_t session_natt_port(struct session_table *t, session_id s,
 	/* start from a point of the client's own, so a client that comes
 	 * back tends to get its old port */
 	n = (uint32_t)hi - lo + 1;
-	start = mix((uint64_t)b->client << 32 | b->server, t->seed) % n;
+	start = hash_mix((uint64_t)b->client << 32 | b->server, t->seed) % n;
 	for (i = 0; i < n; i++) {
 		uint16_t p = (uint16_t)(lo + (start + i) % n);
 
@@ -823,7 +811,7 @@ static struct frag_owner *frag_slot(struct session_table *t, uint32_t server,
 {
 	uint64_t k = (uint64_t)server << 32 | (uint32_t)ip_id << 8 | proto;
 
-	return &t->frag[mix(k ^ (uint64_t)alias << 40, t->seed) %
+	return &t->frag[hash_mix(k ^ (uint64_t)alias << 40, t->seed) %
 			FRAG_SLOTS];
 }
 
