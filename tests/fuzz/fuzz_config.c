@@ -8,8 +8,8 @@
  *
  * Checked on every input: kept messages are NUL-terminated, not empty and
  * free of control characters; an accepted configuration keeps every
- * table within its bounds, sorted and unique where the header says so, and an alias
- * pool can be built from it.
+ * table within its bounds, sorted and unique where the header says so,
+ * and an alias pool can be built from it.
  */
 #include <stdint.h>
 #include <stdlib.h>
