@@ -7,9 +7,9 @@
  * file bookkeeping behind the messages is exercised too.
  *
  * Checked on every input: kept messages are NUL-terminated, not empty and
- * free of control characters; an accepted configuration keeps every table within
- * its bounds, sorted and unique where the header says so, and an alias
- * pool can be built from it.
+ * free of control characters; an accepted configuration keeps every
+ * table within its bounds, sorted and unique where the header says so,
+ * and an alias pool can be built from it.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -41,8 +41,10 @@ static void check_config(const struct config *c)
 	struct alias_pool *p;
 	unsigned i;
 
-	check(c->n_inside <= CONFIG_MAX_NETS && c->n_servers <= CONFIG_MAX_NETS);
-	check(c->n_aliases <= CONFIG_MAX_ALIASES && c->n_pins <= CONFIG_MAX_PINS);
+	check(c->n_inside <= CONFIG_MAX_NETS);
+	check(c->n_servers <= CONFIG_MAX_NETS);
+	check(c->n_aliases <= CONFIG_MAX_ALIASES);
+	check(c->n_pins <= CONFIG_MAX_PINS);
 	check(c->n_marks <= CONFIG_MAX_MARKS);
 	check(c->n_queues >= 1 && c->n_queues <= CONFIG_MAX_QUEUES);
 	check(c->n_files <= CONFIG_MAX_FILES);

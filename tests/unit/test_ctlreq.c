@@ -41,7 +41,8 @@ static void test_commands(void **state)
 		{ "  \tsessions\t client  192.0.2.11 ", CTL_CMD_SESSIONS, 2 },
 		{ "aliases", CTL_CMD_ALIASES, 0 },
 		{ "flush all", CTL_CMD_FLUSH, 1 },
-		{ "flush", CTL_CMD_FLUSH, 0 },	/* refused by ctlreq_flush */
+		/* refused later, by ctlreq_flush() */
+		{ "flush", CTL_CMD_FLUSH, 0 },
 		{ "stats", CTL_CMD_STATS, 0 },
 		{ "reload", CTL_CMD_RELOAD, 0 },
 		{ "watch", CTL_CMD_WATCH, 0 },
@@ -81,8 +82,10 @@ static void test_errors(void **state)
 	expect_error("Sessions", "unknown command 'Sessions'");
 	expect_error("sessions\r", "unknown command 'sessions\r'");
 	expect_error("watch now", "watch takes no arguments");
+	/* long commands are cut in the message */
 	expect_error("0123456789012345678901234567890123456789xyz",
-		     "unknown command '0123456789012345678901234567890123456789'");
+		     "unknown command "
+		     "'0123456789012345678901234567890123456789'");
 	/* 16 words after the command pass, 17 do not, whatever the command */
 	strcpy(line, "sessions");
 	for (i = 0; i < CTL_MAX_WORDS; i++)
