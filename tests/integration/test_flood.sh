@@ -32,11 +32,8 @@ max-sessions 1000
 max-sessions-per-client 200
 control $tmp/espmasq.sock
 CONF
-"$ESPMASQD" -f "$tmp/espmasq.conf" --print-rules |
-	ns r iptables-restore --noflush || { echo "rules failed"; exit 1; }
-ns_bg r "$ESPMASQD" -f "$tmp/espmasq.conf" -d 2>"$tmp/daemon.log"
-for _ in $(seq 50); do [ -S "$tmp/espmasq.sock" ] && break; sleep 0.1; done
-pid=$(pgrep -f "espmasqd -f $tmp/espmasq.conf -d" | head -1)
+rules_load
+daemon_start daemon.log
 ns_bg s "$PYTHON" "$here/peer.py" server --addr 203.0.113.100 --clients 1 \
 	--log "$tmp/server.log" --duration 120
 sleep 1

@@ -25,11 +25,8 @@ alias 203.0.113.11-203.0.113.12
 server 203.0.113.100
 control $tmp/espmasq.sock
 CONF
-"$ESPMASQD" -f "$tmp/espmasq.conf" --print-rules |
-	ns r iptables-restore --noflush || { echo "rules failed"; exit 1; }
-ns_bg r "$ESPMASQD" -f "$tmp/espmasq.conf" -d 2>"$tmp/daemon.log"
-for _ in $(seq 50); do [ -S "$tmp/espmasq.sock" ] && break; sleep 0.1; done
-pid=$(pgrep -f "espmasqd -f $tmp/espmasq.conf -d" | head -1)
+rules_load
+daemon_start daemon.log
 ns_bg s "$PYTHON" "$here/peer.py" server --addr 203.0.113.100 --clients 1 \
 	--log "$tmp/server.log" --duration 90
 sleep 1

@@ -26,14 +26,7 @@ server 203.0.113.100
 queue-maxlen 64
 control $tmp/espmasq.sock
 CONF
-"$ESPMASQD" -f "$tmp/espmasq.conf" --print-rules |
-	ns r iptables-restore --noflush || { echo "rules failed"; exit 1; }
-start_daemon() {
-	rm -f "$tmp/espmasq.sock"
-	ns_bg r "$ESPMASQD" -f "$tmp/espmasq.conf" -d 2>"$tmp/daemon-$1.log"
-	for _ in $(seq 50); do [ -S "$tmp/espmasq.sock" ] && break; sleep 0.1; done
-	pid=$(pgrep -f "espmasqd -f $tmp/espmasq.conf -d" | head -1)
-}
+rules_load
 # client N COUNT INTERVAL: one client run, results in res-N.json
 client() {
 	ns c1 "$PYTHON" "$here/peer.py" client --index 1 --addr 192.0.2.11 \
@@ -42,7 +35,7 @@ client() {
 }
 answered() { jq_ "$tmp/res-$1.json" '(d["esp_ok"], d["esp_udp_ok"])'; }
 
-start_daemon 1
+daemon_start daemon-1.log
 ns_bg s "$PYTHON" "$here/peer.py" server --addr 203.0.113.100 --clients 1 \
 	--log "$tmp/server.log" --duration 90
 sleep 1
@@ -86,7 +79,7 @@ check "kill -9 with packets in the queue ($waiting waiting)" '[ "${waiting:-0}" 
 check "the kernel is not tainted by it" '[ "$(cat /proc/sys/kernel/tainted)" = "$taint" ]'
 check "the queue went away with the daemon" \
 	'! ns r awk "\$1 == 0" /proc/net/netfilter/nfnetlink_queue | grep -q .'
-start_daemon 2
+daemon_start daemon-2.log
 client restarted 20 0.02
 check "a new daemon serves again: all answered" '[ "$(answered restarted)" = "(20, 20)" ]'
 echo "overload: $pass passed, $fail failed"

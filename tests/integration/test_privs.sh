@@ -30,11 +30,8 @@ control $tmp/espmasq.sock
 state $tmp/lib/sessions
 user nobody
 CONF
-"$ESPMASQD" -f "$tmp/espmasq.conf" --print-rules |
-	ns r iptables-restore --noflush || { echo "rules failed"; exit 1; }
-ns_bg r "$ESPMASQD" -f "$tmp/espmasq.conf" -d 2>"$tmp/daemon.log"
-for _ in $(seq 50); do [ -S "$tmp/espmasq.sock" ] && break; sleep 0.1; done
-pid=$(pgrep -f "espmasqd -f $tmp/espmasq.conf -d" | head -1)
+rules_load
+daemon_start daemon.log
 check "the daemon runs" '[ -n "$pid" ] && kill -0 "$pid"'
 st() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$pid/status"; }
 echo "uid $(st Uid), CapEff $(st CapEff), CapPrm $(st CapPrm), CapBnd $(st CapBnd), CapAmb $(st CapAmb), CapInh $(st CapInh), NoNewPrivs $(st NoNewPrivs)"
@@ -67,10 +64,7 @@ check "as nobody it wrote its state file at SIGTERM, mode 0600" \
 
 # without `user`: root, but still CAP_NET_ADMIN alone
 sed -i '/^user /d' "$tmp/espmasq.conf"
-rm -f "$tmp/espmasq.sock"
-ns_bg r "$ESPMASQD" -f "$tmp/espmasq.conf" -d 2>"$tmp/daemon2.log"
-for _ in $(seq 50); do [ -S "$tmp/espmasq.sock" ] && break; sleep 0.1; done
-pid=$(pgrep -f "espmasqd -f $tmp/espmasq.conf -d" | head -1)
+daemon_start daemon2.log
 echo "without user: uid $(st Uid), CapEff $(st CapEff), CapBnd $(st CapBnd)"
 check "without user: root, CAP_NET_ADMIN alone" \
 	'[ "$(st Uid)" = 0 ] && [ "$(st CapEff)" = 0000000000001000 ] && [ "$(st CapPrm)" = 0000000000001000 ]'

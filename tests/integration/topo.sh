@@ -156,3 +156,18 @@ check_checksums() {
 	echo "$(basename "$1"): $total packets, $bad with a bad checksum"
 	[ "$total" -gt 0 ] && [ "$bad" = 0 ]
 }
+
+# rules_load: the rules $tmp/espmasq.conf needs, loaded in the router
+rules_load() {
+	"$ESPMASQD" -f "$tmp/espmasq.conf" --print-rules |
+		ns r iptables-restore --noflush || { echo "rules failed"; exit 1; }
+}
+
+# daemon_start LOG: espmasqd on $tmp/espmasq.conf in the router, its
+# stderr in $tmp/LOG; waits for its control socket and sets $pid
+daemon_start() {
+	rm -f "$tmp/espmasq.sock"
+	ns_bg r "$ESPMASQD" -f "$tmp/espmasq.conf" -d 2>"$tmp/$1"
+	for _ in $(seq 50); do [ -S "$tmp/espmasq.sock" ] && break; sleep 0.1; done
+	pid=$(pgrep -f "espmasqd -f $tmp/espmasq.conf -d" | head -1)
+}
