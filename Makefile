@@ -125,6 +125,8 @@ unit: all $(UNIT_BIN) $(BUILD)/bench_core
 
 integration: all bench-tools
 	@ESPMASQD=$(CURDIR)/$(BUILD)/espmasqd \
+	 BENCH_GEN=$(CURDIR)/$(BUILD)/bench_gen \
+	 BENCH_SINK=$(CURDIR)/$(BUILD)/bench_sink \
 	 ESPMASQCTL=$(CURDIR)/$(BUILD)/espmasqctl PYTHON=$(PYTHON) \
 	 tests/integration/run-all.sh
 
