@@ -93,6 +93,10 @@ check "the real client lost nothing during the suites" \
 b=$(jq_ "$tmp/res-before.json" 'd["esp_secs"] / d["esp_sent"]')
 u=$(jq_ "$tmp/res-during.json" 'd["esp_secs"] / d["esp_sent"]')
 echo "real client, seconds per ESP packet sent: $b before, $u during the suites"
+# its pace is set by its interval (20 ms) plus each round trip: a slower
+# daemon would stretch it
+check "the real client's pace is unchanged during the suites (within 1.5x)" \
+	'"$PYTHON" -c "import sys; sys.exit(0 if $u <= 1.5 * $b else 1)"'
 check "the kernel is not tainted" '[ "$(cat /proc/sys/kernel/tainted)" = "$taint" ]'
 grep -c "dropped malformed" "$tmp/daemon.log" | sed 's/^/daemon log lines about malformed packets: /'
 echo "malformed: $pass passed, $fail failed"
