@@ -26,6 +26,7 @@
 #define CONFIG_ERR_KEEP		16	/* error messages kept verbatim */
 #define CONFIG_ERR_LEN		256
 #define CONFIG_MAX_FILES	16	/* file names kept for messages */
+#define CONFIG_MAX_SERVICES	64	/* gateway-service lines */
 
 #define CONFIG_DEFAULT_PATH	"/etc/espmasq/espmasq.conf"
 #define CONFIG_BYPASS_MARK	0x40000000u
@@ -70,12 +71,32 @@ struct cpu_pin {
 	unsigned file;		/* index into config.files[] */
 };
 
+enum config_mode {
+	MODE_MASQUERADE = 0,	/* a NAT router: clients inside, servers out */
+	MODE_GATEWAY,		/* on the VPN gateway: marks for replies */
+};
+
+/* A `gateway-service PROTO PORT` line: a local service whose replies to
+ * transport-mode clients are marked per client flow (udp/1701 is L2TP
+ * and always handled). */
+struct gw_service {
+	uint8_t proto;		/* 17 or 6 */
+	uint16_t port;
+};
+
 enum fail_policy {
 	FAIL_POLICY_DROP = 0,
 	FAIL_POLICY_BYPASS,
 };
 
 struct config {
+	enum config_mode mode;
+	/* mode gateway: which bits of a packet's mark name its SA */
+	uint32_t gateway_mask;
+	uint32_t timeout_gateway;		/* seconds, idle */
+	struct gw_service services[CONFIG_MAX_SERVICES];
+	unsigned n_services;
+
 	struct cidr inside[CONFIG_MAX_NETS];
 	unsigned n_inside;
 	struct cidr servers[CONFIG_MAX_NETS];	/* none = any server */

@@ -22,6 +22,10 @@
  * Record types so far:
  *   session  one session (client, alias, server, state, counters, times)
  *   sa       one SA of the session printed just before it
+ *   client   mode gateway: one learned client (peer, port, kind l2tp,
+ *            udp or tcp, mark; tunnel, gw_tunnel, calls, session and
+ *            gw_session for L2TP; local_port for a flow; pkts_in,
+ *            pkts_out, age, idle, expires)
  *   stat     one counter group: "stat scope=... key=value ..."
  *   alias    addr, pinned (and pinned_to), drained, shared, sessions, and
  *            when it has sessions: clients and servers (comma-separated)

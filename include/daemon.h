@@ -13,6 +13,7 @@
 #include "alias.h"
 #include "config.h"
 #include "events.h"
+#include "gateway.h"
 #include "heartbeat.h"
 #include "log.h"
 #include "session.h"
@@ -38,6 +39,7 @@ struct daemon {
 	struct session_table *table;
 	pthread_mutex_t table_lock;	/* guards table; held per burst */
 	struct xlate_ctx xlate;
+	struct gw_table *gw;		/* mode gateway; table_lock */
 
 	struct worker **workers;
 	unsigned n_workers;

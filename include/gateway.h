@@ -19,6 +19,7 @@
 #ifndef ESPMASQ_GATEWAY_H
 #define ESPMASQ_GATEWAY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,7 @@ struct gw_counters {
 	uint64_t updated;		/* ...given a newer mark (rekey) */
 	uint64_t refreshed;		/* inbound packets that kept one alive */
 	uint64_t expired;
+	uint64_t flushed;		/* by gw_flush() */
 	uint64_t refused_full;		/* table full: not learned */
 	uint64_t lookup_hit;		/* outbound lookups with an entry */
 	uint64_t lookup_miss;		/* ...without one (not attributed) */
@@ -132,8 +134,37 @@ enum gw_res gw_packet(struct gw_table *t, const uint8_t *buf, size_t len,
 		      enum gw_dir dir, uint32_t mark, uint32_t now,
 		      uint32_t timeout, uint32_t *out);
 
+/* One entry as gw_snapshot() copies it. */
+struct gw_view {
+	uint32_t peer;			/* network byte order */
+	uint32_t mark;
+	uint32_t created, last_seen, deadline;
+	uint32_t pkts_in;		/* inbound packets that learned or
+					 * refreshed it */
+	uint32_t pkts_out;		/* outbound packets it marked */
+	uint16_t pport;
+	uint16_t id;			/* L2TP: the client's tunnel ID;
+					 * flow: the local port */
+	uint16_t gid;			/* L2TP: the gateway's, 0 unknown */
+	uint16_t csid, gsid;		/* L2TP: newest call's session IDs */
+	uint16_t calls;			/* L2TP: calls set up */
+	uint8_t l2tp;			/* 1: L2TP tunnel, 0: flow */
+	uint8_t proto;			/* 17 or 6 */
+	uint8_t expired;		/* deadline passed, not yet freed */
+};
+
+/* Copies every entry into a new array (*@out, to free(); NULL when
+ * empty).  Returns 0 or -ENOMEM. */
+int gw_snapshot(const struct gw_table *t, uint32_t now,
+		struct gw_view **out, size_t *n);
+
 /* Frees the entries whose deadline has passed.  Returns how many. */
 unsigned gw_expire(struct gw_table *t, uint32_t now);
+
+/* Frees every entry (@all), or those of peer @peer (network byte
+ * order); their clients are learned again from their next packets.
+ * Returns how many. */
+unsigned gw_flush(struct gw_table *t, bool all, uint32_t peer);
 
 void gw_counters(const struct gw_table *t, struct gw_counters *out);
 

@@ -27,6 +27,7 @@ struct queue_pkt {
 	uint32_t orig_len;	/* length on the wire (> len if truncated) */
 	uint32_t mark;
 	uint32_t skbinfo;	/* NFQA_SKB_* flags */
+	uint8_t hook;		/* NF_INET_* hook it was queued from */
 };
 
 struct queue_counters {

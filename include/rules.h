@@ -4,6 +4,11 @@
  * (--noflush) input or as an nft script.  Only espmasq's own chains and
  * table are created; the built-in chains get one jump each.
  *
+ * Mode gateway (on the VPN gateway, nothing translated): mangle INPUT
+ * queues udp/1701 and each gateway-service that arrive with an SA mark,
+ * mangle OUTPUT queues the same toward the clients, for espmasqd to set
+ * their client's mark.
+ *
  * Outbound (inside -> server): untracked in raw PREROUTING so conntrack's
  * NAT never touches it, queued in mangle POSTROUTING (after routing, as
  * SNAT would be).  Inbound (server -> alias): untracked in raw PREROUTING,
@@ -38,6 +43,8 @@ enum rules_format {
 #define RULES_CHAIN_OUT		"ESPMASQ-OUT"
 #define RULES_CHAIN_OUTQ	"ESPMASQ-OUTQ"	/* fail-policy bypass */
 #define RULES_CHAIN_NAT		"ESPMASQ-NAT"	/* fail-policy bypass */
+#define RULES_CHAIN_GWIN	"ESPMASQ-GWIN"	/* mode gateway, INPUT */
+#define RULES_CHAIN_GWOUT	"ESPMASQ-GWOUT"	/* mode gateway, OUTPUT */
 #define RULES_NFT_TABLE		"espmasq"
 #define RULES_HEARTBEAT_NAME	"espmasq"	/* /proc/net/xt_recent/ */
 #define RULES_HEARTBEAT_SECONDS	3

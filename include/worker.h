@@ -35,6 +35,7 @@ struct worker_counters {
 	uint64_t batch_hist[WORKER_BATCH_BUCKETS];
 	uint64_t malformed[PKT_ERR_MAX];
 	uint64_t xlate[XL_MAX];
+	uint64_t gw_marked;		/* gateway: outbound mark changed */
 	uint64_t kind[PKT_KIND_MAX];
 };
 

@@ -44,6 +44,9 @@ enum config_once {
 	ONCE_BYPASS_MARK,
 	ONCE_USER,
 	ONCE_CLIENT_SESSIONS,
+	ONCE_MODE,
+	ONCE_GATEWAY_MARK,
+	ONCE_TIMEOUT_GATEWAY,
 	ONCE_COUNT,
 	ONCE_NONE = -1,
 };
@@ -673,11 +676,12 @@ static int config_do_timeout(struct config_ctx *x, char **argv)
 		{ "esp", ONCE_TIMEOUT_ESP },
 		{ "pending", ONCE_TIMEOUT_PENDING },
 		{ "nat-t", ONCE_TIMEOUT_NATT },
+		{ "gateway", ONCE_TIMEOUT_GATEWAY },
 	};
 	struct config *c = x->c;
 	uint32_t *const dst[] = {
 		&c->timeout_ike, &c->timeout_esp, &c->timeout_pending,
-		&c->timeout_natt,
+		&c->timeout_natt, &c->timeout_gateway,
 	};
 	const uint64_t max = 30 * 86400;
 	char name[24];
@@ -690,7 +694,7 @@ static int config_do_timeout(struct config_ctx *x, char **argv)
 			break;
 	if (k == sizeof(kinds) / sizeof(kinds[0]))
 		return config_error(x, "unknown timeout '%s' (ike, esp, "
-				    "pending or nat-t)", argv[0]);
+				    "pending, nat-t or gateway)", argv[0]);
 	snprintf(name, sizeof(name), "timeout %s", kinds[k].name);
 	if (config_seen(x, kinds[k].once, name))
 		return -EINVAL;
@@ -905,6 +909,69 @@ static int config_do_bypass_mark(struct config_ctx *x, char **argv)
 	return config_parse_mark(x, argv[0], &x->c->bypass_mark);
 }
 
+static int config_do_mode(struct config_ctx *x, char **argv)
+{
+	if (!strcmp(argv[0], "masquerade"))
+		x->c->mode = MODE_MASQUERADE;
+	else if (!strcmp(argv[0], "gateway"))
+		x->c->mode = MODE_GATEWAY;
+	else
+		return config_error(x, "unknown mode '%s' (masquerade or "
+				    "gateway)", argv[0]);
+	return 0;
+}
+
+static int config_do_gateway_mark(struct config_ctx *x, char **argv)
+{
+	struct mark m;
+
+	if (strchr(argv[0], '/'))
+		return config_error(x, "'gateway-mark' takes one MASK (the "
+				    "bits of the mark that name an SA), not "
+				    "VALUE/MASK");
+	if (config_parse_mark(x, argv[0], &m))
+		return -EINVAL;
+	if (!m.value)
+		return config_error(x, "'gateway-mark' must have at least one "
+				    "bit set");
+	x->c->gateway_mask = m.value;
+	return 0;
+}
+
+static int config_do_gateway_service(struct config_ctx *x, char **argv)
+{
+	struct config *c = x->c;
+	uint32_t port;
+	uint8_t proto;
+	unsigned i;
+
+	if (!strcmp(argv[0], "udp"))
+		proto = 17;
+	else if (!strcmp(argv[0], "tcp"))
+		proto = 6;
+	else
+		return config_error(x, "unknown protocol '%s' in "
+				    "'gateway-service' (udp or tcp)", argv[0]);
+	if (config_parse_number(x, "the port of 'gateway-service'", argv[1],
+				1, 65535, &port))
+		return -EINVAL;
+	if (proto == 17 && port == 1701)
+		return config_error(x, "'gateway-service udp 1701' is L2TP, "
+				    "which gateway mode always handles");
+	for (i = 0; i < c->n_services; i++)
+		if (c->services[i].proto == proto &&
+		    c->services[i].port == port)
+			return config_error(x, "duplicate 'gateway-service "
+					    "%s %u'", argv[0], port);
+	if (c->n_services >= CONFIG_MAX_SERVICES)
+		return config_error(x, "too many 'gateway-service' lines (at "
+				    "most %d)", CONFIG_MAX_SERVICES);
+	c->services[c->n_services++] = (struct gw_service){
+		.proto = proto, .port = (uint16_t)port,
+	};
+	return 0;
+}
+
 struct config_directive {
 	const char *name;
 	unsigned min_args, max_args;
@@ -929,7 +996,7 @@ static const struct config_directive config_directives[] = {
 	{ "mark", 1, 3, ONCE_NONE, "mark VALUE[/MASK] or mark "
 	  "client|server|alias ADDR VALUE[/MASK]", config_do_mark },
 	/* singular per kind: config_do_timeout checks */
-	{ "timeout", 2, 2, ONCE_NONE, "timeout ike|esp|pending|nat-t "
+	{ "timeout", 2, 2, ONCE_NONE, "timeout ike|esp|pending|nat-t|gateway "
 	  "DURATION", config_do_timeout },
 	{ "max-sessions", 1, 1, ONCE_MAX_SESSIONS, "max-sessions N",
 	  config_do_max_sessions },
@@ -956,6 +1023,11 @@ static const struct config_directive config_directives[] = {
 	{ "bypass-mark", 1, 1, ONCE_BYPASS_MARK, "bypass-mark VALUE[/MASK]",
 	  config_do_bypass_mark },
 	{ "user", 1, 1, ONCE_USER, "user NAME", config_do_user },
+	{ "mode", 1, 1, ONCE_MODE, "mode masquerade|gateway", config_do_mode },
+	{ "gateway-mark", 1, 1, ONCE_GATEWAY_MARK, "gateway-mark MASK",
+	  config_do_gateway_mark },
+	{ "gateway-service", 2, 2, ONCE_NONE, "gateway-service udp|tcp PORT",
+	  config_do_gateway_service },
 };
 
 void config_init(struct config *c)
@@ -969,6 +1041,8 @@ void config_init(struct config *c)
 	c->timeout_esp = 900;
 	c->timeout_pending = 30;
 	c->timeout_natt = 300;
+	c->timeout_gateway = 300;
+	c->gateway_mask = UINT32_MAX;
 	c->max_sessions = 65536;
 	c->client_sessions = 256;
 	c->gate_hold_ms = 2000;
@@ -1180,6 +1254,83 @@ static bool config_check_bypass_mark(const struct config *c, const char *file,
 	return ok;
 }
 
+/* A directive of the other mode: an error naming its line when the
+ * parser kept one (@once), as the whole directive otherwise. */
+static bool config_wrong_mode(const struct config *c, const char *file,
+			      struct config_errors *errs, bool present,
+			      int once, const char *name)
+{
+	unsigned line = 0;
+	const char *f = file;
+
+	if (!present)
+		return true;
+	if (once != ONCE_NONE) {
+		line = c->seen_line[once];
+		f = config_origin(c, c->seen_file[once], file, &line);
+	}
+	config_err(errs, f, line, "'%s' has no meaning in mode %s", name,
+		   c->mode == MODE_GATEWAY ? "gateway" : "masquerade");
+	return false;
+}
+
+/* Mode gateway: nothing is translated, so none of the NAT settings
+ * apply; a file that has them was written for the other mode. */
+static bool config_check_gateway(const struct config *c, const char *file,
+				 struct config_errors *errs)
+{
+	bool ok = true;
+
+	ok &= config_wrong_mode(c, file, errs, c->n_inside, ONCE_NONE,
+				"inside");
+	ok &= config_wrong_mode(c, file, errs, c->n_aliases, ONCE_NONE,
+				"alias");
+	ok &= config_wrong_mode(c, file, errs, c->n_pins, ONCE_NONE, "pin");
+	ok &= config_wrong_mode(c, file, errs, c->n_servers, ONCE_NONE,
+				"server");
+	ok &= config_wrong_mode(c, file, errs, c->seen_line[ONCE_OUTSIDE],
+				ONCE_OUTSIDE, "outside");
+	ok &= config_wrong_mode(c, file, errs,
+				c->seen_line[ONCE_MARK] || c->n_marks,
+				ONCE_NONE, "mark");
+	ok &= config_wrong_mode(c, file, errs, c->seen_line[ONCE_NATT_PORTS],
+				ONCE_NATT_PORTS, "natt-ports");
+	ok &= config_wrong_mode(c, file, errs,
+				c->seen_line[ONCE_ALIAS_CLIENTS],
+				ONCE_ALIAS_CLIENTS, "alias-clients");
+	ok &= config_wrong_mode(c, file, errs, c->seen_line[ONCE_GATE_HOLD],
+				ONCE_GATE_HOLD, "gate-hold");
+	ok &= config_wrong_mode(c, file, errs,
+				c->seen_line[ONCE_CLIENT_SESSIONS],
+				ONCE_CLIENT_SESSIONS,
+				"max-sessions-per-client");
+	ok &= config_wrong_mode(c, file, errs, c->seen_line[ONCE_BYPASS_MARK],
+				ONCE_BYPASS_MARK, "bypass-mark");
+	if (c->state[0]) {
+		/* the entries come back by themselves within one L2TP HELLO
+		 * interval (60 s), so none are kept */
+		ok &= config_wrong_mode(c, file, errs, true, ONCE_STATE,
+					"state");
+	}
+	return ok;
+}
+
+static bool config_check_masquerade(const struct config *c, const char *file,
+				    struct config_errors *errs)
+{
+	bool ok = true;
+
+	ok &= config_wrong_mode(c, file, errs,
+				c->seen_line[ONCE_GATEWAY_MARK],
+				ONCE_GATEWAY_MARK, "gateway-mark");
+	ok &= config_wrong_mode(c, file, errs,
+				c->seen_line[ONCE_TIMEOUT_GATEWAY],
+				ONCE_TIMEOUT_GATEWAY, "timeout gateway");
+	ok &= config_wrong_mode(c, file, errs, c->n_services, ONCE_NONE,
+				"gateway-service");
+	return ok;
+}
+
 int config_finish(struct config *c, const char *file,
 		  struct config_errors *errs)
 {
@@ -1191,6 +1342,14 @@ int config_finish(struct config *c, const char *file,
 		c->queues[0] = 0;
 		c->n_queues = 1;
 	}
+	if (c->mode == MODE_GATEWAY) {
+		ok = config_check_gateway(c, file, errs);
+		if (!config_check_cpus(c, file, errs))
+			ok = false;
+		return ok ? 0 : -EINVAL;
+	}
+	if (!config_check_masquerade(c, file, errs))
+		ok = false;
 	if (!c->n_inside) {
 		config_err(errs, file, 0, "no 'inside' network (at least one "
 			   "is needed)");

@@ -130,6 +130,58 @@ static void put_sa(struct evbuffer *o, uint32_t session,
 		now - a->last_seen, left(a->deadline, now));
 }
 
+/* One learned client of mode gateway: a "client" record. */
+static void put_gw(struct evbuffer *o, const struct gw_view *g, uint32_t now)
+{
+	put_addr(o, "client peer", ntohl(g->peer));
+	evbuffer_add_printf(o, " port=%u kind=%s mark=0x%08" PRIx32,
+			    g->pport, g->l2tp ? "l2tp" :
+			    g->proto == 6 ? "tcp" : "udp", g->mark);
+	if (g->l2tp) {
+		evbuffer_add_printf(o, " tunnel=%u gw_tunnel=%u calls=%u",
+				    g->id, g->gid, g->calls);
+		if (g->csid)
+			evbuffer_add_printf(o, " session=%u gw_session=%u",
+					    g->csid, g->gsid);
+	} else {
+		evbuffer_add_printf(o, " local_port=%u", g->id);
+	}
+	evbuffer_add_printf(o, " pkts_in=%" PRIu32 " pkts_out=%" PRIu32
+			    " age=%" PRIu32 " idle=%" PRIu32
+			    " expires=%" PRIu32 "\n", g->pkts_in, g->pkts_out,
+			    now - g->created, now - g->last_seen,
+			    left(g->deadline, now));
+}
+
+/* Mode gateway's "sessions [client ADDR]": the learned clients. */
+static int gw_sessions(struct control *c, struct evbuffer *o,
+		       const struct session_filter *f)
+{
+	struct daemon *d = c->d;
+	struct gw_view *gv;
+	uint32_t now = daemon_now();
+	size_t n, i;
+	int err;
+
+	if (f->have & ~FILTER_CLIENT) {
+		evbuffer_add_printf(o, "error mode gateway filters by client "
+				    "only\n");
+		return 0;
+	}
+	pthread_mutex_lock(&d->table_lock);
+	err = gw_snapshot(d->gw, now, &gv, &n);
+	pthread_mutex_unlock(&d->table_lock);
+	if (err)
+		return err;
+	evbuffer_add_printf(o, "ok\n");
+	for (i = 0; i < n; i++)
+		if (!gv[i].expired && (!(f->have & FILTER_CLIENT) ||
+				       ntohl(gv[i].peer) == f->client))
+			put_gw(o, &gv[i], now);
+	free(gv);
+	return 0;
+}
+
 /* "sessions [client ADDR] [server ADDR|CIDR] [alias ADDR] [spi HEX]":
  * the filters are matched on the snapshot, so the workers wait for the
  * copy only. */
@@ -149,6 +201,8 @@ static int cmd_sessions(struct control *c, struct evbuffer *o, int argc,
 		evbuffer_add_printf(o, "error %s\n", msg);
 		return 0;
 	}
+	if (d->gw)
+		return gw_sessions(c, o, &f);
 	pthread_mutex_lock(&d->table_lock);
 	err = session_snapshot(d->table, &sv, &nsv, &av, &nav);
 	pthread_mutex_unlock(&d->table_lock);
@@ -299,9 +353,12 @@ static int cmd_flush(struct control *c, struct evbuffer *o, int argc,
 		return 0;
 	}
 	pthread_mutex_lock(&d->table_lock);
-	n = f.have ? session_flush_client(d->table, f.client) :
-		     session_flush(d->table);
-	if (n) {
+	if (d->gw)
+		n = gw_flush(d->gw, !f.have, htonl(f.client));
+	else
+		n = f.have ? session_flush_client(d->table, f.client) :
+			     session_flush(d->table);
+	if (n && !d->gw) {
 		struct sess_event e = { .kind = EV_FLUSHED, .count = n,
 				   .client = f.have ? f.client : 0 };
 
@@ -319,6 +376,40 @@ static int cmd_stats(struct control *c, struct evbuffer *o)
 	evbuffer_add_printf(o, "ok\n");
 	control_stats(c->d, o);
 	return 0;
+}
+
+/* Mode gateway's counters: the table, then why packets were not used
+ * (in_*: from clients, out_*: to them), then why L2TP was refused. */
+static void gw_stats(struct daemon *d, struct evbuffer *o)
+{
+	struct gw_counters g;
+	unsigned k;
+
+	pthread_mutex_lock(&d->table_lock);
+	gw_counters(d->gw, &g);
+	pthread_mutex_unlock(&d->table_lock);
+	evbuffer_add_printf(o,
+		"stat scope=gateway active=%" PRIu32 " capacity=%" PRIu32
+		" learned=%" PRIu64 " updated=%" PRIu64 " refreshed=%" PRIu64
+		" expired=%" PRIu64 " flushed=%" PRIu64
+		" refused_full=%" PRIu64
+		" lookup_hit=%" PRIu64 " lookup_miss=%" PRIu64
+		" l2tp_gw_tunnels=%" PRIu64 " l2tp_rebound=%" PRIu64,
+		g.active, g.capacity, g.learned, g.updated, g.refreshed,
+		g.expired, g.flushed, g.refused_full, g.lookup_hit, g.lookup_miss,
+		g.l2tp_gw_tid, g.l2tp_rebound);
+	for (k = 0; k < GW_RES_MAX; k++)
+		evbuffer_add_printf(o, " in_%s=%" PRIu64,
+				    gw_res_name((enum gw_res)k), g.res[GW_IN][k]);
+	for (k = 0; k < GW_RES_MAX; k++)
+		evbuffer_add_printf(o, " out_%s=%" PRIu64,
+				    gw_res_name((enum gw_res)k),
+				    g.res[GW_OUT][k]);
+	for (k = 1; k < L2TP_ERR_MAX; k++)
+		evbuffer_add_printf(o, " l2tp_%s=%" PRIu64,
+				    l2tp_err_name((enum l2tp_err)k),
+				    g.l2tp_err[k]);
+	evbuffer_add_printf(o, "\n");
 }
 
 void control_stats(struct daemon *d, struct evbuffer *o)
@@ -350,6 +441,8 @@ void control_stats(struct daemon *d, struct evbuffer *o)
 		sc.gate_deferred, sc.gate_held_ms_total, sc.gate_held_ms_max,
 		sc.spi_assigned, sc.spi_ambiguous,
 		sc.spi_unknown, sc.spi_wait_cancelled, sc.ike_assigned);
+	if (d->gw)
+		gw_stats(d, o);
 	for (i = 0; i < d->n_workers; i++) {
 		struct worker_counters w;
 		struct queue_counters q;
@@ -385,6 +478,9 @@ void control_stats(struct daemon *d, struct evbuffer *o)
 						    w.xlate[k]);
 		evbuffer_add_printf(o, " icmp_passed=%" PRIu64,
 				    w.xlate[XL_PASS]);
+		if (d->gw)
+			evbuffer_add_printf(o, " gw_marked=%" PRIu64,
+					    w.gw_marked);
 		for (k = 0; k < PKT_KIND_MAX; k++)
 			evbuffer_add_printf(o, " kind_%s=%" PRIu64,
 					    pkt_kind_name((enum pkt_kind)k),

@@ -193,6 +193,40 @@ static void print_session(const struct record *r, bool *header)
 		       duration(getu(r, "spi_wait"), b1, sizeof(b1)));
 }
 
+/* A client mode gateway learned (a "client" record). */
+static void print_gw_client(const struct record *r, bool *header)
+{
+	char p[64], ids[32], sids[32], b1[24], b2[24];
+	bool l2tp = !strcmp(get(r, "kind"), "l2tp");
+
+	if (!*header) {
+		printf("%-15s  %-5s  %-10s  %-4s  %-13s  %-13s  %-5s  %-13s  "
+		       "%s\n", "PEER", "PORT", "MARK", "KIND", "TUNNEL/GW",
+		       "SESSION/GW", "CALLS", "PKTS IN/OUT", "IDLE");
+		*header = true;
+	}
+	snprintf(p, sizeof(p), "%s/%s", human(getu(r, "pkts_in"), b1,
+					      sizeof(b1)),
+		 human(getu(r, "pkts_out"), b2, sizeof(b2)));
+	if (l2tp) {
+		snprintf(ids, sizeof(ids), "%s/%s", get(r, "tunnel"),
+			 getu(r, "gw_tunnel") ? get(r, "gw_tunnel") : "-");
+		if (*get(r, "session"))
+			snprintf(sids, sizeof(sids), "%s/%s", get(r, "session"),
+				 getu(r, "gw_session") ? get(r, "gw_session") :
+				 "-");
+		else
+			snprintf(sids, sizeof(sids), "-");
+	} else {
+		snprintf(ids, sizeof(ids), "port %s", get(r, "local_port"));
+		snprintf(sids, sizeof(sids), "-");
+	}
+	printf("%-15s  %-5s  %-10s  %-4s  %-13s  %-13s  %-5s  %-13s  %s\n",
+	       get(r, "peer"), get(r, "port"), get(r, "mark"), get(r, "kind"),
+	       ids, sids, l2tp ? get(r, "calls") : "-", p,
+	       duration(getu(r, "idle"), b1, sizeof(b1)));
+}
+
 static void print_sa(const struct record *r)
 {
 	char n[24], idle[24];
@@ -400,6 +434,8 @@ static int print_record(const struct record *r, bool json, bool *header,
 		print_session(r, header);
 	else if (!strcmp(r->type, "sa"))
 		print_sa(r);
+	else if (!strcmp(r->type, "client"))
+		print_gw_client(r, header);
 	else if (!strcmp(r->type, "stat"))
 		print_stat(r);
 	else if (!strcmp(r->type, "reload"))

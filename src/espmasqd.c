@@ -132,11 +132,14 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	gone = session_expire_cb(d->table, daemon_now(),
 				 d->events->watchers ? note_expired : NULL,
 				 d->events);
+	if (d->gw)
+		gone += gw_expire(d->gw, daemon_now());
 	pthread_mutex_unlock(&d->table_lock);
 	if (gone)
-		log_debug("%u sessions expired", gone);
+		log_debug("%u %s expired", gone, d->gw ? "entries" :
+			  "sessions");
 	watch_loss(d, daemon_now());
-	if (d->cfg->fail_policy == FAIL_POLICY_BYPASS)
+	if (d->cfg->fail_policy == FAIL_POLICY_BYPASS && !d->gw)
 		heartbeat_beat(&d->hb, HEARTBEAT_DIR RULES_HEARTBEAT_NAME);
 }
 
@@ -212,7 +215,7 @@ static int run(struct daemon *d, bool foreground)
 		goto out;
 	}
 	/* before the first packet: what comes from now on is untracked */
-	if (d->cfg->fail_policy == FAIL_POLICY_BYPASS)
+	if (d->cfg->fail_policy == FAIL_POLICY_BYPASS && !d->gw)
 		heartbeat_beat(&d->hb, HEARTBEAT_DIR RULES_HEARTBEAT_NAME);
 	/* everything privileged is open: the workers start with
 	 * CAP_NET_ADMIN alone */
@@ -236,9 +239,17 @@ static int run(struct daemon *d, bool foreground)
 			goto out;
 		}
 	}
-	log_info("espmasqd %s running: %u queue(s), %u alias(es), %u pin(s), "
-		 "max %u sessions", ESPMASQ_VERSION, d->n_workers,
-		 d->cfg->n_aliases, d->cfg->n_pins, d->cfg->max_sessions);
+	if (d->gw)
+		log_info("espmasqd %s running in mode gateway: %u queue(s), "
+			 "SA marks 0x%08x, %u udp/tcp service(s) besides "
+			 "L2TP, max %u entries", ESPMASQ_VERSION,
+			 d->n_workers, d->cfg->gateway_mask,
+			 d->cfg->n_services, d->cfg->max_sessions);
+	else
+		log_info("espmasqd %s running: %u queue(s), %u alias(es), "
+			 "%u pin(s), max %u sessions", ESPMASQ_VERSION,
+			 d->n_workers, d->cfg->n_aliases, d->cfg->n_pins,
+			 d->cfg->max_sessions);
 	metrics_write(d);
 	notify("READY=1\nSTATUS=translating");
 	event_base_dispatch(d->base);
@@ -358,6 +369,15 @@ int main(int argc, char **argv)
 	lim.max_sessions = d.cfg->max_sessions;
 	lim.max_sas = d.cfg->max_sessions * SA_PER_SESSION;
 	lim.per_client = d.cfg->client_sessions;
+	if (d.cfg->mode == MODE_GATEWAY) {
+		/* max-sessions sizes the learning table; the NAT's session
+		 * table stays, empty, for the code that reads it */
+		d.gw = gw_new(d.cfg->max_sessions);
+		if (!d.gw)
+			fatal("cannot allocate the gateway table");
+		lim.max_sessions = 1;
+		lim.max_sas = SA_PER_SESSION;
+	}
 	d.table = session_table_new(&lim);
 	d.pool = alias_pool_new(d.cfg);
 	d.events = calloc(1, sizeof(*d.events));
@@ -374,6 +394,7 @@ int main(int argc, char **argv)
 
 	pthread_mutex_destroy(&d.table_lock);
 	session_table_free(d.table);
+	gw_free(d.gw);
 	alias_pool_free(d.pool);
 	free(d.events);
 	free(d.cfg);

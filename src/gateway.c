@@ -41,11 +41,16 @@ struct gw_entry {
 	uint32_t last_seen, deadline;
 	uint32_t next_key;		/* key chain; also the free list */
 	uint32_t next_gid;		/* gateway-tunnel-ID chain */
+	uint32_t created;
+	uint32_t pkts_in, pkts_out;
 	uint16_t pport;
 	uint16_t id;			/* L2TP: client's tunnel ID;
 					 * flow: local port */
 	uint16_t gid;			/* L2TP: gateway's tunnel ID, 0
 					 * while unknown */
+	uint16_t csid, gsid;		/* L2TP: the newest call's session
+					 * IDs (client's, gateway's) */
+	uint16_t calls;			/* L2TP: calls seen set up */
 	uint8_t kind;			/* 0: free */
 	uint8_t proto;
 };
@@ -231,7 +236,17 @@ static void keep(struct gw_table *t, struct gw_entry *e, uint32_t mark,
 	}
 	e->last_seen = now;
 	e->deadline = now + timeout;
+	e->pkts_in++;
 	t->cnt.refreshed++;
+}
+
+static void fresh(struct gw_entry *e, uint32_t mark, uint32_t now,
+		  uint32_t timeout)
+{
+	e->mark = mark;
+	e->created = e->last_seen = now;
+	e->deadline = now + timeout;
+	e->pkts_in = 1;
 }
 
 /* The entry for the key, found or added; 0 when the table is full. */
@@ -283,9 +298,7 @@ int gw_learn_l2tp(struct gw_table *t, uint32_t peer, uint16_t pport,
 		return -ENOSPC;
 	e = E(t, l);
 	if (created) {
-		e->mark = mark;
-		e->last_seen = now;
-		e->deadline = now + timeout;
+		fresh(e, mark, now, timeout);
 	} else {
 		/* A live entry that had its gateway ID and another mark
 		 * gets a new SCCRQ: either that client restarted its
@@ -350,13 +363,10 @@ int gw_learn_flow(struct gw_table *t, uint8_t proto, uint32_t peer,
 	if (!l)
 		return -ENOSPC;
 	e = E(t, l);
-	if (created) {
-		e->mark = mark;
-		e->last_seen = now;
-		e->deadline = now + timeout;
-	} else {
+	if (created)
+		fresh(e, mark, now, timeout);
+	else
 		keep(t, e, mark, now, timeout);
-	}
 	return created ? 1 : 0;
 }
 
@@ -373,6 +383,7 @@ static int lookup(struct gw_table *t, uint8_t kind, uint8_t proto,
 		return -ENOENT;
 	}
 	*mark = E(t, l)->mark;
+	E(t, l)->pkts_out++;
 	t->cnt.lookup_hit++;
 	return 0;
 }
@@ -391,26 +402,45 @@ int gw_lookup_flow(struct gw_table *t, uint8_t proto, uint32_t peer,
 	return lookup(t, KIND_FLOW, proto, peer, pport, lport, now, mark);
 }
 
+/* Takes entry @l off both indexes and back to the free list. */
+static void free_entry(struct gw_table *t, uint32_t l)
+{
+	struct gw_entry *e = E(t, l);
+
+	drop_gid(t, l);
+	unlink_chain(t, &t->key_bkt[hash_key(t, e->kind, e->proto, e->peer,
+					     e->pport, e->id)], l, false);
+	memset(e, 0, sizeof(*e));
+	e->next_key = t->free;
+	t->free = l;
+	t->cnt.active--;
+}
+
 unsigned gw_expire(struct gw_table *t, uint32_t now)
 {
 	unsigned n = 0;
 	uint32_t i;
 
-	for (i = 0; i < t->max; i++) {
-		struct gw_entry *e = &t->e[i];
-		uint32_t l = i + 1;
-
-		if (!e->kind || !expired(e->deadline, now))
+	for (i = 0; i < t->max && t->cnt.active; i++) {
+		if (!t->e[i].kind || !expired(t->e[i].deadline, now))
 			continue;
-		drop_gid(t, l);
-		unlink_chain(t, &t->key_bkt[hash_key(t, e->kind, e->proto,
-						     e->peer, e->pport,
-						     e->id)], l, false);
-		memset(e, 0, sizeof(*e));
-		e->next_key = t->free;
-		t->free = l;
-		t->cnt.active--;
+		free_entry(t, i + 1);
 		t->cnt.expired++;
+		n++;
+	}
+	return n;
+}
+
+unsigned gw_flush(struct gw_table *t, bool all, uint32_t peer)
+{
+	unsigned n = 0;
+	uint32_t i;
+
+	for (i = 0; i < t->max && t->cnt.active; i++) {
+		if (!t->e[i].kind || (!all && t->e[i].peer != peer))
+			continue;
+		free_entry(t, i + 1);
+		t->cnt.flushed++;
 		n++;
 	}
 	return n;
@@ -471,6 +501,28 @@ static enum gw_res read_pkt(const uint8_t *buf, size_t len, struct gw_pkt *p)
 	return GW_OK;
 }
 
+/* A message that assigns a session ID for a new call. */
+static bool call_setup(const struct l2tp_info *li)
+{
+	return li->msg_type == L2TP_MT_ICRQ || li->msg_type == L2TP_MT_ICRP ||
+	       li->msg_type == L2TP_MT_OCRQ || li->msg_type == L2TP_MT_OCRP;
+}
+
+/* Records the session ID one side assigned to a call of entry @e
+ * (@client: the client's side; a call starts with the requester's). */
+static void note_call(struct gw_entry *e, uint16_t sid, bool client)
+{
+	if (client) {
+		if (e->csid != sid) {
+			e->csid = sid;
+			e->gsid = 0;
+			e->calls++;
+		}
+	} else {
+		e->gsid = sid;
+	}
+}
+
 static enum gw_res l2tp_in(struct gw_table *t, const struct gw_pkt *p,
 			   const struct l2tp_info *li, uint32_t mark,
 			   uint32_t now, uint32_t timeout)
@@ -497,7 +549,14 @@ static enum gw_res l2tp_in(struct gw_table *t, const struct gw_pkt *p,
 	}
 	rc = gw_touch_l2tp(t, p->saddr, p->sport, li->tunnel_id, mark, now,
 			   timeout);
-	return rc ? GW_UNKNOWN : GW_OK;
+	if (rc)
+		return GW_UNKNOWN;
+	/* the client's session ID of a call (shown, not needed to pick a
+	 * mark: every call of a tunnel is its client's) */
+	if (li->control && li->has_assigned_session && call_setup(li))
+		note_call(E(t, find_gid(t, p->saddr, p->sport, li->tunnel_id)),
+			  li->assigned_session_id, true);
+	return GW_OK;
 }
 
 static enum gw_res l2tp_out(struct gw_table *t, const struct gw_pkt *p,
@@ -515,8 +574,13 @@ static enum gw_res l2tp_out(struct gw_table *t, const struct gw_pkt *p,
 		t->cnt.lookup_miss++;
 		return GW_UNKNOWN;
 	}
-	return gw_lookup_l2tp(t, p->daddr, p->dport, li->tunnel_id, now, out)
-	       ? GW_UNKNOWN : GW_OK;
+	if (gw_lookup_l2tp(t, p->daddr, p->dport, li->tunnel_id, now, out))
+		return GW_UNKNOWN;
+	if (li->control && li->has_assigned_session && call_setup(li))
+		note_call(E(t, find_key(t, KIND_L2TP, PROTO_UDP, p->daddr,
+					p->dport, li->tunnel_id)),
+			  li->assigned_session_id, false);
+	return GW_OK;
 }
 
 static enum gw_res packet(struct gw_table *t, const uint8_t *buf, size_t len,
@@ -565,6 +629,41 @@ enum gw_res gw_packet(struct gw_table *t, const uint8_t *buf, size_t len,
 	r = packet(t, buf, len, dir, mark, now, timeout, out);
 	t->cnt.res[dir][r]++;
 	return r;
+}
+
+int gw_snapshot(const struct gw_table *t, uint32_t now,
+		struct gw_view **out, size_t *n)
+{
+	struct gw_view *v;
+	size_t k = 0;
+	uint32_t i;
+
+	*out = NULL;
+	*n = 0;
+	if (!t->cnt.active)
+		return 0;
+	v = calloc(t->cnt.active, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < t->max && k < t->cnt.active; i++) {
+		const struct gw_entry *e = &t->e[i];
+
+		if (!e->kind)
+			continue;
+		v[k++] = (struct gw_view){
+			.peer = e->peer, .mark = e->mark,
+			.created = e->created, .last_seen = e->last_seen,
+			.deadline = e->deadline, .pkts_in = e->pkts_in,
+			.pkts_out = e->pkts_out, .pport = e->pport,
+			.id = e->id, .gid = e->gid, .csid = e->csid,
+			.gsid = e->gsid, .calls = e->calls,
+			.l2tp = e->kind == KIND_L2TP, .proto = e->proto,
+			.expired = expired(e->deadline, now),
+		};
+	}
+	*out = v;
+	*n = k;
+	return 0;
 }
 
 void gw_counters(const struct gw_table *t, struct gw_counters *out)

@@ -21,7 +21,7 @@ static bool gauge(const char *scope, const char *key)
 {
 	static const char *const g[] = {
 		"active", "sa_active", "gate_held_ms_max", "held_wait_ms_max",
-		"kernel_waiting",
+		"kernel_waiting", "capacity",
 	};
 	unsigned i;
 

@@ -193,6 +193,7 @@ static bool parse_packet(const struct nlmsghdr *nlh, struct queue_pkt *pkt)
 		return false;
 	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
 	pkt->id = ntohl(ph->packet_id);
+	pkt->hook = ph->hook;
 	if (attr[NFQA_PAYLOAD]) {
 		pkt->data = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
 		pkt->len = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);

@@ -21,6 +21,8 @@ static void problem(struct config_errors *e, const char *what)
 static void restart_only(const struct config *o, const struct config *n,
 			 struct config_errors *e)
 {
+	if (o->mode != n->mode)
+		problem(e, "mode");
 	if (o->n_queues != n->n_queues ||
 	    memcmp(o->queues, n->queues, sizeof(o->queues[0]) * o->n_queues))
 		problem(e, "queues");

@@ -202,8 +202,9 @@ static void print_iptables(FILE *f, const struct config *c,
 				fprintf(f, " %s%s -j CT --notrack\n",
 					l4_in[k], alive);
 			}
-	fprintf(f, "COMMIT\n*mangle\n:%s - [0:0]\n:%s - [0:0]\n:%s - [0:0]\n",
-		RULES_CHAIN_IN, RULES_CHAIN_OUT, RULES_CHAIN_OUTQ);
+	fprintf(f, "COMMIT\n*mangle\n:%s - [0:0]\n:%s - [0:0]\n:%s - [0:0]\n"
+		":%s - [0:0]\n:%s - [0:0]\n", RULES_CHAIN_IN, RULES_CHAIN_OUT,
+		RULES_CHAIN_OUTQ, RULES_CHAIN_GWIN, RULES_CHAIN_GWOUT);
 	fprintf(f, "-I PREROUTING 1 -j %s\n", RULES_CHAIN_IN);
 	fprintf(f, "-I POSTROUTING 1 -j %s\n", RULES_CHAIN_OUT);
 	for (i = 0; i < nar; i++) {
@@ -281,6 +282,77 @@ static void print_iptables(FILE *f, const struct config *c,
 				}
 	}
 	fprintf(f, "COMMIT\n");
+}
+
+/* What mode gateway queues: udp/1701 (L2TP) and the services, the
+ * L4 match of each as "-p udp --%cport 1701" with 'd' or 's'. */
+static void gw_match(char *buf, size_t len, const struct config *c,
+		     unsigned i, char dir, bool nft)
+{
+	uint8_t proto = i ? c->services[i - 1].proto : 17;
+	unsigned port = i ? c->services[i - 1].port : 1701;
+	const char *p = proto == 17 ? "udp" : "tcp";
+
+	if (nft)
+		snprintf(buf, len, "%s %cport %u", p, dir, port);
+	else
+		snprintf(buf, len, "-p %s --%cport %u", p, dir, port);
+}
+
+/*
+ * Mode gateway: packets from clients, after IPsec (INPUT), that carry an
+ * SA mark, for learning; packets to them (OUTPUT), for the mark.  The
+ * chains of the other mode are declared too, so that applying these
+ * rules over them leaves them empty.
+ */
+static void print_gateway_iptables(FILE *f, const struct config *c,
+				   const struct targets *t)
+{
+	char m[48];
+	unsigned i;
+
+	fprintf(f, "*raw\n:%s - [0:0]\nCOMMIT\n", RULES_CHAIN_RAW);
+	fprintf(f, "*mangle\n:%s - [0:0]\n:%s - [0:0]\n:%s - [0:0]\n"
+		":%s - [0:0]\n:%s - [0:0]\n", RULES_CHAIN_IN, RULES_CHAIN_OUT,
+		RULES_CHAIN_OUTQ, RULES_CHAIN_GWIN, RULES_CHAIN_GWOUT);
+	fprintf(f, "-I INPUT 1 -j %s\n", RULES_CHAIN_GWIN);
+	fprintf(f, "-I OUTPUT 1 -j %s\n", RULES_CHAIN_GWOUT);
+	for (i = 0; i <= c->n_services; i++) {
+		gw_match(m, sizeof(m), c, i, 'd', false);
+		fprintf(f, "-A %s %s -m mark ! --mark 0x0/0x%x %s\n",
+			RULES_CHAIN_GWIN, m, c->gateway_mask, t->q);
+	}
+	for (i = 0; i <= c->n_services; i++) {
+		gw_match(m, sizeof(m), c, i, 's', false);
+		fprintf(f, "-A %s %s %s\n", RULES_CHAIN_GWOUT, m, t->q);
+	}
+	fprintf(f, "COMMIT\n*nat\n:%s - [0:0]\nCOMMIT\n", RULES_CHAIN_NAT);
+}
+
+/* The output chain is of type route: a mark changed there routes the
+ * packet again (and a queue verdict's mark, through nf_reinject). */
+static void print_gateway_nft(FILE *f, const struct config *c,
+			      const struct targets *t)
+{
+	char m[48];
+	unsigned i;
+
+	fprintf(f, "table ip %s\ndelete table ip %s\n", RULES_NFT_TABLE,
+		RULES_NFT_TABLE);
+	fprintf(f, "table ip %s {\n\tchain gw_in {\n\t\ttype filter hook "
+		"input priority mangle; policy accept;\n", RULES_NFT_TABLE);
+	for (i = 0; i <= c->n_services; i++) {
+		gw_match(m, sizeof(m), c, i, 'd', true);
+		fprintf(f, "\t\t%s meta mark & 0x%08x != 0x00000000 %s\n", m,
+			c->gateway_mask, t->q);
+	}
+	fprintf(f, "\t}\n\tchain gw_out {\n\t\ttype route hook output "
+		"priority mangle; policy accept;\n");
+	for (i = 0; i <= c->n_services; i++) {
+		gw_match(m, sizeof(m), c, i, 's', true);
+		fprintf(f, "\t\t%s %s\n", m, t->q);
+	}
+	fprintf(f, "\t}\n}\n");
 }
 
 static void nft_set(FILE *f, const struct cidr *n, unsigned count)
@@ -409,6 +481,22 @@ int rules_print(FILE *f, const struct config *c, enum rules_format fmt)
 	size_t nar;
 	int err;
 
+	if (c->mode == MODE_GATEWAY) {
+		/* nothing is translated: without a daemon, bypass lets
+		 * replies go with the mark they have, drop stops them */
+		err = queue_target(c, fmt, t.bypass, t.q, sizeof(t.q));
+		if (err)
+			return err;
+		fprintf(f, "# espmasq rules for mode gateway (%s); generated "
+			"by espmasqd --print-rules\n",
+			fmt == RULES_NFT ? "nft -f" :
+			"iptables-restore --noflush");
+		if (fmt == RULES_NFT)
+			print_gateway_nft(f, c, &t);
+		else
+			print_gateway_iptables(f, c, &t);
+		return 0;
+	}
 	if (t.bypass && fmt == RULES_NFT) {
 		fprintf(stderr, "espmasqd: fail-policy bypass needs the "
 			"iptables rules: its heartbeat is an xt_recent list, "

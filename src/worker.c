@@ -213,6 +213,38 @@ static uint32_t decide(struct daemon *d, struct worker_counters *c,
 	return NF_ACCEPT;
 }
 
+/*
+ * Mode gateway: nothing is rewritten and nothing dropped.  A packet from
+ * a client (queued in INPUT, after IPsec) teaches which SA mark its
+ * client has; a packet to a client (OUTPUT) gets that mark, which makes
+ * the kernel route it again, over that client's SA.  What cannot be
+ * attributed keeps its mark; gw_packet() counts why.
+ */
+static uint32_t decide_gateway(struct daemon *d, struct worker_counters *c,
+			       const struct queue_pkt *pkt, uint32_t now,
+			       bool *set_mark, uint32_t *mark)
+{
+	uint32_t mask = d->cfg->gateway_mask, m = 0;
+	enum gw_dir dir = pkt->hook == NF_INET_LOCAL_IN ||
+			  pkt->hook == NF_INET_PRE_ROUTING ? GW_IN : GW_OUT;
+	enum gw_res r;
+
+	counter_add(&c->accepted, 1);
+	if (!pkt->data || pkt->orig_len > pkt->len) {
+		counter_add(&c->truncated, 1);
+		return NF_ACCEPT;
+	}
+	r = gw_packet(d->gw, pkt->data, pkt->len, dir, pkt->mark & mask, now,
+		      d->cfg->timeout_gateway, &m);
+	if (dir == GW_OUT && r == GW_OK &&
+	    (pkt->mark & mask) != (m & mask)) {
+		*set_mark = true;
+		*mark = (pkt->mark & ~mask) | (m & mask);
+		counter_add(&c->gw_marked, 1);
+	}
+	return NF_ACCEPT;
+}
+
 uint32_t worker_decide(struct daemon *d, struct worker_counters *c,
 		       struct queue_pkt *pkt, uint32_t now, uint32_t now_ms,
 		       bool *payload, bool *set_mark, uint32_t *mark)
@@ -220,6 +252,8 @@ uint32_t worker_decide(struct daemon *d, struct worker_counters *c,
 	*payload = false;
 	*set_mark = false;
 	counter_add(&c->packets, 1);
+	if (d->gw)
+		return decide_gateway(d, c, pkt, now, set_mark, mark);
 	if (!pkt->data || pkt->orig_len > pkt->len) {
 		/* only part of the packet was copied: it cannot be
 		 * rewritten, and must not leave untranslated */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # contrib/espmasq-rules in a namespace of its own: applying twice leaves one
-# jump per chain, the printed rules are loaded, removing leaves nothing of
+# jump per chain, the printed rules are loaded, switching fail-policy or
+# mode in place leaves nothing of the other, removing leaves nothing of
 # ours and everything of others.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -52,6 +53,36 @@ check "apply with fail-policy drop again" "rules apply"
 save=$(ip netns exec $ns iptables-save)
 check "drop again: no heartbeat, no SNAT, no bypass left" \
 	'! grep -qE -- "recent|SNAT|bypass|-A ESPMASQ-OUTQ" <<<"$save"'
+# switching modes in place: gateway rules replace the NAT's, and back
+cp "$tmp/e.conf" "$tmp/nat.conf"
+cat > "$tmp/e.conf" <<CONF
+mode gateway
+queues 0-1
+gateway-mark 0xff00
+gateway-service tcp 8080
+CONF
+check "apply mode gateway over the NAT rules" "rules apply"
+save=$(ip netns exec $ns iptables-save)
+check "gateway: only the INPUT and OUTPUT jumps" \
+	'[ "$(grep -cE "^-A [A-Z]+ -j ESPMASQ-" <<<"$save")" = 2 ] &&
+	 grep -q -- "^-A INPUT -j ESPMASQ-GWIN" <<<"$save" &&
+	 grep -q -- "^-A OUTPUT -j ESPMASQ-GWOUT" <<<"$save"'
+check "gateway: L2TP from marked SAs queued" \
+	'grep -q -- "-A ESPMASQ-GWIN -p udp -m udp --dport 1701 -m mark ! --mark 0x0/0xff00 -j NFQUEUE --queue-balance 0:1" <<<"$save"'
+check "gateway: replies of the service queued" \
+	'grep -q -- "-A ESPMASQ-GWOUT -p tcp -m tcp --sport 8080 -j NFQUEUE --queue-balance 0:1" <<<"$save"'
+check "gateway: nothing of the NAT left" \
+	'! grep -qE -- "-A ESPMASQ-(RAW|IN|OUT|NAT) " <<<"$save"'
+check "gateway: second apply" "rules apply"
+save=$(ip netns exec $ns iptables-save)
+check "gateway: still one jump each" \
+	'[ "$(grep -cE "^-A [A-Z]+ -j ESPMASQ-" <<<"$save")" = 2 ]'
+cp "$tmp/nat.conf" "$tmp/e.conf"
+check "apply the NAT rules over mode gateway" "rules apply"
+save=$(ip netns exec $ns iptables-save)
+check "back: the NAT's four jumps, no gateway rule" \
+	'[ "$(grep -cE "^-A [A-Z]+ -j ESPMASQ-" <<<"$save")" = 4 ] &&
+	 ! grep -q -- "-A ESPMASQ-GW" <<<"$save"'
 check "remove" "rules remove"
 save=$(ip netns exec $ns iptables-save)
 check "nothing of ours left" '! grep -qi espmasq <<<"$save"'

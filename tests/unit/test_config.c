@@ -241,7 +241,8 @@ static void test_unknown_and_arg_count(void **state)
 		     "(expected: pin CLIENT ALIAS)");
 	expect_error(LINES("timeout ike"),
 		     "f.conf:1: wrong number of arguments to 'timeout' "
-		     "(expected: timeout ike|esp|pending|nat-t DURATION)");
+		     "(expected: timeout ike|esp|pending|nat-t|gateway "
+		     "DURATION)");
 	expect_error(LINES("cpu 1 2 3"),
 		     "f.conf:1: wrong number of arguments to 'cpu' "
 		     "(expected: cpu QUEUE CPU)");
@@ -953,8 +954,8 @@ static void test_timeout(void **state)
 		     "f.conf:1: invalid duration '-5' (seconds, or a number "
 		     "followed by s, m, h or d)");
 	expect_error(LINES("timeout natt 5"),
-		     "f.conf:1: unknown timeout 'natt' (ike, esp, pending or "
-		     "nat-t)");
+		     "f.conf:1: unknown timeout 'natt' (ike, esp, pending, "
+		     "nat-t or gateway)");
 	expect_error(LINES("timeout ike 1h", "timeout esp 1h",
 			   "timeout ike 2h"),
 		     "f.conf:3: duplicate 'timeout ike' (first at line 1)");
@@ -1124,6 +1125,96 @@ static void test_fail_policy(void **state)
 		     "f.conf:1: unknown fail-policy 'accept' (drop or bypass)");
 	expect_error(LINES("fail-policy drop", "fail-policy bypass"),
 		     "f.conf:2: duplicate 'fail-policy' (first at line 1)");
+}
+
+/* finish() on @lines; the errors are in f->e. */
+static int parse_finish(struct fx *f, const char *const *lines)
+{
+	assert_int_equal(parse(f, lines), 0);
+	return config_finish(&f->c, "f.conf", &f->e);
+}
+
+static void test_mode_gateway(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(f->c.mode, MODE_MASQUERADE);
+	assert_int_equal(f->c.gateway_mask, 0xffffffffu);
+	assert_int_equal(f->c.timeout_gateway, 300);
+	/* no inside, alias or pin needed */
+	assert_int_equal(parse_finish(f, LINES("mode gateway",
+		"gateway-mark 0xff00", "timeout gateway 2m",
+		"gateway-service tcp 8080", "gateway-service udp 53",
+		"queues 0-1", "cpu 1 1")), 0);
+	assert_int_equal(f->e.n, 0);
+	assert_int_equal(f->c.mode, MODE_GATEWAY);
+	assert_int_equal(f->c.gateway_mask, 0xff00);
+	assert_int_equal(f->c.timeout_gateway, 120);
+	assert_int_equal(f->c.n_services, 2);
+	assert_int_equal(f->c.services[0].proto, 6);
+	assert_int_equal(f->c.services[0].port, 8080);
+	assert_int_equal(f->c.services[1].proto, 17);
+	assert_int_equal(f->c.services[1].port, 53);
+	assert_int_equal(f->c.cpu[1], 1);
+
+	expect_error(LINES("mode router"),
+		     "f.conf:1: unknown mode 'router' (masquerade or gateway)");
+	expect_error(LINES("mode gateway", "mode masquerade"),
+		     "f.conf:2: duplicate 'mode' (first at line 1)");
+	expect_error(LINES("gateway-mark 0"),
+		     "f.conf:1: 'gateway-mark' must have at least one bit "
+		     "set");
+	expect_error(LINES("gateway-mark 0xff/0xff"),
+		     "f.conf:1: 'gateway-mark' takes one MASK (the bits of "
+		     "the mark that name an SA), not VALUE/MASK");
+	expect_error(LINES("gateway-service sctp 9"),
+		     "f.conf:1: unknown protocol 'sctp' in 'gateway-service' "
+		     "(udp or tcp)");
+	expect_error(LINES("gateway-service udp 0"),
+		     "f.conf:1: the port of 'gateway-service' must be 1 to "
+		     "65535, not 0");
+	expect_error(LINES("gateway-service udp 1701"),
+		     "f.conf:1: 'gateway-service udp 1701' is L2TP, which "
+		     "gateway mode always handles");
+	expect_error(LINES("gateway-service tcp 80", "gateway-service tcp 80"),
+		     "f.conf:2: duplicate 'gateway-service tcp 80'");
+	expect_error(LINES("timeout gateway 0"),
+		     "f.conf:1: 'timeout gateway' must be 1s to 30d, not 0");
+}
+
+/* A file written for one mode is refused in the other, line by line. */
+static void test_mode_mismatch(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(parse_finish(f, LINES("mode gateway",
+		"inside 192.0.2.0/24", "alias 203.0.113.11",
+		"natt-ports 40000-40999", "state /var/lib/espmasq/s",
+		"mark 0x100")), -EINVAL);
+	assert_int_equal(f->e.n, 5);
+	assert_string_equal(f->e.msg[0], "f.conf: 'inside' has no meaning "
+			    "in mode gateway");
+	assert_string_equal(f->e.msg[1], "f.conf: 'alias' has no meaning "
+			    "in mode gateway");
+	assert_string_equal(f->e.msg[2], "f.conf: 'mark' has no meaning in "
+			    "mode gateway");
+	assert_string_equal(f->e.msg[3], "f.conf:4: 'natt-ports' has no "
+			    "meaning in mode gateway");
+	assert_string_equal(f->e.msg[4], "f.conf:5: 'state' has no meaning "
+			    "in mode gateway");
+
+	config_init(&f->c);
+	f->e.n = 0;
+	assert_int_equal(parse_finish(f, LINES("inside 192.0.2.0/24",
+		"alias 203.0.113.11", "gateway-mark 0xff",
+		"gateway-service tcp 22", "timeout gateway 1h")), -EINVAL);
+	assert_int_equal(f->e.n, 3);
+	assert_string_equal(f->e.msg[0], "f.conf:3: 'gateway-mark' has no "
+			    "meaning in mode masquerade");
+	assert_string_equal(f->e.msg[1], "f.conf:5: 'timeout gateway' has "
+			    "no meaning in mode masquerade");
+	assert_string_equal(f->e.msg[2], "f.conf: 'gateway-service' has no "
+			    "meaning in mode masquerade");
 }
 
 static void test_client_sessions(void **state)
@@ -1789,6 +1880,8 @@ int main(void)
 		T(test_rcvbuf),
 		T(test_paths),
 		T(test_fail_policy),
+		T(test_mode_gateway),
+		T(test_mode_mismatch),
 		T(test_bypass_mark),
 		T(test_user_and_group),
 		T(test_client_sessions),

@@ -788,6 +788,106 @@ static void test_api_edges(void **state)
 	gw_free(t);
 }
 
+static int by_tid(const void *a, const void *b)
+{
+	const struct gw_view *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* What espmasqctl shows: each client's IDs, calls and packet counts,
+ * from the set-up of establish(); then flushing by peer and all. */
+static void test_snapshot_flush(void **state)
+{
+	struct gw_table *t = gw_new(16);
+	struct gw_counters cnt;
+	struct gw_view *v;
+	struct client c[3];
+	uint32_t mark;
+	struct msg m;
+	size_t n, i;
+
+	(void)state;
+	assert_non_null(t);
+	assert_int_equal(gw_snapshot(t, 1000, &v, &n), 0);
+	assert_null(v);
+	assert_int_equal(n, 0);
+	make_clients(c, 3);
+	c[2].addr = OTHER_NAT;
+	for (i = 0; i < 3; i++)
+		establish(t, &c[i], 1000);
+	/* a second call of client 0: its newest session IDs are shown */
+	ctrl(&m, c[0].gtid, 0, L2TP_MT_ICRQ, 0, 77);
+	assert_int_equal(l2tp_in(t, &c[0], &m, c[0].mark, 1003), GW_OK);
+	ctrl(&m, c[0].ctid, 77, L2TP_MT_ICRP, 0, 88);
+	assert_int_equal(l2tp_out(t, &c[0], &m, 1003, &mark), GW_OK);
+	assert_int_equal(gw_snapshot(t, 1005, &v, &n), 0);
+	assert_int_equal(n, 3);
+	qsort(v, n, sizeof(*v), by_tid);
+	for (i = 0; i < 3; i++) {
+		const struct client *k = NULL;
+		size_t j;
+
+		for (j = 0; j < 3; j++)
+			if (c[j].ctid == v[i].id)
+				k = &c[j];
+		assert_non_null(k);
+		assert_int_equal(ntohl(v[i].peer), k->addr);
+		assert_int_equal(v[i].pport, 1701);
+		assert_int_equal(v[i].mark, k->mark);
+		assert_int_equal(v[i].gid, k->gtid);
+		assert_true(v[i].l2tp);
+		assert_int_equal(v[i].created, 1000);
+		assert_false(v[i].expired);
+		if (k == &c[0]) {
+			assert_int_equal(v[i].csid, 77);
+			assert_int_equal(v[i].gsid, 88);
+			assert_int_equal(v[i].calls, 2);
+			assert_int_equal(v[i].last_seen, 1003);
+			/* SCCRQ, SCCCN, ICRQ, ICCN, data, ICRQ */
+			assert_int_equal(v[i].pkts_in, 6);
+			/* SCCRP, ZLB, ICRP, ICRP */
+			assert_int_equal(v[i].pkts_out, 4);
+		} else {
+			assert_int_equal(v[i].csid, k->csid);
+			assert_int_equal(v[i].gsid, k->gsid);
+			assert_int_equal(v[i].calls, 1);
+			assert_int_equal(v[i].pkts_in, 5);
+			assert_int_equal(v[i].pkts_out, 3);
+		}
+	}
+	free(v);
+	/* past the deadline but not yet expired: flagged */
+	assert_int_equal(gw_snapshot(t, 1000 + TIMEOUT + 1, &v, &n), 0);
+	assert_int_equal(n, 3);
+	for (i = 0; i < n; i++)
+		assert_true(v[i].expired == (v[i].last_seen + TIMEOUT <=
+					     1000 + TIMEOUT + 1));
+	free(v);
+
+	assert_int_equal(gw_flush(t, false, htonl(OTHER_NAT)), 1);
+	assert_int_equal(gw_lookup_l2tp(t, htonl(OTHER_NAT), 1701, c[2].ctid,
+					1005, &mark), -ENOENT);
+	assert_int_equal(gw_lookup_l2tp(t, htonl(NAT_ADDR), 1701, c[1].ctid,
+					1005, &mark), 0);
+	assert_int_equal(mark, c[1].mark);
+	/* the gateway-ID index went with it: its traffic is unknown */
+	data(&m, 0, c[2].gtid, c[2].gsid);
+	assert_int_equal(l2tp_in(t, &c[2], &m, c[2].mark, 1005), GW_UNKNOWN);
+	assert_int_equal(gw_flush(t, true, 0), 2);
+	gw_counters(t, &cnt);
+	assert_int_equal(cnt.active, 0);
+	assert_int_equal(cnt.flushed, 3);
+	assert_int_equal(gw_snapshot(t, 1005, &v, &n), 0);
+	assert_int_equal(n, 0);
+	/* the slots are free again: three new clients fit */
+	for (i = 0; i < 3; i++)
+		establish(t, &c[i], 1010);
+	gw_counters(t, &cnt);
+	assert_int_equal(cnt.active, 3);
+	gw_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -805,6 +905,7 @@ int main(void)
 		cmocka_unit_test(test_same_client_tid),
 		cmocka_unit_test(test_malformed_ip),
 		cmocka_unit_test(test_api_edges),
+		cmocka_unit_test(test_snapshot_flush),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

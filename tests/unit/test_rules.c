@@ -254,6 +254,70 @@ static void test_cpu_fanout(void **state)
 	free(out);
 }
 
+static const char *const gw_conf[] = {
+	"mode gateway", "gateway-mark 0xff00", "gateway-service tcp 8080",
+	"queues 2", NULL,
+};
+
+/* Mode gateway: INPUT queues what comes with an SA mark, OUTPUT what
+ * goes back; the NAT's chains are declared (emptied) but not jumped to. */
+static void test_gateway(void **state)
+{
+	static const char *const bypass[] = {
+		"mode gateway", "queues 0-1", "fail-policy bypass", NULL,
+	};
+	int rc;
+	char *out = render(gw_conf, RULES_IPTABLES, &rc);
+
+	(void)state;
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "*raw\n:ESPMASQ-RAW - [0:0]\nCOMMIT\n"));
+	assert_non_null(strstr(out, ":ESPMASQ-IN - [0:0]\n:ESPMASQ-OUT - "
+			       "[0:0]\n:ESPMASQ-OUTQ - [0:0]\n:ESPMASQ-GWIN - "
+			       "[0:0]\n:ESPMASQ-GWOUT - [0:0]\n"));
+	assert_non_null(strstr(out, "-I INPUT 1 -j ESPMASQ-GWIN\n"
+			       "-I OUTPUT 1 -j ESPMASQ-GWOUT\n"));
+	assert_non_null(strstr(out, "-A ESPMASQ-GWIN -p udp --dport 1701 -m "
+			       "mark ! --mark 0x0/0xff00 -j NFQUEUE "
+			       "--queue-num 2\n"));
+	assert_non_null(strstr(out, "-A ESPMASQ-GWIN -p tcp --dport 8080 -m "
+			       "mark ! --mark 0x0/0xff00 -j NFQUEUE "
+			       "--queue-num 2\n"));
+	assert_non_null(strstr(out, "-A ESPMASQ-GWOUT -p udp --sport 1701 -j "
+			       "NFQUEUE --queue-num 2\n"));
+	assert_non_null(strstr(out, "-A ESPMASQ-GWOUT -p tcp --sport 8080 -j "
+			       "NFQUEUE --queue-num 2\n"));
+	assert_non_null(strstr(out, "*nat\n:ESPMASQ-NAT - [0:0]\nCOMMIT\n"));
+	assert_null(strstr(out, "PREROUTING"));
+	assert_null(strstr(out, "POSTROUTING"));
+	assert_null(strstr(out, "-A ESPMASQ-IN"));
+	assert_null(strstr(out, "--queue-bypass"));
+	free(out);
+
+	out = render(gw_conf, RULES_NFT, &rc);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "type filter hook input priority mangle"));
+	assert_non_null(strstr(out, "udp dport 1701 meta mark & 0x0000ff00 != "
+			       "0x00000000 queue num 2\n"));
+	/* a mark changed in a route chain routes the packet again */
+	assert_non_null(strstr(out, "type route hook output priority mangle"));
+	assert_non_null(strstr(out, "tcp sport 8080 queue num 2\n"));
+	free(out);
+
+	/* bypass: replies pass with the mark they have (nft too: there
+	 * is no heartbeat in this mode) */
+	out = render(bypass, RULES_IPTABLES, &rc);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "-A ESPMASQ-GWOUT -p udp --sport 1701 -j "
+			       "NFQUEUE --queue-balance 0:1 --queue-bypass\n"));
+	assert_null(strstr(out, "recent"));
+	free(out);
+	out = render(bypass, RULES_NFT, &rc);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "udp sport 1701 queue num 0-1 bypass\n"));
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,6 +326,7 @@ int main(void)
 		cmocka_unit_test(test_noncontiguous_queues),
 		cmocka_unit_test(test_nft),
 		cmocka_unit_test(test_cpu_fanout),
+		cmocka_unit_test(test_gateway),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -69,6 +69,122 @@ static void esp(uint8_t *p, uint32_t src, uint32_t dst, uint32_t spi)
 	memcpy(p + 20, &v, 4);
 }
 
+/* An L2TP control message from/to 198.51.100.7:1701 (the NAT all
+ * clients share) to/from the gateway 192.0.2.1:1701: header tunnel ID
+ * @tid, Message Type @type and, when not 0, Assigned Tunnel ID @atid.
+ * 56 bytes with @atid, 48 without. */
+static uint32_t l2tp_pkt(uint8_t *p, bool to_client, uint16_t tid,
+			 uint16_t type, uint16_t atid)
+{
+	static const uint8_t nat[4] = { 198, 51, 100, 7 };
+	static const uint8_t gw[4] = { 192, 0, 2, 1 };
+	uint32_t len = atid ? 56 : 48;
+	uint8_t *u = p + 20, *l = p + 28;
+
+	memset(p, 0, len);
+	p[0] = 0x45;
+	p[3] = (uint8_t)len;
+	p[8] = 64;
+	p[9] = 17;
+	memcpy(p + 12, to_client ? gw : nat, 4);
+	memcpy(p + 16, to_client ? nat : gw, 4);
+	u[0] = 1701 >> 8, u[1] = 1701 & 0xff;
+	u[2] = 1701 >> 8, u[3] = 1701 & 0xff;
+	u[5] = (uint8_t)(len - 20);
+	l[0] = 0xc8, l[1] = 0x02;		/* T L S, version 2 */
+	l[3] = (uint8_t)(len - 28);
+	l[4] = (uint8_t)(tid >> 8), l[5] = (uint8_t)tid;
+	l[12] = 0x80, l[13] = 8;		/* M, length 8 */
+	l[19] = (uint8_t)type;			/* Message Type */
+	if (atid) {
+		l[20] = 0x80, l[21] = 8;
+		l[25] = 9;			/* Assigned Tunnel ID */
+		l[26] = (uint8_t)(atid >> 8), l[27] = (uint8_t)atid;
+	}
+	return len;
+}
+
+/* Mode gateway: the hook tells the direction; a client's SCCRQ (INPUT)
+ * teaches its mark, and packets to it (OUTPUT) get that mark in the
+ * mask's bits, the other bits kept; nothing is rewritten or dropped. */
+static void test_decide_gateway(void **state)
+{
+	static const char *const gw[] = {
+		"mode gateway", "gateway-mark 0xff", NULL,
+	};
+	struct daemon *d = mkd_cfg(gw);
+	struct worker_counters c;
+	struct gw_counters g;
+	uint8_t buf[64];
+	struct queue_pkt pkt = { .data = buf };
+	bool payload, set_mark;
+	uint32_t mark, v;
+	unsigned i;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	d->gw = gw_new(16);
+	assert_non_null(d->gw);
+	/* two clients behind one NAT, both udp/1701, SA marks 1 and 2 */
+	for (i = 0; i < 2; i++) {
+		pkt.len = pkt.orig_len = l2tp_pkt(buf, false, 0, 1,
+						  (uint16_t)(0x1000 + i));
+		pkt.hook = NF_INET_LOCAL_IN;
+		pkt.mark = 0x500 | (i + 1);
+		v = worker_decide(d, &c, &pkt, 100, 100000, &payload,
+				  &set_mark, &mark);
+		assert_int_equal(v, NF_ACCEPT);
+		assert_false(payload);
+		assert_false(set_mark);
+	}
+	for (i = 0; i < 2; i++) {
+		mark = 0;
+		pkt.len = pkt.orig_len = l2tp_pkt(buf, true,
+						  (uint16_t)(0x1000 + i), 2,
+						  (uint16_t)(7 + i));
+		pkt.hook = NF_INET_LOCAL_OUT;
+		pkt.mark = 0x7000;	/* what conntrack restored, say */
+		v = worker_decide(d, &c, &pkt, 101, 101000, &payload,
+				  &set_mark, &mark);
+		assert_int_equal(v, NF_ACCEPT);
+		assert_false(payload);
+		assert_true(set_mark);
+		assert_int_equal(mark, 0x7000 | (i + 1));
+	}
+	/* already the right mark: no change asked */
+	pkt.len = pkt.orig_len = l2tp_pkt(buf, true, 0x1001, 6, 0);
+	pkt.mark = 0x7002;
+	v = worker_decide(d, &c, &pkt, 101, 101000, &payload, &set_mark,
+			  &mark);
+	assert_int_equal(v, NF_ACCEPT);
+	assert_false(set_mark);
+	/* a tunnel nobody set up keeps its mark and is counted */
+	pkt.len = pkt.orig_len = l2tp_pkt(buf, true, 0x2222, 6, 0);
+	pkt.mark = 0x7000;
+	v = worker_decide(d, &c, &pkt, 101, 101000, &payload, &set_mark,
+			  &mark);
+	assert_int_equal(v, NF_ACCEPT);
+	assert_false(set_mark);
+	/* cut short by the copy: accepted untouched, counted */
+	pkt.orig_len = pkt.len + 100;
+	v = worker_decide(d, &c, &pkt, 101, 101000, &payload, &set_mark,
+			  &mark);
+	assert_int_equal(v, NF_ACCEPT);
+	assert_false(set_mark);
+	gw_counters(d->gw, &g);
+	assert_int_equal(g.learned, 2);
+	assert_int_equal(g.lookup_hit, 3);
+	assert_int_equal(g.lookup_miss, 1);
+	assert_int_equal(g.res[GW_OUT][GW_UNKNOWN], 1);
+	assert_int_equal(c.packets, 7);
+	assert_int_equal(c.accepted, 7);
+	assert_int_equal(c.dropped, 0);
+	assert_int_equal(c.gw_marked, 2);
+	assert_int_equal(c.truncated, 1);
+	gw_free(d->gw);
+	freed(d);
+}
+
 static void test_decide(void **state)
 {
 	struct daemon *d = mkd();
@@ -371,6 +487,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decide),
+		cmocka_unit_test(test_decide_gateway),
 		cmocka_unit_test(test_partial_checksum_counted),
 		cmocka_unit_test(test_hold_for_gate),
 		cmocka_unit_test(test_hold_pool_full),
