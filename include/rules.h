@@ -7,7 +7,8 @@
  * Mode gateway (on the VPN gateway, nothing translated): mangle INPUT
  * queues udp/1701 and each gateway-service that arrive with an SA mark,
  * mangle OUTPUT queues the same toward the clients, for espmasqd to set
- * their client's mark.
+ * their client's mark.  One ESP-in-UDP packet a minute per client port
+ * is queued too, so that espmasqctl shows each client's NAT-T port.
  *
  * Outbound (inside -> server): untracked in raw PREROUTING so conntrack's
  * NAT never touches it, queued in mangle POSTROUTING (after routing, as
@@ -45,6 +46,7 @@ enum rules_format {
 #define RULES_CHAIN_NAT		"ESPMASQ-NAT"	/* fail-policy bypass */
 #define RULES_CHAIN_GWIN	"ESPMASQ-GWIN"	/* mode gateway, INPUT */
 #define RULES_CHAIN_GWOUT	"ESPMASQ-GWOUT"	/* mode gateway, OUTPUT */
+#define RULES_NATT_METER	"espmasq-natt"	/* mode gateway */
 #define RULES_NFT_TABLE		"espmasq"
 #define RULES_HEARTBEAT_NAME	"espmasq"	/* /proc/net/xt_recent/ */
 #define RULES_HEARTBEAT_SECONDS	3

@@ -134,9 +134,10 @@ static void put_sa(struct evbuffer *o, uint32_t session,
 static void put_gw(struct evbuffer *o, const struct gw_view *g, uint32_t now)
 {
 	put_addr(o, "client peer", ntohl(g->peer));
+	/* udp/4500 from a client is ESP-in-UDP: its SA's NAT-T port */
 	evbuffer_add_printf(o, " port=%u kind=%s mark=0x%08" PRIx32,
-			    g->pport, g->l2tp ? "l2tp" :
-			    g->proto == 6 ? "tcp" : "udp", g->mark);
+			    g->pport, g->l2tp ? "l2tp" : g->proto == 6 ? "tcp" :
+			    g->id == 4500 ? "nat-t" : "udp", g->mark);
 	if (g->l2tp) {
 		evbuffer_add_printf(o, " tunnel=%u gw_tunnel=%u calls=%u",
 				    g->id, g->gid, g->calls);

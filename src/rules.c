@@ -322,6 +322,12 @@ static void print_gateway_iptables(FILE *f, const struct config *c,
 		fprintf(f, "-A %s %s -m mark ! --mark 0x0/0x%x %s\n",
 			RULES_CHAIN_GWIN, m, c->gateway_mask, t->q);
 	}
+	/* the NAT-T port of each client's SA, shown by espmasqctl: one
+	 * ESP-in-UDP packet a minute per client port is enough */
+	fprintf(f, "-A %s -p udp --dport 4500 -m mark ! --mark 0x0/0x%x -m "
+		"hashlimit --hashlimit-upto 1/min --hashlimit-burst 1 "
+		"--hashlimit-mode srcip,srcport --hashlimit-name %s %s\n",
+		RULES_CHAIN_GWIN, c->gateway_mask, RULES_NATT_METER, t->q);
 	for (i = 0; i <= c->n_services; i++) {
 		gw_match(m, sizeof(m), c, i, 's', false);
 		fprintf(f, "-A %s %s %s\n", RULES_CHAIN_GWOUT, m, t->q);
@@ -346,6 +352,9 @@ static void print_gateway_nft(FILE *f, const struct config *c,
 		fprintf(f, "\t\t%s meta mark & 0x%08x != 0x00000000 %s\n", m,
 			c->gateway_mask, t->q);
 	}
+	fprintf(f, "\t\tudp dport 4500 meta mark & 0x%08x != 0x00000000 "
+		"meter %s { ip saddr . udp sport limit rate 1/minute burst 1 "
+		"packets } %s\n", c->gateway_mask, RULES_NATT_METER, t->q);
 	fprintf(f, "\t}\n\tchain gw_out {\n\t\ttype route hook output "
 		"priority mangle; policy accept;\n");
 	for (i = 0; i <= c->n_services; i++) {

@@ -285,6 +285,13 @@ static void test_gateway(void **state)
 			       "--queue-num 2\n"));
 	assert_non_null(strstr(out, "-A ESPMASQ-GWOUT -p udp --sport 1701 -j "
 			       "NFQUEUE --queue-num 2\n"));
+	/* NAT-T ports, shown by espmasqctl: a packet a minute per port */
+	assert_non_null(strstr(out, "-A ESPMASQ-GWIN -p udp --dport 4500 -m "
+			       "mark ! --mark 0x0/0xff00 -m hashlimit "
+			       "--hashlimit-upto 1/min --hashlimit-burst 1 "
+			       "--hashlimit-mode srcip,srcport --hashlimit-name "
+			       "espmasq-natt -j NFQUEUE --queue-num 2\n"));
+	assert_null(strstr(out, "--sport 4500"));
 	assert_non_null(strstr(out, "-A ESPMASQ-GWOUT -p tcp --sport 8080 -j "
 			       "NFQUEUE --queue-num 2\n"));
 	assert_non_null(strstr(out, "*nat\n:ESPMASQ-NAT - [0:0]\nCOMMIT\n"));
