@@ -21,7 +21,8 @@ DEPS_TEST := iptables iproute2 tcpdump tshark python3-scapy conntrack \
 	ethtool kmod procps nftables iputils-ping strongswan-charon \
 	strongswan-swanctl libcharon-extra-plugins strongswan-pki \
 	libstrongswan-standard-plugins systemd man-db groff-base \
-	python3-prometheus-client util-linux valgrind clang libclang-rt-14-dev
+	python3-prometheus-client util-linux valgrind clang libclang-rt-14-dev \
+	xl2tpd
 DEPS := $(DEPS_BUILD) $(DEPS_TEST)
 
 SANITIZE ?=

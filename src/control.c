@@ -379,6 +379,20 @@ static int cmd_stats(struct control *c, struct evbuffer *o)
 	return 0;
 }
 
+/* " PREFIXname=v", the name's '-' written '_' (keys are identifiers). */
+static void put_count(struct evbuffer *o, const char *prefix,
+		      const char *name, uint64_t v)
+{
+	char key[48];
+	size_t i;
+
+	snprintf(key, sizeof(key), "%s%s", prefix, name);
+	for (i = 0; key[i]; i++)
+		if (key[i] == '-')
+			key[i] = '_';
+	evbuffer_add_printf(o, " %s=%" PRIu64, key, v);
+}
+
 /* Mode gateway's counters: the table, then why packets were not used
  * (in_*: from clients, out_*: to them), then why L2TP was refused. */
 static void gw_stats(struct daemon *d, struct evbuffer *o)
@@ -400,16 +414,14 @@ static void gw_stats(struct daemon *d, struct evbuffer *o)
 		g.expired, g.flushed, g.refused_full, g.lookup_hit, g.lookup_miss,
 		g.l2tp_gw_tid, g.l2tp_rebound);
 	for (k = 0; k < GW_RES_MAX; k++)
-		evbuffer_add_printf(o, " in_%s=%" PRIu64,
-				    gw_res_name((enum gw_res)k), g.res[GW_IN][k]);
+		put_count(o, "in_", gw_res_name((enum gw_res)k),
+			  g.res[GW_IN][k]);
 	for (k = 0; k < GW_RES_MAX; k++)
-		evbuffer_add_printf(o, " out_%s=%" PRIu64,
-				    gw_res_name((enum gw_res)k),
-				    g.res[GW_OUT][k]);
+		put_count(o, "out_", gw_res_name((enum gw_res)k),
+			  g.res[GW_OUT][k]);
 	for (k = 1; k < L2TP_ERR_MAX; k++)
-		evbuffer_add_printf(o, " l2tp_%s=%" PRIu64,
-				    l2tp_err_name((enum l2tp_err)k),
-				    g.l2tp_err[k]);
+		put_count(o, "refused_", l2tp_err_name((enum l2tp_err)k),
+			  g.l2tp_err[k]);
 	evbuffer_add_printf(o, "\n");
 }
 

@@ -11,11 +11,16 @@
 #   control  CONNMARK --save-mark / --restore-mark, no espmasq, 2 clients:
 #            replies take the mark of whichever client sent last, some
 #            reach the wrong client (asserted: the topology shows the bug)
-#   espmasq  espmasqd in mode gateway with 2 clients, then 5: every
+#   espmasq  espmasqd in mode gateway with 2 clients, then 5 (with the
+#            CONNMARK rules of the control case left in place after
+#            espmasq's, as strongSwan's connmark plugin would): every
 #            control message of xl2tpd and every data message sent from
 #            the gateway leaves with its own client's mark over its link,
 #            no client receives another's message, and espmasqctl lists
-#            one L2TP entry per client with its own mark
+#            one L2TP entry per client with its own mark, and each
+#            client's NAT-T port (from ESP-in-UDP sent to udp/4500)
+#   rekey    2 clients; client 2 moves to a new SA mark mid-run: its
+#            replies follow, client 1's do not move
 # Without PPP (no /dev/ppp here) xl2tpd takes a call up to ICCN, starts
 # pppd, which exits at once, and clears the call with a CDN; the tunnels
 # stay up with HELLOs.  Data from the gateway comes from l2tp_peer.py's
@@ -39,7 +44,7 @@ DUR=10                  # seconds each client runs
 DATA_AT=3 DATA_DUR=5    # the gateway's data messages, from start + DATA_AT
 RATE=4                  # data messages a second, each way, per client
 PEER=$here/l2tp_peer.py
-CASES=${CASES:-a b c}   # which of the cases to run
+CASES=${CASES:-a b c d} # which of the cases to run
 want() { [[ " $CASES " == *" $1 "* ]]; }
 
 need_root
@@ -158,8 +163,9 @@ xl2tpd_stop() {
 
 # run_case C N: xl2tpd afresh, the counters zeroed, clients 1..N started
 # at one instant for $DUR s, the gateway's data sender meanwhile; at
-# start + DATA_AT + DATA_DUR, while every client still runs, hook
-# "mid_run" is called (if defined); results in $tmp/C-cI.json and
+# start + DATA_AT, when the gateway's data begins, hook "at_data" is
+# called, and at start + DATA_AT + DATA_DUR, while every client still
+# runs, hook "mid_run" (each if defined); results in $tmp/C-cI.json and
 # $tmp/C-data.json, counters in $tmp/C-cnt
 run_case() {
 	local c=$1 n=$2 i name start to=()
@@ -179,6 +185,11 @@ run_case() {
 		--rate $RATE --duration $DATA_DUR \
 		--start-at "$("$PYTHON" -c "print($start + $DATA_AT)")" \
 		--result "$tmp/$c-data.json"
+	if declare -F at_data >/dev/null; then
+		sleep "$("$PYTHON" -c "import time
+print(max(0, $start + $DATA_AT - time.time()))")"
+		at_data "$c" "$n"
+	fi
 	sleep "$("$PYTHON" -c "import time
 print(max(0, $start + $DATA_AT + $DATA_DUR + 0.3 - time.time()))")"
 	declare -F mid_run >/dev/null && mid_run "$c" "$n"
@@ -234,15 +245,31 @@ sum() {
 	echo $s
 }
 
-# a. control: the usual CONNMARK save/restore, no espmasq
-control_case() {
-	local n=2 wrong mis
+# connmark_on / connmark_off: the usual CONNMARK --save-mark on what
+# comes in, --restore-mark on what goes out (as strongSwan's connmark
+# plugin does), appended after whatever the chains hold
+connmark_on() {
 	ns g iptables -t mangle -N GWCTL-PRE
 	ns g iptables -t mangle -N GWCTL-OUT
 	ns g iptables -t mangle -A GWCTL-PRE -p udp --dport 1701 -j CONNMARK --save-mark
 	ns g iptables -t mangle -A GWCTL-OUT -p udp --sport 1701 -j CONNMARK --restore-mark
 	ns g iptables -t mangle -A PREROUTING -j GWCTL-PRE
 	ns g iptables -t mangle -A OUTPUT -j GWCTL-OUT
+}
+connmark_off() {
+	ns g iptables -t mangle -D PREROUTING -j GWCTL-PRE
+	ns g iptables -t mangle -D OUTPUT -j GWCTL-OUT
+	ns g iptables -t mangle -F GWCTL-PRE
+	ns g iptables -t mangle -F GWCTL-OUT
+	ns g iptables -t mangle -X GWCTL-PRE
+	ns g iptables -t mangle -X GWCTL-OUT
+	ns g conntrack -F >/dev/null 2>&1
+}
+
+# a. control: the usual CONNMARK save/restore, no espmasq
+control_case() {
+	local n=2 wrong mis
+	connmark_on
 	run_case 1 $n || exit 1
 	report 1 $n "a. control: CONNMARK --save-mark/--restore-mark, no espmasq, $n clients"
 	wrong=$(sum $n 'echo $(( $(k 1 ctl$i-all) - $(k 1 ctl$i-ok) + $(k 1 data$i-all) - $(k 1 data$i-ok) ))')
@@ -251,13 +278,7 @@ control_case() {
 	check "control: some replies leave with another client's mark (the topology shows the bug)" \
 		'[ "$wrong" -gt 0 ]'
 	check "control: some messages arrive at the wrong client" '[ "$mis" -gt 0 ]'
-	ns g iptables -t mangle -D PREROUTING -j GWCTL-PRE
-	ns g iptables -t mangle -D OUTPUT -j GWCTL-OUT
-	ns g iptables -t mangle -F GWCTL-PRE
-	ns g iptables -t mangle -F GWCTL-OUT
-	ns g iptables -t mangle -X GWCTL-PRE
-	ns g iptables -t mangle -X GWCTL-OUT
-	ns g conntrack -F >/dev/null 2>&1
+	connmark_off
 }
 
 # gw_prepare: espmasqd's gateway configuration checked and its rules
@@ -340,6 +361,34 @@ if len(set(r[0] for r in rows.values())) != n:
 PY
 }
 
+# natt_port C I: client I's NAT-T port in case C (the gateway's
+# hashlimit remembers a port for a minute: each case has its own)
+natt_port() { echo $((40000 + 10 * $1 + $2)); }
+# natt_send C N: clients 1..N each send two ESP-in-UDP packets (SPI
+# 0x100I, not an IKE marker) to the gateway's udp/4500 from their NAT-T
+# port, as a NAT-T client's ESP arrives before decryption
+natt_send() {
+	local i
+	for i in $(seq 1 "$2"); do
+		ns "c$i" "$PYTHON" -c 'import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+for n in (1, 2):
+    s.sendto(struct.pack("!II", int(sys.argv[4]), n) + bytes(24), (sys.argv[3], 4500))' \
+			"$PUB" "$(natt_port "$1" "$i")" "$GW" $((0x1000 + i))
+	done
+}
+# natt_ok C N: espmasqctl listed, for each client, a nat-t entry with
+# its port and its link's mark
+natt_ok() {
+	local i
+	for i in $(seq 1 "$2"); do
+		awk -v p="$(natt_port "$1" "$i")" -v m="$(printf 0x%08x "$i")" \
+			'$2 == p && $3 == m && $4 == "nat-t" { f = 1 } END { exit !f }' \
+			"$tmp/$1-sessions" || return 1
+	done
+}
+
 # espmasq_case C N TITLE
 espmasq_case() {
 	local c=$1 n=$2 i
@@ -350,6 +399,7 @@ espmasq_case() {
 	fi
 	gw_daemon_start "daemon-$c.log"
 	check "$3: daemon is up" '[ -S "$tmp/espmasq.sock" ]'
+	natt_send "$c" "$n"
 	run_case "$c" "$n" || { check "$3: xl2tpd starts" false; return; }
 	report "$c" "$n" "$3"
 	echo "espmasqctl sessions (while the clients ran):"
@@ -373,19 +423,72 @@ espmasq_case() {
 	done
 	check "$3: espmasqctl sessions: one l2tp entry per client, its own mark" \
 		'sessions_ok $c $n'
+	check "$3: espmasqctl sessions: each client's NAT-T port with its mark" \
+		'natt_ok $c $n'
 	check "$3: stats: lookup_hit > 0" '[ "$(gw_stat $c lookup_hit)" -gt 0 ]'
-	check "$3: stats: active = $n" '[ "$(gw_stat $c active)" = $n ]'
+	check "$3: stats: active = $((2 * n)) (a tunnel and a NAT-T port per client)" \
+		'[ "$(gw_stat $c active)" = $((2 * n)) ]'
 	echo "$3: lookup_hit=$(gw_stat "$c" lookup_hit) lookup_miss=$(gw_stat "$c" lookup_miss) learned=$(gw_stat "$c" learned) active=$(gw_stat "$c" active)"
 	gw_daemon_stop
 }
 
 gw_up
 want a && control_case
-if want b || want c; then
+if want b || want c || want d; then
 	gw_prepare
 fi
+# d. rekey: while both clients run, client 2's traffic moves to a new
+# SA (mark 12, routed over gw2 as well); the old SA stays installed, as
+# it does for a while after a real rekey.  Replies must follow to the new
+# mark once client 2 has sent on it, and never reach client 1.
+rekey_to_12() {
+	ns g iptables -t mangle -R PREROUTING 2 -i gw2 -j MARK --set-mark 12
+	ip -n "${EMP}g" rule add fwmark 12/0xff lookup 102
+	ns g iptables -t mangle -A GWCNT -o gw2 -p udp --sport 1701 \
+		-m mark --mark 12/0xff -m comment --comment link2-mark12
+	ns g iptables -t mangle -A GWCNT -o gw2 -p udp --sport 1701 \
+		-m mark --mark 12/0xff -m u32 --u32 "$(u32 0x4002 "$(tid 4 2)")" \
+		-m comment --comment data2-new
+}
+rekey_case() {
+	local c=4 n=2 t="d. espmasq, client 2 rekeyed to a new SA mark"
+	[ $gw_ready = 1 ] || { check "$t: runs" false; return; }
+	# the PREROUTING rule of gw2 is the second: the links' marks, in order
+	ns g iptables -t mangle -S PREROUTING | sed -n 3p | grep -q -- "-i gw2 " ||
+		{ check "$t: gw2's mark rule found" false; return; }
+	gw_daemon_start "daemon-$c.log"
+	at_data() { rekey_to_12; }
+	run_case "$c" "$n" || { check "$t: xl2tpd starts" false; return; }
+	unset -f at_data
+	report "$c" "$n" "$t"
+	echo "link2: $(k $c link2-mark12) packets with mark 12, $(k $c data2-new) of them data"
+	grep -E "^203" "$tmp/$c-sessions"
+	check "$t: neither client got the other's messages" \
+		'cl $c 1 "d[\"misdelivered\"] == 0" && cl $c 2 "d[\"misdelivered\"] == 0"'
+	check "$t: client 2 got every data message sent to it" \
+		'[ "$(sent $c 2)" -gt 0 ] && cl $c 2 "d[\"data_rx\"] == $(sent $c 2)"'
+	check "$t: client 1's replies kept mark 1" \
+		'[ "$(k $c link1-mark)" = "$(k $c link1-all)" ] && [ "$(k $c ctl1-ok)" = "$(k $c ctl1-all)" ]'
+	check "$t: gw2 carried mark 2 or 12 only" \
+		'[ $(( $(k $c link2-mark) + $(k $c link2-mark12) )) = "$(k $c link2-all)" ]'
+	check "$t: most of client 2's data left with the new mark" \
+		'[ $(( 2 * $(k $c data2-new) )) -gt "$(sent $c 2)" ]'
+	check "$t: espmasqctl shows client 2 on mark 12" \
+		'grep -qE "^203\.0\.113\.2 .* 0x0000000c +l2tp +$(tid $c 2)/" "$tmp/$c-sessions"'
+	check "$t: stats: updated = 1" '[ "$(gw_stat $c updated)" = 1 ]'
+	gw_daemon_stop
+	ns g iptables -t mangle -R PREROUTING 2 -i gw2 -j MARK --set-mark 2
+	ip -n "${EMP}g" rule del fwmark 12/0xff lookup 102
+}
+
 want b && espmasq_case 2 2 "b. espmasq, 2 clients"
-want c && espmasq_case 3 5 "c. espmasq, 5 clients"
+# as beside strongSwan's connmark plugin: espmasq's verdict comes first
+if want c; then
+	connmark_on
+	espmasq_case 3 5 "c. espmasq beside CONNMARK save/restore, 5 clients"
+	connmark_off
+fi
+want d && rekey_case
 
 if [ $fail != 0 ]; then
 	for f in "$tmp"/daemon-*.log; do
