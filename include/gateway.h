@@ -158,6 +158,12 @@ struct gw_view {
 int gw_snapshot(const struct gw_table *t, uint32_t now,
 		struct gw_view **out, size_t *n);
 
+/* Puts back an entry as gw_snapshot() copied it (from a state file):
+ * its key, mark, times (already on this run's clock), IDs and counts.
+ * Returns 0, -EINVAL for a view no packet could have made, -EEXIST when
+ * its key is taken, -ENOSPC when the table is full (counted). */
+int gw_restore(struct gw_table *t, const struct gw_view *v);
+
 /* Frees the entries whose deadline has passed.  Returns how many. */
 unsigned gw_expire(struct gw_table *t, uint32_t now);
 

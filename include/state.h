@@ -37,6 +37,8 @@ struct state_counts {
 	unsigned expired;	/* sessions whose time ran out meanwhile */
 	unsigned refused;	/* alias no longer configured, table full, ... */
 	unsigned bad;		/* lines that do not parse */
+	unsigned gw;		/* mode gateway entries restored */
+	unsigned gw_dropped;	/* ...expired meanwhile or refused */
 };
 
 /* Reads the state file into the empty table, before the workers start.

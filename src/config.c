@@ -1306,12 +1306,6 @@ static bool config_check_gateway(const struct config *c, const char *file,
 				"max-sessions-per-client");
 	ok &= config_wrong_mode(c, file, errs, c->seen_line[ONCE_BYPASS_MARK],
 				ONCE_BYPASS_MARK, "bypass-mark");
-	if (c->state[0]) {
-		/* the entries come back by themselves within one L2TP HELLO
-		 * interval (60 s), so none are kept */
-		ok &= config_wrong_mode(c, file, errs, true, ONCE_STATE,
-					"state");
-	}
 	return ok;
 }
 

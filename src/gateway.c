@@ -631,6 +631,39 @@ enum gw_res gw_packet(struct gw_table *t, const uint8_t *buf, size_t len,
 	return r;
 }
 
+int gw_restore(struct gw_table *t, const struct gw_view *v)
+{
+	struct gw_entry *e;
+	bool created;
+	uint32_t l;
+
+	if (!v->mark || !v->id || (v->proto != PROTO_UDP &&
+				   v->proto != PROTO_TCP) ||
+	    (v->l2tp && v->proto != PROTO_UDP))
+		return -EINVAL;
+	l = get_entry(t, v->l2tp ? KIND_L2TP : KIND_FLOW, v->proto, v->peer,
+		      v->pport, v->id, &created);
+	if (!l)
+		return -ENOSPC;
+	if (!created)
+		return -EEXIST;
+	e = E(t, l);
+	e->mark = v->mark;
+	e->created = v->created;
+	e->last_seen = v->last_seen;
+	e->deadline = v->deadline;
+	e->pkts_in = v->pkts_in;
+	e->pkts_out = v->pkts_out;
+	if (v->l2tp) {
+		e->csid = v->csid;
+		e->gsid = v->gsid;
+		e->calls = v->calls;
+		if (v->gid)
+			set_gid(t, l, v->gid);
+	}
+	return 0;
+}
+
 int gw_snapshot(const struct gw_table *t, uint32_t now,
 		struct gw_view **out, size_t *n)
 {

@@ -63,6 +63,21 @@ static void put_sa(FILE *f, const struct sa_view *a, uint32_t now)
 		now - a->last_seen, left(a->deadline, now), a->pkts, a->bytes);
 }
 
+/* A client of mode gateway. */
+static void put_gw(FILE *f, const struct gw_view *g, uint32_t now)
+{
+	char p[INET_ADDRSTRLEN];
+
+	fprintf(f, "gw peer=%s port=%u kind=%s proto=%u id=%u gid=%u "
+		"csid=%u gsid=%u calls=%u mark=%" PRIu32 " age=%" PRIu32
+		" idle=%" PRIu32 " left=%" PRIu32 " pkts_in=%" PRIu32
+		" pkts_out=%" PRIu32 "\n", addr(ntohl(g->peer), p), g->pport,
+		g->l2tp ? "l2tp" : "flow", g->proto, g->id, g->gid, g->csid,
+		g->gsid, g->calls, g->mark, now - g->created,
+		now - g->last_seen, left(g->deadline, now), g->pkts_in,
+		g->pkts_out);
+}
+
 /* Makes what was written to @fd durable, then puts it in place of
  * @path, and the rename itself durable. */
 static int commit(FILE *f, const char *tmp, const char *path)
@@ -94,7 +109,8 @@ int state_write(struct daemon *d)
 	const char *path = d->cfg->state;
 	struct session_view *sv = NULL;
 	struct sa_view *av = NULL;
-	size_t nsv = 0, nav = 0, i, j;
+	struct gw_view *gv = NULL;
+	size_t nsv = 0, nav = 0, ngv = 0, i, j;
 	char tmp[CONFIG_PATH_MAX + 8];
 	uint32_t now;
 	FILE *f;
@@ -103,8 +119,10 @@ int state_write(struct daemon *d)
 	if (!path[0])
 		return 0;
 	pthread_mutex_lock(&d->table_lock);
-	err = session_snapshot(d->table, &sv, &nsv, &av, &nav);
 	now = daemon_now();
+	err = session_snapshot(d->table, &sv, &nsv, &av, &nav);
+	if (!err && d->gw)
+		err = gw_snapshot(d->gw, now, &gv, &ngv);
 	pthread_mutex_unlock(&d->table_lock);
 	if (err < 0)
 		goto out;
@@ -124,16 +142,21 @@ int state_write(struct daemon *d)
 		     j < nav; j++)
 			put_sa(f, &av[j], now);
 	}
+	for (i = 0; i < ngv; i++)
+		if (!gv[i].expired)
+			put_gw(f, &gv[i], now);
 	fprintf(f, "end\n");
 	err = commit(f, tmp, path);
 out:
 	free(sv);
 	free(av);
+	free(gv);
 	if (err)
 		log_msg(LOG_ERR, "state %s: cannot write: %s", path,
 			strerror(-err));
 	else
-		log_debug("state %s: %zu sessions written", path, nsv);
+		log_debug("state %s: %zu sessions, %zu gateway entries "
+			  "written", path, nsv, ngv);
 	return err;
 }
 
@@ -328,6 +351,50 @@ static enum parsed read_sa(struct daemon *d, const struct kv *r, uint32_t now,
 	return session_sa_restore(d->table, s, &a) ? P_REFUSED : P_OK;
 }
 
+static enum parsed read_gw(struct daemon *d, const struct kv *r,
+			   uint32_t now, uint32_t elapsed)
+{
+	struct gw_view v = { .peer = 0 };
+	const char *kind = get(r, "kind");
+	uint32_t port, proto, id, gid, csid, gsid, calls, age, idle, rest;
+	uint32_t host;
+
+	if (!kind || (strcmp(kind, "l2tp") && strcmp(kind, "flow")) ||
+	    !ip(r, "peer", &host) || !u32(r, "port", &port) ||
+	    port > 65535 || !u32(r, "proto", &proto) || proto > 255 ||
+	    !u32(r, "id", &id) || id > 65535 || !u32(r, "gid", &gid) ||
+	    gid > 65535 || !u32(r, "csid", &csid) || csid > 65535 ||
+	    !u32(r, "gsid", &gsid) || gsid > 65535 ||
+	    !u32(r, "calls", &calls) || calls > 65535 ||
+	    !u32(r, "mark", &v.mark) || !u32(r, "age", &age) ||
+	    !u32(r, "idle", &idle) || !u32(r, "left", &rest) ||
+	    !u32(r, "pkts_in", &v.pkts_in) || !u32(r, "pkts_out", &v.pkts_out))
+		return P_BAD;
+	if (!d->gw)
+		return P_REFUSED;	/* written in mode gateway */
+	if (!times(now, elapsed, age, idle, rest, &v.created, &v.last_seen,
+		   &v.deadline))
+		return P_EXPIRED;
+	v.peer = htonl(host);
+	v.pport = (uint16_t)port;
+	v.proto = (uint8_t)proto;
+	v.l2tp = !strcmp(kind, "l2tp");
+	v.id = (uint16_t)id;
+	v.gid = (uint16_t)gid;
+	v.csid = (uint16_t)csid;
+	v.gsid = (uint16_t)gsid;
+	v.calls = (uint16_t)calls;
+	v.mark &= d->cfg->gateway_mask;
+	switch (gw_restore(d->gw, &v)) {
+	case 0:
+		return P_OK;
+	case -EINVAL:
+		return P_BAD;
+	default:
+		return P_REFUSED;
+	}
+}
+
 /* The header line: the writing time, or -1 when it is not a state file
  * this version reads. */
 static long long header(char *line)
@@ -397,6 +464,10 @@ int state_load(struct daemon *d, struct state_counts *n)
 		} else if (!strcmp(type, "sa")) {
 			p = read_sa(d, &r, now, elapsed, cur);
 			n->sas += p == P_OK;
+		} else if (!strcmp(type, "gw")) {
+			p = read_gw(d, &r, now, elapsed);
+			n->gw += p == P_OK;
+			n->gw_dropped += p == P_EXPIRED || p == P_REFUSED;
 		} else {
 			p = P_BAD;
 		}
@@ -413,9 +484,16 @@ int state_load(struct daemon *d, struct state_counts *n)
 	if (!ended)
 		log_warnx("state %s: ends early (no 'end' line): what it "
 			  "held so far is kept", path);
-	log_info("state %s: %u sessions and %u SAs restored (written %u s "
-		 "ago); %u expired meanwhile, %u no longer allowed by the "
-		 "configuration, %u lines not understood", path, n->sessions,
-		 n->sas, elapsed, n->expired, n->refused, n->bad);
+	if (d->gw)
+		log_info("state %s: %u gateway entries restored (written %u "
+			 "s ago); %u expired meanwhile or refused, %u lines "
+			 "not understood", path, n->gw, elapsed,
+			 n->gw_dropped, n->bad);
+	else
+		log_info("state %s: %u sessions and %u SAs restored (written "
+			 "%u s ago); %u expired meanwhile, %u no longer "
+			 "allowed by the configuration, %u lines not "
+			 "understood", path, n->sessions, n->sas, elapsed,
+			 n->expired, n->refused, n->bad);
 	return 0;
 }

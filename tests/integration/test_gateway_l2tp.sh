@@ -21,6 +21,8 @@
 #            client's NAT-T port (from ESP-in-UDP sent to udp/4500)
 #   rekey    2 clients; client 2 moves to a new SA mark mid-run: its
 #            replies follow, client 1's do not move
+#   restart  2 clients; espmasqd restarted mid-run comes back with its
+#            entries from the state file and attributes every reply
 # Without PPP (no /dev/ppp here) xl2tpd takes a call up to ICCN, starts
 # pppd, which exits at once, and clears the call with a CDN; the tunnels
 # stay up with HELLOs.  Data from the gateway comes from l2tp_peer.py's
@@ -44,7 +46,7 @@ DUR=10                  # seconds each client runs
 DATA_AT=3 DATA_DUR=5    # the gateway's data messages, from start + DATA_AT
 RATE=4                  # data messages a second, each way, per client
 PEER=$here/l2tp_peer.py
-CASES=${CASES:-a b c d} # which of the cases to run
+CASES=${CASES:-a b c d e} # which of the cases to run
 want() { [[ " $CASES " == *" $1 "* ]]; }
 
 need_root
@@ -290,6 +292,7 @@ queues 0
 gateway-mark 0xff
 timeout gateway 5m
 control $tmp/espmasq.sock
+state $tmp/gw-state
 CONF
 	gw_ready=1
 	if ! "$ESPMASQD" -t -f "$tmp/espmasq.conf" >"$tmp/conf-check" 2>&1; then
@@ -397,6 +400,7 @@ espmasq_case() {
 		check "$3: runs" false
 		return
 	fi
+	rm -f "$tmp/gw-state"	# a fresh table: the last case's would come back
 	gw_daemon_start "daemon-$c.log"
 	check "$3: daemon is up" '[ -S "$tmp/espmasq.sock" ]'
 	natt_send "$c" "$n"
@@ -434,7 +438,7 @@ espmasq_case() {
 
 gw_up
 want a && control_case
-if want b || want c || want d; then
+if want b || want c || want d || want e; then
 	gw_prepare
 fi
 # d. rekey: while both clients run, client 2's traffic moves to a new
@@ -456,6 +460,7 @@ rekey_case() {
 	# the PREROUTING rule of gw2 is the second: the links' marks, in order
 	ns g iptables -t mangle -S PREROUTING | sed -n 3p | grep -q -- "-i gw2 " ||
 		{ check "$t: gw2's mark rule found" false; return; }
+	rm -f "$tmp/gw-state"
 	gw_daemon_start "daemon-$c.log"
 	at_data() { rekey_to_12; }
 	run_case "$c" "$n" || { check "$t: xl2tpd starts" false; return; }
@@ -481,6 +486,37 @@ rekey_case() {
 	ip -n "${EMP}g" rule del fwmark 12/0xff lookup 102
 }
 
+# e. restart: espmasqd is stopped and started again while both clients
+# run; the entries come back from the state file (the tunnels' client IDs
+# are seen only in their SCCRQs, long gone), and every reply after the
+# restart still leaves with its own client's mark.
+restart_case() {
+	local c=5 n=2 i t="e. espmasq restarted mid-run (state file)"
+	[ $gw_ready = 1 ] || { check "$t: runs" false; return; }
+	rm -f "$tmp/gw-state"
+	gw_daemon_start "daemon-$c.log"
+	at_data() { gw_daemon_stop; gw_daemon_start "daemon-$1-restarted.log"; }
+	run_case "$c" "$n" || { check "$t: xl2tpd starts" false; return; }
+	unset -f at_data
+	report "$c" "$n" "$t"
+	grep "state" "$tmp/daemon-$c-restarted.log"
+	grep -E "^203" "$tmp/$c-sessions"
+	check "$t: both entries restored" \
+		'grep -q "2 gateway entries restored" "$tmp/daemon-$c-restarted.log"'
+	for i in $(seq 1 $n); do
+		check "$t: client $i: no message of another client" \
+			'cl $c $i "d[\"misdelivered\"] == 0"'
+		check "$t: client $i: data from the gateway arrived" \
+			'cl $c $i "d[\"data_rx\"] > 0"'
+		check "$t: link gw$i: every udp/1701 packet out of it has mark $i" \
+			'[ "$(k $c link$i-mark)" = "$(k $c link$i-all)" ]'
+	done
+	check "$t: restarted daemon attributed every reply" \
+		'[ "$(gw_stat $c lookup_hit)" -gt 0 ] && [ "$(gw_stat $c lookup_miss)" = 0 ]'
+	check "$t: espmasqctl sessions after the restart" 'sessions_ok $c $n'
+	gw_daemon_stop
+}
+
 want b && espmasq_case 2 2 "b. espmasq, 2 clients"
 # as beside strongSwan's connmark plugin: espmasq's verdict comes first
 if want c; then
@@ -489,6 +525,7 @@ if want c; then
 	connmark_off
 fi
 want d && rekey_case
+want e && restart_case
 
 if [ $fail != 0 ]; then
 	for f in "$tmp"/daemon-*.log; do

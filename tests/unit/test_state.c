@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,7 +30,11 @@ static const char *const lines[] = {
 
 static char dir[64];
 
-static struct daemon *daemon_up(const char *state)
+static const char *const gw_lines[] = {
+	"mode gateway", "gateway-mark 0xff", NULL,
+};
+
+static struct daemon *daemon_up_cfg(const char *const *lines_, const char *state)
 {
 	struct daemon *d = calloc(1, sizeof(*d));
 	struct config_errors e = { .n = 0 };
@@ -40,8 +45,8 @@ static struct daemon *daemon_up(const char *state)
 	d->cfg = calloc(1, sizeof(*d->cfg));
 	assert_non_null(d->cfg);
 	config_init(d->cfg);
-	for (i = 0; lines[i]; i++)
-		assert_int_equal(config_line(d->cfg, "t.conf", i + 1, lines[i],
+	for (i = 0; lines_[i]; i++)
+		assert_int_equal(config_line(d->cfg, "t.conf", i + 1, lines_[i],
 					     &e), 0);
 	assert_int_equal(config_finish(d->cfg, "t.conf", &e), 0);
 	snprintf(d->cfg->state, sizeof(d->cfg->state), "%s/%s", dir, state);
@@ -50,11 +55,21 @@ static struct daemon *daemon_up(const char *state)
 	assert_non_null(d->table);
 	assert_non_null(d->pool);
 	pthread_mutex_init(&d->table_lock, NULL);
+	if (d->cfg->mode == MODE_GATEWAY) {
+		d->gw = gw_new(8);
+		assert_non_null(d->gw);
+	}
 	return d;
+}
+
+static struct daemon *daemon_up(const char *state)
+{
+	return daemon_up_cfg(lines, state);
 }
 
 static void daemon_down(struct daemon *d)
 {
+	gw_free(d->gw);
 	pthread_mutex_destroy(&d->table_lock);
 	session_table_free(d->table);
 	alias_pool_free(d->pool);
@@ -185,11 +200,68 @@ static void test_missing_and_foreign_files(void **state)
 	daemon_down(d);
 }
 
+/* Mode gateway: the learned clients survive a restart, with the
+ * gateway's tunnel IDs, so the clients' ordinary packets still find
+ * them (a tunnel's client ID is only ever seen in its SCCRQ). */
+static void test_gateway_round_trip(void **state)
+{
+	struct daemon *d = daemon_up_cfg(gw_lines, "gw");
+	struct state_counts n;
+	struct gw_view *v;
+	uint32_t mark, now = daemon_now();
+	size_t nv;
+
+	(void)state;
+	/* client 1: L2TP tunnel 0x1111 (gateway's 7); client 2: a flow */
+	assert_int_equal(gw_learn_l2tp(d->gw, htonl(IP(198, 51, 100, 7)), 1701,
+				       0x1111, 0, 1, now, 300), 1);
+	assert_int_equal(gw_pair_l2tp(d->gw, htonl(IP(198, 51, 100, 7)), 1701,
+				      0x1111, 7, now), 0);
+	assert_int_equal(gw_learn_flow(d->gw, 6, htonl(IP(198, 51, 100, 7)),
+				       50000, 8080, 2, now, 300), 1);
+	/* one whose time ran out is not written */
+	assert_int_equal(gw_learn_flow(d->gw, 17, htonl(IP(198, 51, 100, 8)),
+				       4500, 4500, 3, now - 400, 300), 1);
+	assert_int_equal(state_write(d), 0);
+	daemon_down(d);
+
+	d = daemon_up_cfg(gw_lines, "gw");
+	assert_int_equal(state_load(d, &n), 0);
+	assert_int_equal(n.gw, 2);
+	assert_int_equal(n.bad, 0);
+	assert_int_equal(gw_snapshot(d->gw, daemon_now(), &v, &nv), 0);
+	assert_int_equal(nv, 2);
+	free(v);
+	assert_int_equal(gw_lookup_l2tp(d->gw, htonl(IP(198, 51, 100, 7)), 1701,
+					0x1111, daemon_now(), &mark), 0);
+	assert_int_equal(mark, 1);
+	/* the client's packets carry the gateway's ID: still its entry,
+	 * and a rekey is followed */
+	assert_int_equal(gw_touch_l2tp(d->gw, htonl(IP(198, 51, 100, 7)), 1701,
+				       7, 9, daemon_now(), 300), 0);
+	assert_int_equal(gw_lookup_l2tp(d->gw, htonl(IP(198, 51, 100, 7)), 1701,
+					0x1111, daemon_now(), &mark), 0);
+	assert_int_equal(mark, 9);
+	assert_int_equal(gw_lookup_flow(d->gw, 6, htonl(IP(198, 51, 100, 7)),
+					50000, 8080, daemon_now(), &mark), 0);
+	assert_int_equal(mark, 2);
+	daemon_down(d);
+
+	/* the same file read in mode masquerade: nothing of it comes in */
+	d = daemon_up("gw");
+	assert_int_equal(state_load(d, &n), 0);
+	assert_int_equal(n.gw, 0);
+	assert_int_equal(n.gw_dropped, 2);
+	assert_int_equal(n.sessions, 0);
+	daemon_down(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_missing_and_foreign_files),
+		cmocka_unit_test(test_gateway_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
