@@ -29,7 +29,7 @@
  *   stat     one counter group: "stat scope=... key=value ..."
  *   alias    addr, pinned (and pinned_to), drained, shared, sessions, and
  *            when it has sessions: clients and servers (comma-separated)
- *   flush    sessions: how many were removed
+ *   flush    sessions (mode gateway: entries): how many were removed
  *   reload   aliases, draining, rules_changed
  *   event    seq, time (Unix seconds), kind (created, refused, spi-learned,
  *            ike-learned, new-sa, expired, flushed, or missed with count),

@@ -366,9 +366,11 @@ static int cmd_flush(struct control *c, struct evbuffer *o, int argc,
 		events_push(d->events, &e);
 	}
 	pthread_mutex_unlock(&d->table_lock);
-	log_info("espmasqctl flush %s%s%s: %u session(s) removed", argv[0],
-		 argc > 1 ? " " : "", argc > 1 ? argv[1] : "", n);
-	evbuffer_add_printf(o, "ok\nflush sessions=%u\n", n);
+	log_info("espmasqctl flush %s%s%s: %u %s removed", argv[0],
+		 argc > 1 ? " " : "", argc > 1 ? argv[1] : "", n,
+		 d->gw ? "gateway entries" : "session(s)");
+	evbuffer_add_printf(o, "ok\nflush %s=%u\n",
+			    d->gw ? "entries" : "sessions", n);
 	return 0;
 }
 

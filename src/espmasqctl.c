@@ -385,8 +385,13 @@ static void alias_table(struct alias_rows *t)
 
 static void print_flush(const struct record *r)
 {
-	printf("removed %s session(s); their clients get an alias again "
-	       "with their next packet\n", get(r, "sessions"));
+	if (*get(r, "entries"))
+		printf("removed %s gateway entries; a flow is learned again "
+		       "from its next packet, an L2TP tunnel when its client "
+		       "sets it up again\n", get(r, "entries"));
+	else
+		printf("removed %s session(s); their clients get an alias "
+		       "again with their next packet\n", get(r, "sessions"));
 }
 
 /* Prints @r, or keeps it for a table.  Returns 0 or -ENOMEM. */

@@ -433,6 +433,11 @@ espmasq_case() {
 	check "$3: stats: active = $((2 * n)) (a tunnel and a NAT-T port per client)" \
 		'[ "$(gw_stat $c active)" = $((2 * n)) ]'
 	echo "$3: lookup_hit=$(gw_stat "$c" lookup_hit) lookup_miss=$(gw_stat "$c" lookup_miss) learned=$(gw_stat "$c" learned) active=$(gw_stat "$c" active)"
+	check "$3: flush of another peer removes nothing" \
+		'ctl flush client 198.51.100.99 | grep -q "^removed 0 gateway entries"'
+	check "$3: flush of the NAT address removes its $((2 * n)) entries" \
+		'ctl flush client $PUB | grep -q "^removed $((2 * n)) gateway entries" &&
+		 [ "$(ctl sessions)" = "no sessions" ]'
 	gw_daemon_stop
 }
 
