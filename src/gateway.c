@@ -637,9 +637,10 @@ int gw_restore(struct gw_table *t, const struct gw_view *v)
 	bool created;
 	uint32_t l;
 
-	if (!v->mark || !v->id || (v->proto != PROTO_UDP &&
-				   v->proto != PROTO_TCP) ||
-	    (v->l2tp && v->proto != PROTO_UDP))
+	/* a flow may be to local port 0 (gw_learn_flow takes it); an L2TP
+	 * tunnel ID never is 0 */
+	if (!v->mark || (v->proto != PROTO_UDP && v->proto != PROTO_TCP) ||
+	    (v->l2tp && (v->proto != PROTO_UDP || !v->id)))
 		return -EINVAL;
 	l = get_entry(t, v->l2tp ? KIND_L2TP : KIND_FLOW, v->proto, v->peer,
 		      v->pport, v->id, &created);

@@ -888,6 +888,44 @@ static void test_snapshot_flush(void **state)
 	gw_free(t);
 }
 
+/* gw_restore() takes back whatever gw_snapshot() gave, a flow to local
+ * port 0 included (found by fuzz_gateway), and refuses what no packet
+ * makes. */
+static void test_restore(void **state)
+{
+	struct gw_table *t = gw_new(4), *u = gw_new(4);
+	struct gw_view *v, bad;
+	uint32_t mark;
+	size_t n;
+
+	(void)state;
+	assert_non_null(t);
+	assert_non_null(u);
+	assert_int_equal(gw_learn_flow(t, 6, htonl(NAT_ADDR), 40000, 0, 3,
+				       1000, TIMEOUT), 1);
+	assert_int_equal(gw_snapshot(t, 1000, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(gw_restore(u, &v[0]), 0);
+	assert_int_equal(gw_restore(u, &v[0]), -EEXIST);
+	assert_int_equal(gw_lookup_flow(u, 6, htonl(NAT_ADDR), 40000, 0, 1001,
+					&mark), 0);
+	assert_int_equal(mark, 3);
+	bad = v[0];
+	bad.mark = 0;
+	assert_int_equal(gw_restore(u, &bad), -EINVAL);
+	bad = v[0];
+	bad.l2tp = 1;
+	bad.proto = 17;
+	bad.id = 0;
+	assert_int_equal(gw_restore(u, &bad), -EINVAL);
+	bad.proto = 6;
+	bad.id = 5;
+	assert_int_equal(gw_restore(u, &bad), -EINVAL);
+	free(v);
+	gw_free(t);
+	gw_free(u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -906,6 +944,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_ip),
 		cmocka_unit_test(test_api_edges),
 		cmocka_unit_test(test_snapshot_flush),
+		cmocka_unit_test(test_restore),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
