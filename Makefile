@@ -216,7 +216,8 @@ FUZZ_ARGS ?=
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 FUZZ_ALL_CFLAGS := -std=c11 $(WARN) $(FUZZ_CFLAGS) $(FUZZ_SAN)
-FUZZ_CORE := csum packet session alias translate config filter ctlreq
+FUZZ_CORE := csum packet l2tp gateway session alias translate config filter \
+	ctlreq
 FUZZ := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ:%=build-fuzz/%)
 
