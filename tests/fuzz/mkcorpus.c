@@ -4,14 +4,16 @@
  *
  *   mkcorpus OUTDIR CONF
  *
- * makes OUTDIR/fuzz_packet, fuzz_rewrite, fuzz_config and fuzz_ctl with
- * small valid inputs: IKEv1/IKEv2 on 500 and 4500, NAT-T keepalives, ESP
- * raw and in UDP, fragments, ICMP errors quoting them; packet sequences
- * through both set-ups of fuzz_rewrite.c; the reference configuration
- * CONF and one file per directive; every control request.  Seeds are
- * named seed-*, so that regenerating them leaves crash-* regressions be.
- * Documentation addresses only: inside 192.0.2.0/24, aliases and servers
- * in 203.0.113.0/24.
+ * makes OUTDIR/fuzz_packet, fuzz_rewrite, fuzz_gateway, fuzz_config and
+ * fuzz_ctl with small valid inputs: IKEv1/IKEv2 on 500 and 4500, NAT-T
+ * keepalives, ESP raw and in UDP, fragments, ICMP errors quoting them;
+ * packet sequences through both set-ups of fuzz_rewrite.c; L2TP clients
+ * behind one NAT and flows through fuzz_gateway.c; the reference
+ * configuration CONF and one file per directive; every control request.
+ * Seeds are named seed-*, so that regenerating them leaves crash-*
+ * regressions be.  Documentation addresses only: inside 192.0.2.0/24,
+ * aliases and servers in 203.0.113.0/24; for gateway mode, the gateway
+ * 192.0.2.1 and its clients behind 198.51.100.7 and 203.0.113.10.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -492,6 +494,409 @@ static void rewrite_seeds(void)
 	save("fuzz_rewrite", "direct", s.b, s.len);
 }
 
+/* ---- packet sequences for fuzz_gateway ---- */
+
+/* An L2TPv2 message (RFC 2661), as the UDP payload. */
+struct l2m {
+	uint8_t b[512];
+	size_t len;
+	size_t lenat;		/* where its Length field is, 0: none */
+};
+
+static void l2_put16(struct l2m *m, uint16_t v)
+{
+	if (m->len + 2 > sizeof(m->b))
+		abort();
+	fz_wr16(m->b + m->len, v);
+	m->len += 2;
+}
+
+/* An AVP with the M bit (and @h, the H bit, when hidden), vendor 0. */
+static void l2_avp(struct l2m *m, bool h, uint16_t attr, const uint8_t *val,
+		   size_t vlen)
+{
+	l2_put16(m, (uint16_t)(0x8000 | (h ? 0x4000 : 0) | (6 + vlen)));
+	l2_put16(m, 0);
+	l2_put16(m, attr);
+	if (m->len + vlen > sizeof(m->b))
+		abort();
+	memcpy(m->b + m->len, val, vlen);
+	m->len += vlen;
+}
+
+static void l2_avp16(struct l2m *m, uint16_t attr, uint16_t v)
+{
+	uint8_t b[2];
+
+	fz_wr16(b, v);
+	l2_avp(m, false, attr, b, 2);
+}
+
+static void l2_done(struct l2m *m)
+{
+	if (m->lenat)
+		fz_wr16(m->b + m->lenat, (uint16_t)m->len);
+}
+
+#define MT_NONE	0xffff		/* a ZLB: no Message Type */
+
+/* A control message (T, L, S) to tunnel @tid, session @sid: the Message
+ * Type AVP, then what the caller adds; l2_done() sets its Length. */
+static void l2_ctrl(struct l2m *m, uint16_t tid, uint16_t sid, uint16_t ns,
+		    uint16_t nr, uint16_t type)
+{
+	m->len = 0;
+	l2_put16(m, 0xc802);
+	m->lenat = m->len;
+	l2_put16(m, 0);
+	l2_put16(m, tid);
+	l2_put16(m, sid);
+	l2_put16(m, ns);
+	l2_put16(m, nr);
+	if (type != MT_NONE)
+		l2_avp16(m, 0, type);
+}
+
+/* SCCRQ or SCCRP: Protocol Version, Framing Capabilities, Host Name and
+ * the Assigned Tunnel ID @atid. */
+static void l2_sccr(struct l2m *m, uint16_t tid, uint16_t type,
+		    uint16_t atid, const char *host)
+{
+	uint8_t caps[4] = { 0, 0, 0, 3 };
+
+	l2_ctrl(m, tid, 0, 0, type == 1 ? 0 : 1, type);
+	l2_avp16(m, 2, 0x0100);
+	l2_avp(m, false, 3, caps, 4);
+	l2_avp(m, false, 7, (const uint8_t *)host, strlen(host));
+	l2_avp16(m, 9, atid);
+	l2_put16(m, 0x8008);		/* Receive Window Size 4 */
+	l2_put16(m, 0);
+	l2_put16(m, 10);
+	l2_put16(m, 4);
+	l2_done(m);
+}
+
+/* ICRQ/ICRP: the Assigned Session ID @asid (and a Call Serial Number). */
+static void l2_icr(struct l2m *m, uint16_t tid, uint16_t sid, uint16_t ns,
+		   uint16_t nr, uint16_t type, uint16_t asid)
+{
+	uint8_t serial[4] = { 0, 0, 0, 1 };
+
+	l2_ctrl(m, tid, sid, ns, nr, type);
+	l2_avp16(m, 14, asid);
+	if (type == 10)
+		l2_avp(m, false, 15, serial, 4);
+	l2_done(m);
+}
+
+/* A data message with @flags (L, S, O, P) and an LCP echo request. */
+static void l2_data(struct l2m *m, uint16_t flags, uint16_t tid,
+		    uint16_t sid)
+{
+	static const uint8_t ppp[] = {
+		0xff, 0x03, 0xc0, 0x21, 0x09, 0x01, 0x00, 0x08,
+		0x00, 0x00, 0x00, 0x00,
+	};
+
+	m->len = 0;
+	m->lenat = 0;
+	l2_put16(m, (uint16_t)(flags | 2));
+	if (flags & 0x4000) {
+		m->lenat = m->len;
+		l2_put16(m, 0);
+	}
+	l2_put16(m, tid);
+	l2_put16(m, sid);
+	if (flags & 0x0800) {
+		l2_put16(m, 5);
+		l2_put16(m, 3);
+	}
+	if (flags & 0x0200) {
+		l2_put16(m, 2);
+		l2_put16(m, 0);		/* two bytes of padding */
+	}
+	memcpy(m->b + m->len, ppp, sizeof(ppp));
+	m->len += sizeof(ppp);
+	l2_done(m);
+}
+
+struct gseq {
+	uint8_t b[8192];
+	size_t len;
+};
+
+/* The set-up byte of fuzz_gateway.c: capacity, timeout (index into
+ * 1, 2, 5, 30, 300, 3600, 86400, 30 d), the clock near its wrap. */
+#define G_CAP(n)	((uint8_t)((n) - 1))
+#define G_TMO(i)	((uint8_t)((i) << 3))
+#define G_WRAPCLK	0x40
+/* ctl: outbound, the mark (index into 0, 1, 2, 3, 0x10, 0x100,
+ * 0x80000000, 0xffffffff), the clock step (index into 0, 0, 1, 2,
+ * timeout - 1, timeout, timeout + 1, 3600) */
+#define G_OUT		0x01
+#define G_MARK(i)	((uint8_t)((i) << 1))
+#define G_STEP(i)	((uint8_t)((i) << 4))
+/* op: an action first, then wrapped (peer, ports) or raw (fix-ups) */
+#define G_RESTART	3
+#define G_EXPIRE	4
+#define G_FLUSH		5
+#define G_FLUSH_PEER	6
+#define G_SHADOW	7
+#define G_WRAP		0x08
+#define G_PEER(i)	((uint8_t)((i) << 4))
+#define G_PORTS(i)	((uint8_t)((i) << 6))	/* 1701-1701, 1024-1701,
+						 * 4500-4500, tcp */
+#define G_FIXLEN	0x10
+#define G_FIXL2TP	0x20
+
+static void gseq_start(struct gseq *s, uint8_t setup)
+{
+	s->b[0] = setup;
+	s->len = 1;
+}
+
+static void grec(struct gseq *s, uint8_t ctl, uint8_t op, const void *b,
+		 size_t len)
+{
+	uint8_t *h = s->b + s->len;
+
+	if (s->len + 4 + len > sizeof(s->b))
+		abort();
+	h[0] = ctl;
+	h[1] = op;
+	fz_wr16(h + 2, (uint16_t)len);
+	memcpy(h + 4, b, len);
+	s->len += 4 + len;
+}
+
+static void grec_l2(struct gseq *s, uint8_t ctl, uint8_t op,
+		    const struct l2m *m)
+{
+	grec(s, ctl, op | G_WRAP, m->b, m->len);
+}
+
+static void grec_pkt(struct gseq *s, uint8_t ctl, uint8_t op,
+		     const struct pkt *p)
+{
+	grec(s, ctl, op, p->b, p->len);
+}
+
+/* One L2TP client: the mark of its SA, its IDs (tunnel, session) and
+ * the gateway's for it. */
+struct gcl {
+	uint8_t mark;		/* G_MARK index */
+	uint16_t ctid, csid, gtid, gsid;
+};
+
+/* The set-up of @c's tunnel and one call, both ways, then data both
+ * ways, through the records of @s with @op (the peer and its ports). */
+static void l2tp_client(struct gseq *s, const struct gcl *c, uint8_t op,
+			int part)
+{
+	uint8_t in = G_MARK(c->mark), out = G_OUT;
+	struct l2m m;
+
+	switch (part) {
+	case 0:
+		l2_sccr(&m, 0, 1, c->ctid, "client");		/* SCCRQ */
+		grec_l2(s, in, op, &m);
+		l2_sccr(&m, c->ctid, 2, c->gtid, "gw");	/* SCCRP */
+		grec_l2(s, out, op, &m);
+		break;
+	case 1:
+		l2_ctrl(&m, c->gtid, 0, 1, 1, 3);		/* SCCCN */
+		l2_done(&m);
+		grec_l2(s, in, op, &m);
+		l2_ctrl(&m, c->ctid, 0, 1, 2, MT_NONE);		/* ZLB */
+		l2_done(&m);
+		grec_l2(s, out, op, &m);
+		break;
+	case 2:
+		l2_icr(&m, c->gtid, 0, 2, 1, 10, c->csid);	/* ICRQ */
+		grec_l2(s, in, op, &m);
+		l2_icr(&m, c->ctid, c->csid, 1, 3, 11, c->gsid); /* ICRP */
+		grec_l2(s, out, op, &m);
+		l2_ctrl(&m, c->gtid, c->gsid, 3, 2, 12);	/* ICCN */
+		l2_done(&m);
+		grec_l2(s, in, op, &m);
+		break;
+	default:
+		l2_data(&m, 0x4000, c->gtid, c->gsid);
+		grec_l2(s, in | G_STEP(2), op, &m);
+		l2_data(&m, 0, c->ctid, c->csid);
+		grec_l2(s, out, op, &m);
+		break;
+	}
+}
+
+static void gateway_seeds(void)
+{
+	static const struct gcl a = { 1, 0x0a01, 0x0a11, 0x1001, 0x2001 };
+	static const struct gcl b = { 2, 0x0b01, 0x0b11, 0x1002, 0x2002 };
+	uint8_t pl[64], u1701 = G_WRAP | G_PEER(0) | G_PORTS(0);
+	struct pkt p;
+	struct gseq s;
+	struct l2m m;
+	int part;
+
+	/* two clients behind one NAT address, each on its own SA, their
+	 * set-ups interleaved, then the gateway's packets to each */
+	gseq_start(&s, G_CAP(8) | G_TMO(4));
+	for (part = 0; part < 4; part++) {
+		l2tp_client(&s, &a, u1701, part);
+		l2tp_client(&s, &b, u1701, part);
+	}
+	save("fuzz_gateway", "l2tp-two-clients", s.b, s.len);
+
+	/* one client behind a NAT that mapped 1701 to 1024, a rekey (new
+	 * mark), a restart of the daemon with a shadow table before it,
+	 * then time running out */
+	gseq_start(&s, G_CAP(8) | G_TMO(3));
+	for (part = 0; part < 4; part++)
+		l2tp_client(&s, &a, G_PEER(1) | G_PORTS(1), part);
+	l2_data(&m, 0x4800, a.gtid, a.gsid);
+	grec(&s, G_MARK(3) | G_STEP(2), G_WRAP | G_PEER(1) | G_PORTS(1) |
+	     G_SHADOW, m.b, m.len);
+	l2_data(&m, 0x0800, a.ctid, a.csid);
+	grec(&s, G_OUT, G_WRAP | G_PEER(1) | G_PORTS(1), m.b, m.len);
+	grec(&s, G_OUT | G_STEP(4), G_WRAP | G_PEER(1) | G_PORTS(1) |
+	     G_RESTART, m.b, m.len);
+	grec(&s, G_OUT | G_STEP(2), G_WRAP | G_PEER(1) | G_PORTS(1) |
+	     G_EXPIRE, m.b, m.len);
+	save("fuzz_gateway", "l2tp-natmap-rekey-restart", s.b, s.len);
+
+	/* two clients pick the same tunnel ID: the second SCCRQ takes the
+	 * entry over from the first; the gateway starting a tunnel (SCCRQ
+	 * out, to tunnel 0) and the client's SCCRP carrying both IDs */
+	gseq_start(&s, G_CAP(8) | G_TMO(4));
+	for (part = 0; part < 2; part++)
+		l2tp_client(&s, &a, u1701, part);
+	l2_sccr(&m, 0, 1, a.ctid, "other");
+	grec_l2(&s, G_MARK(2) | G_STEP(2), u1701, &m);
+	l2_data(&m, 0, a.ctid, a.csid);
+	grec_l2(&s, G_OUT, u1701, &m);
+	l2_sccr(&m, 0, 1, 0x3003, "gw");
+	grec_l2(&s, G_OUT, G_WRAP | G_PEER(1) | G_PORTS(0), &m);
+	l2_sccr(&m, 0x3003, 2, 0x0c01, "client");
+	grec_l2(&s, G_MARK(4), G_WRAP | G_PEER(1) | G_PORTS(0), &m);
+	l2_ctrl(&m, 0x0c01, 0, 1, 1, 3);
+	l2_done(&m);
+	grec_l2(&s, G_OUT, G_WRAP | G_PEER(1) | G_PORTS(0), &m);
+	/* the gateway gives a new tunnel the ID of one that went silently:
+	 * the new one takes it */
+	l2_sccr(&m, 0, 1, b.ctid, "client");
+	grec_l2(&s, G_MARK(3), u1701, &m);
+	l2_sccr(&m, b.ctid, 2, a.gtid, "gw");
+	grec_l2(&s, G_OUT, u1701, &m);
+	l2_data(&m, 0, a.gtid, a.gsid);
+	grec_l2(&s, G_MARK(3), u1701, &m);
+	save("fuzz_gateway", "l2tp-rebound-gw-initiated", s.b, s.len);
+
+	/* an SCCRQ whose Assigned Tunnel ID is hidden (a Random Vector
+	 * before it, the value encrypted), and a StopCCN */
+	gseq_start(&s, G_CAP(8) | G_TMO(4));
+	l2_ctrl(&m, 0, 0, 0, 0, 1);
+	l2_avp16(&m, 2, 0x0100);
+	memset(pl, 0x5c, 16);
+	l2_avp(&m, false, 36, pl, 16);		/* Random Vector */
+	memset(pl, 0xa7, 16);
+	l2_avp(&m, true, 9, pl, 16);		/* hidden Assigned Tunnel */
+	l2_done(&m);
+	grec_l2(&s, G_MARK(1), u1701, &m);
+	l2_ctrl(&m, 0x1001, 0, 1, 1, 4);
+	l2_avp16(&m, 9, a.ctid);
+	l2_avp16(&m, 1, 1);			/* Result Code */
+	l2_done(&m);
+	grec_l2(&s, G_MARK(1), u1701, &m);
+	save("fuzz_gateway", "l2tp-hidden-sccrq", s.b, s.len);
+
+	/* data messages of every header form both ways */
+	gseq_start(&s, G_CAP(4) | G_TMO(4));
+	for (part = 0; part < 3; part++)
+		l2tp_client(&s, &b, u1701, part);
+	{
+		static const uint16_t fl[] = { 0, 0x4000, 0x0800, 0x4800,
+					       0x0200, 0x4a00, 0x0100 };
+		size_t i;
+
+		for (i = 0; i < sizeof(fl) / sizeof(fl[0]); i++) {
+			l2_data(&m, fl[i], b.gtid, b.gsid);
+			grec_l2(&s, G_MARK(2), u1701, &m);
+			l2_data(&m, fl[i], b.ctid, b.csid);
+			grec_l2(&s, G_OUT, u1701, &m);
+		}
+	}
+	/* an outgoing call: OCRQ from the gateway, OCRP from the client */
+	l2_icr(&m, b.ctid, 0, 4, 3, 7, 0x2102);
+	grec_l2(&s, G_OUT, u1701, &m);
+	l2_icr(&m, b.gtid, 0x2102, 3, 5, 8, 0x0b12);
+	grec_l2(&s, G_MARK(2), u1701, &m);
+	save("fuzz_gateway", "l2tp-data-forms", s.b, s.len);
+
+	/* flows: TCP and NAT-T ESP in and out, raw and wrapped; more
+	 * than the table holds; a flush of one peer, then of all */
+	gseq_start(&s, G_CAP(2) | G_TMO(2));
+	memset(pl, 0, sizeof(pl));
+	grec(&s, G_MARK(1), G_WRAP | G_PEER(0) | G_PORTS(3), pl, 0);
+	grec(&s, G_OUT, G_WRAP | G_PEER(0) | G_PORTS(3), pl, 16);
+	ip_start(&p, IP(198, 51, 100, 7), IP(192, 0, 2, 1), 6, false);
+	fz_wr16(p.b + 20, 50001);
+	fz_wr16(p.b + 22, 443);
+	p.b[32] = 0x50;
+	p.b[33] = 0x02;				/* SYN */
+	p.len += 20;
+	ip_done(&p, false);
+	grec_pkt(&s, G_MARK(5), 0, &p);
+	esp(&p, IP(203, 0, 113, 10), IP(192, 0, 2, 1), true, 4500, 4500,
+	    0xc0ffee01, 1);
+	grec_pkt(&s, G_MARK(6), 0, &p);		/* full */
+	esp(&p, IP(192, 0, 2, 1), IP(198, 51, 100, 7), true, 4500, 4500,
+	    0xbeef0001, 1);
+	grec_pkt(&s, G_OUT, G_FLUSH_PEER, &p);
+	esp(&p, IP(203, 0, 113, 10), IP(192, 0, 2, 1), true, 4500, 4500,
+	    0xc0ffee01, 2);
+	grec_pkt(&s, G_MARK(7) | G_STEP(3), 0, &p);
+	grec(&s, G_OUT, G_WRAP | G_PEER(1) | G_PORTS(2), pl, 8);
+	grec(&s, G_OUT | G_STEP(5), G_WRAP | G_PEER(1) | G_PORTS(2), pl, 8);
+	grec(&s, G_MARK(1), G_WRAP | G_PEER(1) | G_PORTS(2) | G_FLUSH, pl,
+	     8);
+	save("fuzz_gateway", "flows-tcp-natt-full", s.b, s.len);
+
+	/* what is refused before any table: a short IP header, lengths
+	 * that disagree (IP, UDP, L2TP), a fragment, ICMP, L2TPv3, an AVP
+	 * past the message, an unmarked packet; the clock near its wrap */
+	gseq_start(&s, G_CAP(8) | G_TMO(0) | G_WRAPCLK);
+	l2_sccr(&m, 0, 1, a.ctid, "client");
+	ip_start(&p, IP(198, 51, 100, 7), IP(192, 0, 2, 1), 17, false);
+	udp_hdr(&p, 1701, 1701);
+	memcpy(p.b + p.len, m.b, m.len);
+	p.len += m.len;
+	ip_done(&p, false);
+	grec_pkt(&s, G_MARK(1), 0, &p);			/* accepted */
+	grec(&s, G_MARK(1), 0, p.b, 19);		/* cut short */
+	grec(&s, G_MARK(1), 0, p.b, p.len - 1);		/* IP length */
+	grec(&s, G_MARK(1), G_FIXLEN, p.b, p.len - 1);	/* L2TP Length */
+	grec(&s, G_MARK(1), G_FIXLEN | G_FIXL2TP, p.b, p.len - 1);
+	fz_wr16(p.b + 24, (uint16_t)(p.len - 21));	/* UDP length */
+	grec_pkt(&s, G_MARK(1), 0, &p);
+	fz_wr16(p.b + 24, (uint16_t)(p.len - 20));
+	fz_wr16(p.b + 6, 0x2000);			/* MF */
+	grec_pkt(&s, G_MARK(1), 0, &p);
+	fz_wr16(p.b + 6, 0x4000);
+	grec_pkt(&s, G_MARK(0), 0, &p);			/* unmarked */
+	grec_pkt(&s, G_OUT | G_STEP(2), 0, &p);
+	p.b[9] = 1;					/* ICMP */
+	grec_pkt(&s, G_MARK(1), 0, &p);
+	m.b[1] = 0x03;					/* L2TPv3 */
+	grec_l2(&s, G_MARK(1), u1701, &m);
+	m.b[1] = 0x02;
+	m.b[13] = 0x40;			/* Message Type AVP: length 64 */
+	grec_l2(&s, G_MARK(1), u1701, &m);
+	m.b[13] = 0x08;
+	grec_l2(&s, G_MARK(1) | G_STEP(5), u1701 | G_EXPIRE, &m);
+	save("fuzz_gateway", "refused", s.b, s.len);
+}
+
 /* ---- configuration ---- */
 
 static void config_seeds(const char *conf)
@@ -632,6 +1037,7 @@ int main(int argc, char **argv)
 	}
 	packet_seeds();
 	rewrite_seeds();
+	gateway_seeds();
 	config_seeds(argv[2]);
 	config_limit_seeds();
 	ctl_seeds();
