@@ -46,8 +46,9 @@
  *    other entry of its peer holds, flows without L2TP fields;
  *  - a table restored from a snapshot has the same snapshot, and gives
  *    the same results and marks for every later packet (shadow);
- *    restoring a key it holds says -EEXIST, a view with mark 0 -EINVAL,
- *    a new key into a full table -ENOSPC;
+ *    restoring a key it holds says -EEXIST, a view with mark 0, a
+ *    protocol other than UDP and TCP, L2TP over TCP or tunnel ID 0
+ *    -EINVAL, a new key into a full table -ENOSPC;
  *  - gw_expire() and gw_flush() free exactly the entries they should;
  *  - gw_packet() leaves the packet as it was, and reads nothing outside
  *    it (each packet is a heap copy of its exact length, for ASan);
@@ -858,9 +859,22 @@ static void restore_into(struct run *r, struct tbl *x)
 			x->exp.l2tp_gw_tid++;
 	}
 	if (n) {
+		/* views no packet makes are refused before their key is
+		 * looked at, so even one the table holds */
 		check(gw_restore(x->t, &v[0]) == -EEXIST);
 		k = v[0];
 		k.mark = 0;
+		check(gw_restore(x->t, &k) == -EINVAL);
+		k = v[0];
+		k.proto = 1;
+		check(gw_restore(x->t, &k) == -EINVAL);
+		k = v[0];
+		k.l2tp = 1;
+		k.proto = 6;
+		check(gw_restore(x->t, &k) == -EINVAL);
+		k = v[0];
+		k.l2tp = 1;
+		k.id = 0;
 		check(gw_restore(x->t, &k) == -EINVAL);
 	}
 	if (n == r->m.cap) {
