@@ -23,6 +23,8 @@
 #            replies follow, client 1's do not move
 #   restart  2 clients; espmasqd restarted mid-run comes back with its
 #            entries from the state file and attributes every reply
+#   service  gateway-service udp 5000: an echo server's replies to two
+#            clients' flows each leave with their own client's mark
 # Without PPP (no /dev/ppp here) xl2tpd takes a call up to ICCN, starts
 # pppd, which exits at once, and clears the call with a CDN; the tunnels
 # stay up with HELLOs.  Data from the gateway comes from l2tp_peer.py's
@@ -46,7 +48,7 @@ DUR=10                  # seconds each client runs
 DATA_AT=3 DATA_DUR=5    # the gateway's data messages, from start + DATA_AT
 RATE=4                  # data messages a second, each way, per client
 PEER=$here/l2tp_peer.py
-CASES=${CASES:-a b c d e} # which of the cases to run
+CASES=${CASES:-a b c d e f} # which of the cases to run
 want() { [[ " $CASES " == *" $1 "* ]]; }
 
 need_root
@@ -291,6 +293,7 @@ mode gateway
 queues 0
 gateway-mark 0xff
 timeout gateway 5m
+gateway-service udp 5000
 control $tmp/espmasq.sock
 state $tmp/gw-state
 CONF
@@ -443,7 +446,7 @@ espmasq_case() {
 
 gw_up
 want a && control_case
-if want b || want c || want d || want e; then
+if want b || want c || want d || want e || want f; then
 	gw_prepare
 fi
 # d. rekey: while both clients run, client 2's traffic moves to a new
@@ -522,6 +525,61 @@ restart_case() {
 	gw_daemon_stop
 }
 
+# f. a service other than L2TP (gateway-service udp 5000): an echo
+# server on the gateway, each client sending from a port of its own;
+# the replies of each flow leave over its client's link with its mark
+service_case() {
+	local n=2 i t="f. espmasq, gateway-service udp 5000, 2 clients" got
+	[ $gw_ready = 1 ] || { check "$t: runs" false; return; }
+	rm -f "$tmp/gw-state"
+	gw_daemon_start "daemon-6.log"
+	ns g iptables -t mangle -F GWCNT
+	for i in $(seq 1 $n); do
+		ns g iptables -t mangle -A GWCNT -o "gw$i" -p udp --sport 5000 \
+			-m comment --comment "svc$i-all"
+		ns g iptables -t mangle -A GWCNT -o "gw$i" -p udp --sport 5000 \
+			-m mark --mark "$i/0xff" -m comment --comment "svc$i-mark"
+	done
+	ns_bg g "$PYTHON" -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 5000))
+while True:
+    d, a = s.recvfrom(2048)
+    s.sendto(d, a)' "$GW"
+	sleep 0.5
+	for i in $(seq 1 $n); do
+		ns_bg "c$i" "$PYTHON" -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.settimeout(0.5)
+got = 0
+for k in range(20):
+    s.sendto(b"client %s %d" % (sys.argv[3].encode(), k), (sys.argv[4], 5000))
+    try:
+        d, a = s.recvfrom(2048)
+        got += d == b"client %s %d" % (sys.argv[3].encode(), k)
+    except socket.timeout:
+        pass
+    time.sleep(0.05)
+open(sys.argv[5], "w").write("%d\n" % got)' "$PUB" $((5500 + i)) "$i" "$GW" "$tmp/svc-c$i"
+	done
+	for _ in $(seq 100); do
+		[ -s "$tmp/svc-c1" ] && [ -s "$tmp/svc-c2" ] && break; sleep 0.1
+	done
+	ctl sessions >"$tmp/6-sessions" 2>&1
+	grep -E " (udp|tcp) " "$tmp/6-sessions"
+	for i in $(seq 1 $n); do
+		got=$(cat "$tmp/svc-c$i" 2>/dev/null)
+		echo "client $i: ${got:-?} of 20 echoed; out of gw$i: $(cnt "svc$i-mark") with mark $i of $(cnt "svc$i-all")"
+		check "$t: client $i: every datagram echoed back to it" '[ "${got:-0}" = 20 ]'
+		check "$t: client $i: every reply left gw$i with mark $i" \
+			'[ "$(cnt "svc$i-all")" = 20 ] && [ "$(cnt "svc$i-mark")" = 20 ]'
+		check "$t: client $i: its flow listed with mark $i" \
+			'awk -v p=$((5500 + i)) -v m="$(printf 0x%08x "$i")" "\$2 == p && \$3 == m && \$4 == \"udp\" { f = 1 } END { exit !f }" "$tmp/6-sessions"'
+	done
+	gw_daemon_stop
+}
+
 want b && espmasq_case 2 2 "b. espmasq, 2 clients"
 # as beside strongSwan's connmark plugin: espmasq's verdict comes first
 if want c; then
@@ -531,6 +589,7 @@ if want c; then
 fi
 want d && rekey_case
 want e && restart_case
+want f && service_case
 
 if [ $fail != 0 ]; then
 	for f in "$tmp"/daemon-*.log; do
