@@ -57,7 +57,7 @@ Q := @
 E := @echo
 endif
 
-CORE := csum packet l2tp gateway session alias translate config log rules queue \
+CORE := bigmem csum packet l2tp gateway session alias translate config log rules queue \
 	worker reload state notify events filter prom metrics heartbeat privs \
 	ctlreq control
 CORE_OBJ := $(CORE:%=$(BUILD)/%.o)
@@ -216,7 +216,7 @@ FUZZ_ARGS ?=
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 FUZZ_ALL_CFLAGS := -std=c11 $(WARN) $(FUZZ_CFLAGS) $(FUZZ_SAN)
-FUZZ_CORE := csum packet l2tp gateway session alias translate config filter \
+FUZZ_CORE := bigmem csum packet l2tp gateway session alias translate config filter \
 	ctlreq
 FUZZ := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ:%=build-fuzz/%)

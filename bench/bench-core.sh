@@ -30,7 +30,7 @@ ns() { "$bin" -s "$2" -n "$pkts" -k "$1" | sed -n 's/.*, \([0-9]*\) ns\/pkt/\1/p
 # instructions per packet of kind $1 with $2 sessions
 ir() {
 	local n
-	n=$(valgrind --tool=callgrind --toggle-collect=core_packet \
+	n=$(valgrind --tool=callgrind --toggle-collect=core_burst \
 		--callgrind-out-file=/dev/null "$bin" -s "$2" -n "$cgpkts" \
 		-k "$1" 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p')
 	# nothing counted (a sanitized build under valgrind, say): no number

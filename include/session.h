@@ -166,10 +166,33 @@ bool session_client_full(struct session_table *t, uint32_t client);
  * added to the SA's flags).  Returns that session, or SESSION_NONE (nothing
  * changed) when the packet needs the full path.
  */
+struct session_hit {
+	uint32_t peer;			/* inbound: the client; out: the alias */
+	uint32_t mark_value, mark_mask;
+};
 session_id session_esp_known(struct session_table *t, uint32_t server,
 			     enum sa_kind kind, uint32_t spi, uint32_t local,
 			     uint8_t natt_flag, uint32_t bytes, uint32_t now,
-			     uint32_t timeout, uint32_t pending);
+			     uint32_t timeout, uint32_t pending,
+			     struct session_hit *hit);
+
+/*
+ * Prefetching for session_esp_known() over a burst of @n packets, each
+ * given by its @pf (server, kind, SPI; kind SA_KIND_MAX: none): the hash
+ * buckets of all, then their first SAs, then the sessions of the SAs that
+ * match or the next SAs of their chains, and so on for a few steps.  Only
+ * a hint to the cache: results are the same without it, but the cache
+ * misses of many packets overlap instead of following one another.
+ */
+struct session_pf {
+	uint32_t server, spi, v;
+	uint8_t kind;			/* enum sa_kind; SA_KIND_MAX: none */
+};
+void session_esp_prefetch(const struct session_table *t,
+			  struct session_pf *pf, unsigned n);
+/* Whether the table has outgrown the cache enough for prefetching to pay
+ * for itself (below that, it only costs instructions). */
+bool session_prefetch_worth(const struct session_table *t);
 
 /*
  * Records an SA of session @s (found or created): IKE by @spi_i (the

@@ -75,6 +75,29 @@ enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
 			       uint32_t now, uint32_t now_ms,
 			       struct xlate_out *out);
 
+/*
+ * Cache prefetching for a burst of @n packets (@bufs, @lens: raw, not yet
+ * parsed), ahead of their xlate_esp_fast() / xlate_packet(): for each one
+ * that may take the ESP fast path, what its lookup will read (see
+ * session_esp_prefetch()).  Nothing is changed: a packet it misjudges is
+ * only not prefetched.
+ */
+void xlate_prefetch(const struct xlate_ctx *x, uint8_t *const *bufs,
+		    const uint32_t *lens, unsigned n);
+
+/*
+ * The fast path of an established ESP flow, to try before pkt_parse():
+ * a whole IPv4 packet without options of ESP, or of ESP in UDP when
+ * natt-ports is off, on an SA of a session alone on its alias.  Checks
+ * what pkt_parse() would of such a packet, then translates it exactly as
+ * pkt_parse() and xlate_packet() would: returns XL_OUT or XL_IN, with
+ * *@kind set to PKT_ESP or PKT_ESP_UDP; or XL_MAX, nothing changed, when
+ * the packet needs the full path.
+ */
+enum xlate_result xlate_esp_fast(const struct xlate_ctx *x, uint8_t *buf,
+				 uint32_t len, bool l4_partial, uint32_t now,
+				 struct xlate_out *out, uint8_t *kind);
+
 const char *xlate_result_name(enum xlate_result r);
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "bigmem.h"
 #include "hash.h"
 #include "session.h"
 
@@ -129,15 +130,15 @@ struct session_table *session_table_new(const struct session_limits *lim)
 	nsa = pow2_at_least(t->max_sa);
 	t->nb_mask = nb - 1;
 	t->nsa_mask = nsa - 1;
-	t->b = calloc(t->max_b, sizeof(*t->b));
-	t->sa = calloc(t->max_sa, sizeof(*t->sa));
-	t->out_bkt = calloc(nb, sizeof(uint32_t));
-	t->in_bkt = calloc(nb, sizeof(uint32_t));
-	t->sa_bkt = calloc(nsa, sizeof(uint32_t));
+	t->b = big_calloc(t->max_b, sizeof(*t->b));
+	t->sa = big_calloc(t->max_sa, sizeof(*t->sa));
+	t->out_bkt = big_calloc(nb, sizeof(uint32_t));
+	t->in_bkt = big_calloc(nb, sizeof(uint32_t));
+	t->sa_bkt = big_calloc(nsa, sizeof(uint32_t));
 	t->per_client = lim->per_client;
 	if (t->per_client) {
 		t->cc_mask = 2 * nb - 1;
-		t->cc = calloc(2 * (size_t)nb, sizeof(*t->cc));
+		t->cc = big_calloc(2 * (size_t)nb, sizeof(*t->cc));
 	}
 	if (!t->b || !t->sa || !t->out_bkt || !t->in_bkt || !t->sa_bkt ||
 	    (t->per_client && !t->cc)) {
@@ -161,12 +162,13 @@ void session_table_free(struct session_table *t)
 {
 	if (!t)
 		return;
-	free(t->b);
-	free(t->sa);
-	free(t->out_bkt);
-	free(t->in_bkt);
-	free(t->sa_bkt);
-	free(t->cc);
+	big_free(t->b, t->max_b, sizeof(*t->b));
+	big_free(t->sa, t->max_sa, sizeof(*t->sa));
+	big_free(t->out_bkt, t->nb_mask + 1, sizeof(uint32_t));
+	big_free(t->in_bkt, t->nb_mask + 1, sizeof(uint32_t));
+	big_free(t->sa_bkt, t->nsa_mask + 1, sizeof(uint32_t));
+	if (t->cc)
+		big_free(t->cc, (size_t)t->cc_mask + 1, sizeof(*t->cc));
 	free(t);
 }
 
@@ -397,11 +399,10 @@ void session_mark(const struct session_table *t, session_id s,
 	*mask = B(t, s)->mark_mask;
 }
 
-void session_touch(struct session_table *t, session_id s, bool inbound,
-		   uint32_t bytes, uint32_t now, uint32_t timeout,
-		   uint32_t pending)
+static inline __attribute__((always_inline)) void
+touch(struct binding *b, bool inbound, uint32_t bytes, uint32_t now,
+      uint32_t timeout, uint32_t pending)
 {
-	struct binding *b = B(t, s);
 	uint32_t until;
 
 	b->last_seen = now;
@@ -422,6 +423,13 @@ void session_touch(struct session_table *t, session_id s, bool inbound,
 	}
 	if ((int32_t)(until - b->deadline) > 0)
 		b->deadline = until;
+}
+
+void session_touch(struct session_table *t, session_id s, bool inbound,
+		   uint32_t bytes, uint32_t now, uint32_t timeout,
+		   uint32_t pending)
+{
+	touch(B(t, s), inbound, bytes, now, timeout, pending);
 }
 
 static void sa_unhash(struct session_table *t, uint32_t l)
@@ -508,7 +516,8 @@ int session_sa_touch(struct session_table *t, session_id s, uint32_t server,
 session_id session_esp_known(struct session_table *t, uint32_t server,
 			     enum sa_kind kind, uint32_t spi, uint32_t local,
 			     uint8_t natt_flag, uint32_t bytes, uint32_t now,
-			     uint32_t timeout, uint32_t pending)
+			     uint32_t timeout, uint32_t pending,
+			     struct session_hit *hit)
 {
 	uint32_t l = t->sa_bkt[hash_sa(t, server, (uint8_t)kind, spi)];
 	struct binding *b;
@@ -524,16 +533,83 @@ session_id session_esp_known(struct session_table *t, uint32_t server,
 			continue;
 		if (b->flags & SESSION_F_SHARED)
 			return SESSION_NONE;
-		session_touch(t, a->owner, kind == SA_ESP_IN, bytes, now,
-			      timeout, pending);
+		touch(b, kind == SA_ESP_IN, bytes, now, timeout, pending);
 		a->flags |= natt_flag;
 		a->pkts++;
 		a->bytes += bytes;
 		a->last_seen = now;
 		a->deadline = now + timeout;
+		hit->peer = kind == SA_ESP_OUT ? b->alias : b->client;
+		hit->mark_value = b->mark_value;
+		hit->mark_mask = b->mark_mask;
 		return a->owner;
 	}
 	return SESSION_NONE;
+}
+
+/* chain steps after the first SA: a match among the first few SAs of a
+ * chain is prefetched with its session */
+#define PF_CHAIN_STEPS 2
+/* below this much of SAs and sessions, the lookups hit the cache anyway */
+#define PF_MIN_BYTES ((size_t)4 << 20)
+
+bool session_prefetch_worth(const struct session_table *t)
+{
+	return (size_t)t->cnt.sa_active * sizeof(struct sa) +
+	       (size_t)t->cnt.active * sizeof(struct binding) >= PF_MIN_BYTES;
+}
+
+void session_esp_prefetch(const struct session_table *t,
+			  struct session_pf *pf, unsigned n)
+{
+	unsigned i, step;
+
+	for (i = 0; i < n; i++)
+		if (pf[i].kind < SA_KIND_MAX) {
+			pf[i].v = hash_sa(t, pf[i].server, pf[i].kind,
+					  pf[i].spi);
+			__builtin_prefetch(&t->sa_bkt[pf[i].v]);
+		}
+	for (i = 0; i < n; i++) {
+		uint32_t l;
+
+		if (pf[i].kind >= SA_KIND_MAX)
+			continue;
+		l = t->sa_bkt[pf[i].v];
+		pf[i].v = l;
+		if (l) {
+			__builtin_prefetch(&t->sa[l - 1]);
+			__builtin_prefetch((const char *)&t->sa[l] - 1);
+		} else {
+			pf[i].kind = SA_KIND_MAX;
+		}
+	}
+	for (step = 0; step < PF_CHAIN_STEPS; step++)
+		for (i = 0; i < n; i++) {
+			const struct sa *a;
+			const struct binding *b;
+
+			if (pf[i].kind >= SA_KIND_MAX)
+				continue;
+			a = &t->sa[pf[i].v - 1];
+			if (a->spi_i == pf[i].spi && a->kind == pf[i].kind) {
+				pf[i].kind = SA_KIND_MAX;	/* done */
+				if (!a->owner)
+					continue;
+				b = B(t, a->owner);
+				__builtin_prefetch(b);
+				__builtin_prefetch((const char *)(b + 1) - 1);
+				continue;
+			}
+			pf[i].v = a->next_hash;
+			if (!a->next_hash) {
+				pf[i].kind = SA_KIND_MAX;
+				continue;
+			}
+			a = &t->sa[a->next_hash - 1];
+			__builtin_prefetch(a);
+			__builtin_prefetch((const char *)(a + 1) - 1);
+		}
 }
 
 unsigned session_group(const struct session_table *t, uint32_t alias,

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <arpa/inet.h>
+#include <string.h>
 
 #include "translate.h"
 
@@ -363,41 +364,41 @@ static session_id demux(const struct xlate_ctx *x, const struct pkt_info *pi,
  * lookup.  It does what the full path would with such a packet.  Returns
  * XL_MAX when the packet needs the full path.
  */
-static enum xlate_result xlate_esp_known(const struct xlate_ctx *x,
-					 uint8_t *buf, struct pkt_info *pi,
-					 bool l4_partial, uint32_t now,
-					 struct xlate_out *out)
+static inline __attribute__((always_inline)) enum xlate_result
+xlate_esp_known(const struct xlate_ctx *x, uint8_t *buf, struct pkt_info *pi,
+		bool l4_partial, uint32_t now, struct xlate_out *out)
 {
 	const struct config *c = x->cfg;
 	uint32_t src = ntohl(pi->saddr), dst = ntohl(pi->daddr);
 	uint32_t timeout = pi->kind == PKT_ESP ? c->timeout_esp :
 			   c->timeout_natt;
 	uint8_t natt = pi->kind == PKT_ESP_UDP ? SA_F_NATT : 0;
-	session_id s;
+	struct session_hit hit;
 
 	if (alias_pool_has(x->pool, dst)) {
-		s = session_esp_known(x->table, src, SA_ESP_IN, pi->spi, dst,
+		if (session_esp_known(x->table, src, SA_ESP_IN, pi->spi, dst,
 				      natt, pi->len, now, timeout,
-				      c->timeout_pending);
-		if (s == SESSION_NONE)
+				      c->timeout_pending, &hit) == SESSION_NONE)
 			return XL_MAX;
 		out->alias = dst;
 		out->server = src;
-		out->client = session_client(x->table, s);
-		session_mark(x->table, s, &out->mark_value, &out->mark_mask);
+		out->client = hit.peer;
+		out->mark_value = hit.mark_value;
+		out->mark_mask = hit.mark_mask;
 		pkt_rewrite_addr(buf, pi, true, htonl(out->client), l4_partial);
 		return XL_IN;
 	}
 	if (!config_is_inside(c, src) || !config_is_server(c, dst))
 		return XL_MAX;
-	s = session_esp_known(x->table, dst, SA_ESP_OUT, pi->spi, src, natt,
-			      pi->len, now, timeout, c->timeout_pending);
-	if (s == SESSION_NONE)
+	if (session_esp_known(x->table, dst, SA_ESP_OUT, pi->spi, src, natt,
+			      pi->len, now, timeout, c->timeout_pending,
+			      &hit) == SESSION_NONE)
 		return XL_MAX;
 	out->client = src;
 	out->server = dst;
-	out->alias = session_alias(x->table, s);
-	session_mark(x->table, s, &out->mark_value, &out->mark_mask);
+	out->alias = hit.peer;
+	out->mark_value = hit.mark_value;
+	out->mark_mask = hit.mark_mask;
 	pkt_rewrite_addr(buf, pi, false, htonl(out->alias), l4_partial);
 	return XL_OUT;
 }
@@ -547,22 +548,137 @@ static enum xlate_result xlate_one(const struct xlate_ctx *x, uint8_t *buf,
 	return XL_OUT;
 }
 
-enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
-			       struct pkt_info *pi, bool l4_partial,
-			       uint32_t now, uint32_t now_ms,
-			       struct xlate_out *out)
+/* What leaves translated carries bypass-mark, so the kernel's NAT (the
+ * fallback of fail-policy bypass) leaves it alone. */
+static inline enum xlate_result with_bypass_mark(const struct xlate_ctx *x,
+						 enum xlate_result r,
+						 struct xlate_out *out)
 {
-	enum xlate_result r = xlate_one(x, buf, pi, l4_partial, now, now_ms,
-					out);
 	const struct mark *bm = &x->cfg->bypass_mark;
 
-	/* what leaves translated carries bypass-mark, so the kernel's NAT
-	 * (the fallback of fail-policy bypass) leaves it alone */
 	if (r == XL_OUT && x->cfg->fail_policy == FAIL_POLICY_BYPASS) {
 		out->mark_value = (out->mark_value & ~bm->mask) | bm->value;
 		out->mark_mask |= bm->mask;
 	}
 	return r;
+}
+
+enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
+			       struct pkt_info *pi, bool l4_partial,
+			       uint32_t now, uint32_t now_ms,
+			       struct xlate_out *out)
+{
+	return with_bypass_mark(x, xlate_one(x, buf, pi, l4_partial, now,
+					     now_ms, out), out);
+}
+
+static inline uint32_t rd32be(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint16_t rd16be(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* Step 0 of the prefetch: the SA a packet's lookup will look for. */
+static void prefetch_key(const struct xlate_ctx *x, const uint8_t *buf,
+			 uint32_t len, struct session_pf *pf)
+{
+	uint32_t src, dst, spi, ihl;
+	bool in;
+
+	pf->kind = SA_KIND_MAX;
+	/* unfragmented IPv4 only (MF clear, offset 0) */
+	if (!buf || len < 28 || buf[0] >> 4 != 4 || (buf[6] & 0x3f) || buf[7])
+		return;
+	ihl = (buf[0] & 0x0fu) * 4u;
+	src = rd32be(buf + 12);
+	dst = rd32be(buf + 16);
+	in = alias_pool_has(x->pool, dst);
+	if (buf[9] == IPPROTO_ESP_ && len >= ihl + 8) {
+		spi = rd32be(buf + ihl);
+	} else if (buf[9] == 17 && !x->cfg->natt_lo && len >= ihl + 16 &&
+		   /* the server's side: the source inbound, else the
+		    * destination */
+		   rd16be(buf + ihl + (in ? 0 : 2)) == NATT_PORT) {
+		spi = rd32be(buf + ihl + 8);	/* 0: the non-ESP marker */
+	} else {
+		return;
+	}
+	if (!spi)
+		return;
+	pf->server = in ? src : dst;
+	pf->kind = in ? SA_ESP_IN : SA_ESP_OUT;
+	pf->spi = spi;
+}
+
+#define PF_CHUNK 64
+
+void xlate_prefetch(const struct xlate_ctx *x, uint8_t *const *bufs,
+		    const uint32_t *lens, unsigned n)
+{
+	struct session_pf pf[PF_CHUNK];
+	unsigned at, i, m;
+
+	if (n < 2 || !session_prefetch_worth(x->table))
+		return;
+	for (at = 0; at < n; at += m) {
+		m = n - at < PF_CHUNK ? n - at : PF_CHUNK;
+		for (i = 0; i < m; i++)
+			prefetch_key(x, bufs[at + i], lens[at + i], &pf[i]);
+		session_esp_prefetch(x->table, pf, m);
+	}
+}
+
+enum xlate_result xlate_esp_fast(const struct xlate_ctx *x, uint8_t *buf,
+				 uint32_t len, bool l4_partial, uint32_t now,
+				 struct xlate_out *out, uint8_t *kind)
+{
+	struct pkt_info pi;
+	enum xlate_result r;
+	const uint8_t *l4 = buf + 20;
+
+	/* what pkt_parse() checks, for this shape of packet only: IHL 5,
+	 * the total length the data's, neither MF nor an offset */
+	if (len < 28 || buf[0] != 0x45 || rd16be(buf + 2) != len ||
+	    (rd16be(buf + 6) & 0x3fff))
+		return XL_MAX;
+	pi.proto = buf[9];
+	if (pi.proto == IPPROTO_ESP_) {
+		pi.kind = PKT_ESP;
+		pi.spi = rd32be(l4);
+		pi.sport = pi.dport = 0;
+	} else if (pi.proto == 17 && !x->cfg->natt_lo && len >= 36 &&
+		   rd16be(l4 + 4) == len - 20 &&
+		   (rd16be(l4) == NATT_PORT || rd16be(l4 + 2) == NATT_PORT) &&
+		   rd32be(l4 + 8) != 0) {
+		pi.kind = PKT_ESP_UDP;
+		pi.spi = rd32be(l4 + 8);
+		pi.sport = rd16be(l4);
+		pi.dport = rd16be(l4 + 2);
+	} else {
+		return XL_MAX;
+	}
+	if (pi.spi < 256)
+		return XL_MAX;		/* malformed: pkt_parse() says why */
+	memcpy(&pi.saddr, buf + 12, 4);
+	memcpy(&pi.daddr, buf + 16, 4);
+	pi.len = (uint16_t)len;
+	pi.l4off = 20;
+	pi.frag = FRAG_NONE;
+	out->created = false;
+	out->spi_learned = false;
+	out->ike_learned = false;
+	out->sa_new = false;
+	out->mark_mask = 0;
+	r = xlate_esp_known(x, buf, &pi, l4_partial, now, out);
+	if (r == XL_MAX)
+		return r;
+	*kind = pi.kind;
+	return with_bypass_mark(x, r, out);
 }
 
 const char *xlate_result_name(enum xlate_result r)

@@ -31,6 +31,8 @@ struct worker {
 	uint32_t batch;		/* a copy: the config may be reloaded */
 	struct queue *q;
 	struct queue_pkt *pkts;
+	uint8_t **pf_buf;		/* the burst, for xlate_prefetch() */
+	uint32_t *pf_len;
 	struct event_base *base;
 	struct event *ev;
 	struct event *hold_ev;		/* retries held packets */
@@ -99,6 +101,25 @@ static void note_events(struct event_ring *ev, enum xlate_result r,
 	}
 }
 
+/* The verdict of a packet translated: accepted with its new bytes and
+ * mark.  @csum_partial: a UDP checksum the kernel left to compute. */
+static uint32_t accept_rewritten(struct worker_counters *c,
+				 const struct xlate_out *xo, bool csum_partial,
+				 uint32_t pkt_mark, bool *payload,
+				 bool *set_mark, uint32_t *mark)
+{
+	if (csum_partial)
+		counter_add(&c->csum_partial, 1);
+	counter_add(&c->accepted, 1);
+	counter_add(&c->rewritten, 1);
+	*payload = true;
+	if (xo->mark_mask) {
+		*set_mark = true;
+		*mark = (pkt_mark & ~xo->mark_mask) | xo->mark_value;
+	}
+	return NF_ACCEPT;
+}
+
 /*
  * Decides a packet that was copied whole.  @first: its first decision
  * (a held packet decided again is not counted again while it waits).
@@ -115,6 +136,17 @@ static uint32_t decide(struct daemon *d, struct worker_counters *c,
 	enum xlate_result r;
 	bool partial;
 
+	partial = skbinfo & NFQA_SKB_CSUMNOTREADY;
+	r = xlate_esp_fast(&d->xlate, data, len, partial, now, &xo, &pi.kind);
+	if (r != XL_MAX) {
+		/* an established ESP flow: nothing to log, nobody to tell */
+		if (first)
+			counter_add(&c->kind[pi.kind], 1);
+		counter_add(&c->xlate[r], 1);
+		return accept_rewritten(c, &xo, partial &&
+					pi.kind == PKT_ESP_UDP, pkt_mark,
+					payload, set_mark, mark);
+	}
 	perr = pkt_parse(data, len, &pi);
 	if (perr != PKT_OK) {
 		counter_add(&c->malformed[perr], 1);
@@ -126,7 +158,6 @@ static uint32_t decide(struct daemon *d, struct worker_counters *c,
 	}
 	if (first)
 		counter_add(&c->kind[pi.kind], 1);
-	partial = skbinfo & NFQA_SKB_CSUMNOTREADY;
 	r = xlate_packet(&d->xlate, data, &pi, partial, now, now_ms, &xo);
 	if (r == XL_DROP_GATE) {
 		if (first) {
@@ -201,16 +232,8 @@ static uint32_t decide(struct daemon *d, struct worker_counters *c,
 			    fmt_addr(xo.client, a), fmt_addr(xo.server, s),
 			    fmt_addr(xo.alias, b));
 	}
-	if (partial && pi.proto == 17)
-		counter_add(&c->csum_partial, 1);
-	counter_add(&c->accepted, 1);
-	counter_add(&c->rewritten, 1);
-	*payload = true;
-	if (xo.mark_mask) {
-		*set_mark = true;
-		*mark = (pkt_mark & ~xo.mark_mask) | xo.mark_value;
-	}
-	return NF_ACCEPT;
+	return accept_rewritten(c, &xo, partial && pi.proto == 17, pkt_mark,
+				payload, set_mark, mark);
 }
 
 /*
@@ -402,6 +425,22 @@ static void on_hold_timer(evutil_socket_t fd, short what, void *arg)
 	hold_arm(w);
 }
 
+/* The ESP fast path of a large table misses the cache a few times per
+ * packet (bucket, SA, session): prefetching a whole burst, one step for
+ * all its packets at a time, lets those of different packets overlap. */
+static void prefetch_burst(struct worker *w, unsigned n)
+{
+	unsigned i;
+
+	if (w->d->gw || n < 2)
+		return;
+	for (i = 0; i < n; i++) {
+		w->pf_buf[i] = w->pkts[i].data;
+		w->pf_len[i] = w->pkts[i].data ? w->pkts[i].len : 0;
+	}
+	xlate_prefetch(&w->d->xlate, w->pf_buf, w->pf_len, n);
+}
+
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
@@ -429,6 +468,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		/* held packets came first: they go first if their gate
 		 * opened meanwhile */
 		hold_run(w, now, now_ms);
+		prefetch_burst(w, (unsigned)n);
 		for (i = 0; i < n; i++) {
 			struct queue_pkt *p = &w->pkts[i];
 			bool payload, set_mark;
@@ -497,7 +537,9 @@ int worker_new(struct daemon *d, unsigned index, uint16_t queue, int cpu,
 	w->cpu = cpu;
 	w->batch = d->cfg->batch;
 	w->pkts = calloc(d->cfg->batch, sizeof(*w->pkts));
-	if (!w->pkts) {
+	w->pf_buf = calloc(d->cfg->batch, sizeof(*w->pf_buf));
+	w->pf_len = calloc(d->cfg->batch, sizeof(*w->pf_len));
+	if (!w->pkts || !w->pf_buf || !w->pf_len) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -575,6 +617,8 @@ void worker_free(struct worker *w)
 		event_base_free(w->base);
 	queue_close(w->q);
 	free(w->pkts);
+	free(w->pf_buf);
+	free(w->pf_len);
 	free(w);
 }
 

@@ -1162,6 +1162,231 @@ static void test_known_sa_packets(void **state)
 	teardown_fx(f);
 }
 
+/* An ESP packet, raw (@udp false) or in UDP 4500 with a valid checksum,
+ * of @len bytes in all. */
+static size_t mkesp(uint8_t *p, bool udp, uint32_t src, uint32_t dst,
+		    uint32_t spi, size_t len)
+{
+	uint32_t s = htonl(src), d = htonl(dst), v = htonl(spi);
+	uint8_t *l4 = p + 20;
+	uint16_t c;
+
+	memset(p, 0x33, len);
+	memset(p, 0, 20);
+	p[0] = 0x45;
+	p[2] = (uint8_t)(len >> 8);
+	p[3] = (uint8_t)len;
+	p[6] = 0x40;			/* DF, as clients send */
+	p[8] = 64;
+	p[9] = udp ? 17 : 50;
+	memcpy(p + 12, &s, 4);
+	memcpy(p + 16, &d, 4);
+	if (udp) {
+		l4[0] = 0x11;		/* 4500 both ways */
+		l4[1] = 0x94;
+		l4[2] = 0x11;
+		l4[3] = 0x94;
+		l4[4] = (uint8_t)((len - 20) >> 8);
+		l4[5] = (uint8_t)(len - 20);
+		l4[6] = l4[7] = 0;
+		memcpy(l4 + 8, &v, 4);
+		c = csum_udp4(s, d, l4, len - 20);
+		memcpy(l4 + 6, &c, 2);
+	} else {
+		memcpy(l4, &v, 4);
+	}
+	c = (uint16_t)~csum_fold16(csum_partial(p, 20, 0));
+	memcpy(p + 10, &c, 2);
+	return len;
+}
+
+/* The worker's way (the ESP fast path first, pkt_parse() and
+ * xlate_packet() when it declines) and the full path alone, on two tables
+ * fed the same packets: same verdicts, same bytes out, same marks, and in
+ * the end the same counts in both tables. */
+struct both {
+	struct fx *fast, *full;
+	unsigned taken;			/* packets the fast path decided */
+};
+
+static enum xlate_result both_run(struct both *b, const uint8_t *pkt,
+				  size_t len, uint32_t now)
+{
+	uint8_t p1[256], p2[256];
+	struct xlate_out o1, o2;
+	struct pkt_info pi;
+	enum xlate_result r1, r2;
+	uint8_t kind = 0xee;
+	enum pkt_err e1 = PKT_OK, e2;
+
+	memcpy(p1, pkt, len);
+	memcpy(p2, pkt, len);
+	r1 = xlate_esp_fast(&b->fast->x, p1, (uint32_t)len, false, now, &o1,
+			    &kind);
+	if (r1 != XL_MAX) {
+		b->taken++;
+		assert_true(r1 == XL_OUT || r1 == XL_IN);
+		assert_int_equal(pkt_parse(pkt, len, &pi), PKT_OK);
+		assert_int_equal(kind, pi.kind);
+	} else {
+		e1 = pkt_parse(p1, len, &pi);
+		if (e1 == PKT_OK)
+			r1 = xlate_packet(&b->fast->x, p1, &pi, false, now,
+					  now * 1000u, &o1);
+	}
+	e2 = pkt_parse(p2, len, &pi);
+	r2 = XL_MAX;
+	if (e2 == PKT_OK)
+		r2 = xlate_packet(&b->full->x, p2, &pi, false, now,
+				  now * 1000u, &o2);
+	assert_int_equal(e1, e2);
+	assert_int_equal(r1, r2);
+	assert_memory_equal(p1, p2, len);
+	if (r1 == XL_OUT || r1 == XL_IN) {
+		assert_int_equal(o1.client, o2.client);
+		assert_int_equal(o1.alias, o2.alias);
+		assert_int_equal(o1.server, o2.server);
+		assert_int_equal(o1.mark_value, o2.mark_value);
+		assert_int_equal(o1.mark_mask, o2.mark_mask);
+	}
+	return r1;
+}
+
+static const char *const fast_cfg[] = {
+	"inside 192.0.2.0/24",
+	"alias 203.0.113.11-203.0.113.12",
+	"server 203.0.113.100/31",
+	"alias-clients 2",
+	"mark 0x100/0xf00",
+	"fail-policy bypass",
+	NULL,
+};
+
+static void test_esp_fast_path_matches_full(void **state)
+{
+	struct both b = { setup_cfg(fast_cfg, 16), setup_cfg(fast_cfg, 16), 0 };
+	struct session_view *sv1, *sv2;
+	struct sa_view *av1, *av2;
+	size_t n1, n2, na1, na2, i;
+	uint8_t p[256];
+	uint32_t a1, a3, now = 10;
+	unsigned k, udp;
+
+	(void)state;
+	for (udp = 0; udp < 2; udp++) {
+		uint32_t spi = udp ? 0x7000 : 0x5000;
+
+		/* client 1 alone on its alias; clients 2 and 3 share one */
+		both_run(&b, p, mkesp(p, udp, CL(1), EX(100), spi + 1, 64),
+			 now);
+		memcpy(&a1, p + 12, 4);
+		both_run(&b, p, mkesp(p, udp, CL(2), EX(100), spi + 2, 64),
+			 now);
+		both_run(&b, p, mkesp(p, udp, CL(3), EX(100), spi + 3, 64),
+			 now);
+	}
+	/* the aliases, as the full path gave them */
+	{
+		bool sh;
+		session_id s1 = session_lookup_out(b.full->t, CL(1), EX(100));
+		session_id s3 = session_lookup_out(b.full->t, CL(3), EX(100));
+
+		assert_int_not_equal(s1, SESSION_NONE);
+		assert_int_not_equal(s3, SESSION_NONE);
+		a1 = session_alias(b.full->t, s1);
+		a3 = session_alias(b.full->t, s3);
+		assert_int_not_equal(session_lookup_in(b.full->t, a3, EX(100),
+						       &sh), SESSION_NONE);
+		assert_true(sh);
+	}
+	/* client 1 learns its inbound SPIs (the full path) */
+	for (udp = 0; udp < 2; udp++)
+		assert_int_equal(both_run(&b, p, mkesp(p, udp, EX(100), a1,
+				 (udp ? 0x7000 : 0x5000) + 0x101, 64), now),
+				 XL_IN);
+	assert_int_equal(b.taken, 0);
+	for (k = 0; k < 4; k++, now++) {
+		for (udp = 0; udp < 2; udp++) {
+			uint32_t spi = udp ? 0x7000 : 0x5000;
+			size_t len = 40 + 20 * k;
+
+			/* known SAs: the fast path, both ways */
+			assert_int_equal(both_run(&b, p, mkesp(p, udp, CL(1),
+					 EX(100), spi + 1, len), now), XL_OUT);
+			assert_int_equal(both_run(&b, p, mkesp(p, udp,
+					 EX(100), a1, spi + 0x101, len), now),
+					 XL_IN);
+			/* a shared alias: the full path */
+			both_run(&b, p, mkesp(p, udp, CL(3), EX(100), spi + 3,
+					      len), now);
+			both_run(&b, p, mkesp(p, udp, EX(100), a3,
+					      spi + 0x103, len), now);
+			/* an SPI nobody has yet, either way (new each
+			 * round: the full path learns it) */
+			both_run(&b, p, mkesp(p, udp, EX(100), a1,
+					      spi + 0x900 + k, len), now);
+			both_run(&b, p, mkesp(p, udp, CL(1), EX(100),
+					      spi + 0x800 + k, len), now);
+			/* malformed or unusual: reserved SPI, a fragment,
+			 * a length that lies, an IP option, too short */
+			both_run(&b, p, mkesp(p, udp, CL(1), EX(100), 200,
+					      len), now);
+			mkesp(p, udp, CL(1), EX(100), spi + 1, len);
+			p[6] |= 0x20;
+			both_run(&b, p, len, now);
+			mkesp(p, udp, CL(1), EX(100), spi + 1, len);
+			p[3] ^= 4;
+			both_run(&b, p, len, now);
+			mkesp(p, udp, CL(1), EX(100), spi + 1, len);
+			p[0] = 0x46;
+			both_run(&b, p, len, now);
+			mkesp(p, udp, CL(1), EX(100), spi + 1, len);
+			both_run(&b, p, udp ? 35 : 27, now);
+		}
+		/* NAT-T keepalive and IKE on 4500 are not ESP */
+		mkesp(p, true, CL(1), EX(100), 0, 40);
+		both_run(&b, p, 40, now);
+	}
+	/* 4 rounds x 2 kinds x 2 directions of client 1's known SAs */
+	assert_int_equal(b.taken, 16);
+	assert_int_equal(session_snapshot(b.fast->t, &sv1, &n1, &av1, &na1), 0);
+	assert_int_equal(session_snapshot(b.full->t, &sv2, &n2, &av2, &na2), 0);
+	assert_int_equal(n1, n2);
+	assert_int_equal(na1, na2);
+	for (i = 0; i < n1; i++) {
+		size_t j;
+
+		for (j = 0; j < n2 && sv2[j].client != sv1[i].client; j++)
+			;
+		assert_true(j < n2);
+		assert_int_equal(sv1[i].alias, sv2[j].alias);
+		assert_int_equal(sv1[i].pkts_out, sv2[j].pkts_out);
+		assert_int_equal(sv1[i].pkts_in, sv2[j].pkts_in);
+		assert_int_equal(sv1[i].bytes_out, sv2[j].bytes_out);
+		assert_int_equal(sv1[i].bytes_in, sv2[j].bytes_in);
+		assert_int_equal(sv1[i].deadline, sv2[j].deadline);
+		assert_int_equal(sv1[i].flags, sv2[j].flags);
+	}
+	for (i = 0; i < na1; i++) {
+		size_t j;
+
+		for (j = 0; j < na2 && (av2[j].spi_i != av1[i].spi_i ||
+					av2[j].kind != av1[i].kind); j++)
+			;
+		assert_true(j < na2);
+		assert_int_equal(av1[i].pkts, av2[j].pkts);
+		assert_int_equal(av1[i].bytes, av2[j].bytes);
+		assert_int_equal(av1[i].flags, av2[j].flags);
+		assert_int_equal(av1[i].deadline, av2[j].deadline);
+	}
+	free(sv1);
+	free(av1);
+	free(sv2);
+	free(av2);
+	teardown_fx(b.fast);
+	teardown_fx(b.full);
+}
+
 /* A later fragment carries no UDP/ESP header: it follows the session of
  * its addresses, both ways, and never creates one. */
 static void test_fragments_follow_session(void **state)
@@ -1271,6 +1496,7 @@ int main(void)
 		cmocka_unit_test(test_marks),
 		cmocka_unit_test(test_bypass_mark),
 		cmocka_unit_test(test_known_sa_packets),
+		cmocka_unit_test(test_esp_fast_path_matches_full),
 		cmocka_unit_test(test_client_limit),
 		cmocka_unit_test(test_sa_learning),
 		cmocka_unit_test(test_fragments_follow_session),

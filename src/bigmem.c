@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "bigmem.h"
+
+#define HUGE_SZ ((size_t)2 << 20)
+
+static size_t big_len(size_t n, size_t size)
+{
+	return (n * size + HUGE_SZ - 1) & ~(HUGE_SZ - 1);
+}
+
+void *big_calloc(size_t n, size_t size)
+{
+	size_t len;
+	void *p;
+
+	if (size && n > SIZE_MAX / 2 / size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (n * size < HUGE_SZ)
+		return calloc(n ? n : 1, size ? size : 1);
+	len = big_len(n, size);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	/* advice only: without THP (or with it off) small pages still work */
+	(void)madvise(p, len, MADV_HUGEPAGE);
+	return p;
+}
+
+void big_free(void *p, size_t n, size_t size)
+{
+	if (!p)
+		return;
+	if (n * size < HUGE_SZ)
+		free(p);
+	else
+		munmap(p, big_len(n, size));
+}
