@@ -57,5 +57,5 @@ for k in esp esp-udp ike natt-ike mix; do
 	printf '%-9s %12s %12s %7s %14s %14s\n' $k "$s" "$l" "$ratio" "$is" "$il"
 done
 rm -f /tmp/bc-$$-s /tmp/bc-$$-l
-"$bin" -s "$large" -n 1 -k esp | grep memory
+"$bin" -s "$large" -n 1 -k esp | grep -E "memory|expiry"
 exit $status

@@ -162,6 +162,9 @@ write_conf() {
 		q1) echo "queues 0"; echo "cpu 0 $other_cpu" ;;
 		q2*) echo "queues 0-1"; echo "cpu 0 0"; echo "cpu 1 $other_cpu" ;;
 		esac
+		# more directives to try (batch, rcvbuf, queue-maxlen ...),
+		# one per line
+		[ -n "${BENCH_CONF:-}" ] && printf '%s\n' "$BENCH_CONF"
 	} >"$tmp/espmasq.conf"
 }
 
@@ -183,7 +186,10 @@ cfg_up() {
 			>"$tmp/rules" || return 1
 		[ "$1" = q2h ] && sed -i 's/ --queue-cpu-fanout//' "$tmp/rules"
 		ns r iptables-restore --noflush <"$tmp/rules" || return 1
-		ip netns exec "${EMP}r" "$ESPMASQD" -f "$tmp/espmasq.conf" -d \
+		# BENCH_WRAP: a command to start the daemon under (chrt -f 10,
+		# nice -n -5, perf record ...)
+		ip netns exec "${EMP}r" ${BENCH_WRAP:-} "$ESPMASQD" \
+			-f "$tmp/espmasq.conf" -d \
 			2>>"$tmp/daemon-$1.log" &
 		dpid=$!
 		TOPO_PIDS+=("$dpid")

@@ -321,6 +321,17 @@ typedef void (*session_gone_fn)(void *ctx, uint32_t client, uint32_t server,
 				uint32_t alias);
 unsigned session_expire_cb(struct session_table *t, uint32_t now,
 			   session_gone_fn gone, void *ctx);
+/*
+ * The same over the next @budget session slots only (0: all of them),
+ * from where the previous call stopped, wrapping round: called often with
+ * a small budget, it bounds how long one call holds the table (a scan of a
+ * million sessions takes tens of milliseconds) and still visits every
+ * session once per max_sessions / @budget calls.
+ */
+unsigned session_expire_step(struct session_table *t, uint32_t now,
+			     uint32_t budget, session_gone_fn gone, void *ctx);
+/* The daemon's budget: a slice it expires every 100 ms. */
+#define SESSION_EXPIRE_SLICE 16384u
 
 /* Removes every session (counted: flushed), with its SAs.  Returns how
  * many sessions went. */

@@ -70,6 +70,7 @@ struct session_table {
 	uint32_t free_b, free_sa;
 	uint64_t seed;
 	uint32_t gate_hold_ms;		/* the hold of the last gate taken */
+	uint32_t expire_at;		/* where session_expire_step() goes on */
 	struct session_counters cnt;
 };
 
@@ -1018,41 +1019,64 @@ unsigned session_expire(struct session_table *t, uint32_t now)
 	return session_expire_cb(t, now, NULL, NULL);
 }
 
+/* Expires session slot @i if it is due, else its SAs that are.  Returns
+ * 1 when the session went. */
+static unsigned expire_slot(struct session_table *t, uint32_t i, uint32_t now,
+			    session_gone_fn fn, void *ctx)
+{
+	struct binding *b = &t->b[i];
+	uint32_t *pp;
+
+	if (!b->in_use)
+		return 0;
+	if (expired(b->deadline, now)) {
+		if (fn)
+			fn(ctx, b->client, b->server, b->alias);
+		binding_delete(t, i + 1);
+		t->cnt.expired++;
+		return 1;
+	}
+	pp = &b->sa_head;
+	while (*pp) {
+		uint32_t sl = *pp;
+		struct sa *a = &t->sa[sl - 1];
+
+		if (expired(a->deadline, now)) {
+			*pp = a->next_sib;
+			sa_unhash(t, sl);
+			sa_release(t, sl);
+			b->n_sa--;
+			t->cnt.sa_expired++;
+		} else {
+			pp = &a->next_sib;
+		}
+	}
+	return 0;
+}
+
 unsigned session_expire_cb(struct session_table *t, uint32_t now,
 			   session_gone_fn fn, void *ctx)
 {
 	unsigned gone = 0;
 	uint32_t i;
 
-	for (i = 0; i < t->max_b; i++) {
-		struct binding *b = &t->b[i];
-		uint32_t *pp;
+	for (i = 0; i < t->max_b; i++)
+		gone += expire_slot(t, i, now, fn, ctx);
+	return gone;
+}
 
-		if (!b->in_use)
-			continue;
-		if (expired(b->deadline, now)) {
-			if (fn)
-				fn(ctx, b->client, b->server, b->alias);
-			binding_delete(t, i + 1);
-			t->cnt.expired++;
-			gone++;
-			continue;
-		}
-		pp = &b->sa_head;
-		while (*pp) {
-			uint32_t sl = *pp;
-			struct sa *a = &t->sa[sl - 1];
+unsigned session_expire_step(struct session_table *t, uint32_t now,
+			     uint32_t budget, session_gone_fn fn, void *ctx)
+{
+	unsigned gone = 0;
+	uint32_t n;
 
-			if (expired(a->deadline, now)) {
-				*pp = a->next_sib;
-				sa_unhash(t, sl);
-				sa_release(t, sl);
-				b->n_sa--;
-				t->cnt.sa_expired++;
-			} else {
-				pp = &a->next_sib;
-			}
-		}
+	if (!budget || budget > t->max_b)
+		budget = t->max_b;
+	for (n = 0; n < budget; n++) {
+		gone += expire_slot(t, t->expire_at, now, fn, ctx);
+		if (++t->expire_at == t->max_b)
+			t->expire_at = 0;
 	}
 	return gone;
 }

@@ -372,6 +372,43 @@ static void test_many(void **state)
 	session_table_free(t);
 }
 
+/* Expiry a slice at a time: each call visits @budget slots from where the
+ * last one stopped, so due sessions go within max / budget calls, and
+ * none that is not due. */
+static void test_expire_step(void **state)
+{
+	enum { N = 1000, BUDGET = 300 };
+	struct session_table *t = mk(N, N);
+	unsigned calls, gone = 0;
+	uint32_t i;
+
+	(void)state;
+	for (i = 0; i < N; i++)
+		assert_int_not_equal(session_add(t, 0x0a000000u + i, S(1),
+						 0x0b000000u + i, 0, 0, 0, 100,
+						 i % 3 ? 1000 : 10),
+				     SESSION_NONE);
+	/* one slice cannot see them all */
+	gone = session_expire_step(t, 200, BUDGET, NULL, NULL);
+	assert_true(gone <= BUDGET / 3 + 1);
+	assert_true(gone > 0);
+	for (calls = 1; calls < (N + BUDGET - 1) / BUDGET; calls++)
+		gone += session_expire_step(t, 200, BUDGET, NULL, NULL);
+	/* every third one was due: all gone after a full round */
+	assert_int_equal(gone, (N + 2) / 3);
+	for (i = 0; i < N; i++)
+		assert_true((session_lookup_out(t, 0x0a000000u + i, S(1)) ==
+			     SESSION_NONE) == (i % 3 == 0));
+	/* the next round wraps and finds nothing more */
+	for (calls = 0; calls < 4; calls++)
+		assert_int_equal(session_expire_step(t, 200, BUDGET, NULL,
+						     NULL), 0);
+	/* a budget of 0 (or more than the table) is the whole table */
+	assert_int_equal(session_expire_step(t, 2000, 0, NULL, NULL),
+			 N - (N + 2) / 3);
+	session_table_free(t);
+}
+
 static void test_bad_limits(void **state)
 {
 	struct session_limits lim = { 0, 10, 0 };
@@ -391,6 +428,7 @@ int main(void)
 		cmocka_unit_test(test_sa_tracking),
 		cmocka_unit_test(test_flush),
 		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_expire_step),
 		cmocka_unit_test(test_bad_limits),
 	};
 
