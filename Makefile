@@ -10,6 +10,8 @@ COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR ?=
 PKG_CONFIG ?= pkg-config
 CC ?= cc
+# gcc-ar: ar with the LTO plugin, for the static core library
+GCC_AR ?= $(if $(shell command -v gcc-ar 2>/dev/null),gcc-ar,ar)
 PYTHON ?= /usr/bin/python3
 
 VERSION := 0.1
@@ -39,10 +41,14 @@ HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 CFLAGS ?= -O2 -g
 CPPFLAGS ?=
 LDFLAGS ?=
-ALL_CFLAGS := -std=c11 $(WARN) $(HARDEN) $(CFLAGS) -pthread
+# Link-time optimization: the packet path crosses files (translate.c calls
+# session.c, alias.c, config.c); inlined across them an ESP packet costs
+# about a quarter fewer instructions (bench-core).  `make LTO=` turns it off.
+LTO ?= -flto=auto
+ALL_CFLAGS := -std=c11 $(WARN) $(HARDEN) $(CFLAGS) $(LTO) -pthread
 ALL_CPPFLAGS := -D_GNU_SOURCE -DESPMASQ_VERSION='"$(VERSION)"' -Iinclude \
 	$(CPPFLAGS)
-ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now -pthread $(LDFLAGS)
+ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now -pthread $(LTO) $(LDFLAGS)
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
@@ -75,7 +81,7 @@ $(BUILD)/%.o: src/%.c
 
 $(BUILD)/libespmasq.a: $(CORE_OBJ)
 	$(E) "  AR      $@"
-	$(Q)rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && $(GCC_AR) rcs $@ $^
 
 $(BUILD)/espmasqd: $(BUILD)/espmasqd.o $(BUILD)/libespmasq.a
 	$(E) "  LD      $@"

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+#include "csum.h"
 #include "translate.h"
 
 static unsigned users(void *ctx, uint32_t alias, uint32_t server)
@@ -633,52 +634,100 @@ void xlate_prefetch(const struct xlate_ctx *x, uint8_t *const *bufs,
 	}
 }
 
+/* Sets the address at @off (12: source, 16: destination) of a whole
+ * IPv4 packet without options to @addr (as stored), updating the IP
+ * checksum and, for UDP, a UDP checksum that is not 0: what
+ * pkt_rewrite_addr() does with such a packet and a computed checksum. */
+static inline void fast_set_addr(uint8_t *buf, unsigned off, uint32_t addr,
+				 bool udp)
+{
+	uint32_t old;
+	uint16_t c;
+
+	memcpy(&old, buf + off, 4);
+	if (old == addr)
+		return;
+	memcpy(buf + off, &addr, 4);
+	memcpy(&c, buf + 10, 2);
+	c = csum_replace4(c, old, addr);
+	memcpy(buf + 10, &c, 2);
+	if (!udp)
+		return;
+	memcpy(&c, buf + 26, 2);
+	if (!c)
+		return;
+	c = csum_replace4(c, old, addr);
+	if (!c)
+		c = 0xffff;
+	memcpy(buf + 26, &c, 2);
+}
+
 enum xlate_result xlate_esp_fast(const struct xlate_ctx *x, uint8_t *buf,
 				 uint32_t len, bool l4_partial, uint32_t now,
 				 struct xlate_out *out, uint8_t *kind)
 {
-	struct pkt_info pi;
-	enum xlate_result r;
+	const struct config *c = x->cfg;
 	const uint8_t *l4 = buf + 20;
+	struct session_hit hit;
+	uint32_t src, dst, spi;
+	bool udp, in;
 
 	/* what pkt_parse() checks, for this shape of packet only: IHL 5,
 	 * the total length the data's, neither MF nor an offset */
 	if (len < 28 || buf[0] != 0x45 || rd16be(buf + 2) != len ||
 	    (rd16be(buf + 6) & 0x3fff))
 		return XL_MAX;
-	pi.proto = buf[9];
-	if (pi.proto == IPPROTO_ESP_) {
-		pi.kind = PKT_ESP;
-		pi.spi = rd32be(l4);
-		pi.sport = pi.dport = 0;
-	} else if (pi.proto == 17 && !x->cfg->natt_lo && len >= 36 &&
+	if (buf[9] == IPPROTO_ESP_) {
+		udp = false;
+		spi = rd32be(l4);
+	} else if (buf[9] == 17 && !c->natt_lo && len >= 36 &&
 		   rd16be(l4 + 4) == len - 20 &&
 		   (rd16be(l4) == NATT_PORT || rd16be(l4 + 2) == NATT_PORT) &&
 		   rd32be(l4 + 8) != 0) {
-		pi.kind = PKT_ESP_UDP;
-		pi.spi = rd32be(l4 + 8);
-		pi.sport = rd16be(l4);
-		pi.dport = rd16be(l4 + 2);
+		udp = true;
+		spi = rd32be(l4 + 8);
 	} else {
 		return XL_MAX;
 	}
-	if (pi.spi < 256)
+	if (spi < 256)
 		return XL_MAX;		/* malformed: pkt_parse() says why */
-	memcpy(&pi.saddr, buf + 12, 4);
-	memcpy(&pi.daddr, buf + 16, 4);
-	pi.len = (uint16_t)len;
-	pi.l4off = 20;
-	pi.frag = FRAG_NONE;
+	src = rd32be(buf + 12);
+	dst = rd32be(buf + 16);
+	in = alias_pool_has(x->pool, dst);
+	if (!in && (!config_is_inside(c, src) || !config_is_server(c, dst)))
+		return XL_MAX;
+	if (session_esp_known(x->table, in ? src : dst,
+			      in ? SA_ESP_IN : SA_ESP_OUT, spi, in ? dst : src,
+			      udp ? SA_F_NATT : 0, len, now,
+			      udp ? c->timeout_natt : c->timeout_esp,
+			      c->timeout_pending, &hit) == SESSION_NONE)
+		return XL_MAX;
+	out->client = in ? hit.peer : src;
+	out->alias = in ? dst : hit.peer;
+	out->server = in ? src : dst;
+	out->mark_value = hit.mark_value;
+	out->mark_mask = hit.mark_mask;
 	out->created = false;
 	out->spi_learned = false;
 	out->ike_learned = false;
 	out->sa_new = false;
-	out->mark_mask = 0;
-	r = xlate_esp_known(x, buf, &pi, l4_partial, now, out);
-	if (r == XL_MAX)
-		return r;
-	*kind = pi.kind;
-	return with_bypass_mark(x, r, out);
+	*kind = udp ? PKT_ESP_UDP : PKT_ESP;
+	if (udp && l4_partial) {
+		/* the UDP checksum is the kernel's to finish: the general
+		 * rewriter knows how */
+		struct pkt_info pi;
+
+		memcpy(&pi.saddr, buf + 12, 4);
+		memcpy(&pi.daddr, buf + 16, 4);
+		pi.len = (uint16_t)len;
+		pi.l4off = 20;
+		pi.proto = 17;
+		pi.frag = FRAG_NONE;
+		pkt_rewrite_addr(buf, &pi, in, htonl(hit.peer), true);
+	} else {
+		fast_set_addr(buf, in ? 16 : 12, htonl(hit.peer), udp);
+	}
+	return with_bypass_mark(x, in ? XL_IN : XL_OUT, out);
 }
 
 const char *xlate_result_name(enum xlate_result r)

@@ -11,7 +11,9 @@
  *                     that most inputs reach the rewriters valid
  *              bit 2: one pkt_rewrite_* call instead of xlate_packet
  *              bits 3-7: seconds to advance the clock (31: an hour)
- *   u8 op      which pkt_rewrite_* call, and src or dst (bit 7)
+ *   u8 op      which pkt_rewrite_* call, and src or dst (bit 7); with
+ *              xlate_packet, bit 6: try xlate_esp_fast() first, as the
+ *              worker does
  *   u32 addr   address for it (as stored in the packet)
  *   u16 port   port for it
  *   u16 len    bytes of packet that follow (cut to what is left)
@@ -22,6 +24,8 @@
  *
  * Invariants (abort() on violation):
  *  - a packet dropped or passed is left byte for byte as it was;
+ *  - xlate_esp_fast() declines every packet pkt_parse() refuses, leaving
+ *    it as it was, and takes only ESP and ESP in UDP;
  *  - a rewritten one keeps its length, changes only the fields the
  *    rewrite owns (addresses, ports, checksums), parses again to the
  *    same kind, and carries the addresses xlate_packet reported;
@@ -108,7 +112,7 @@ static bool trace;	/* FUZZ_TRACE set: one line per record on stderr */
 static void setup_make(struct setup *s, const char *const *lines)
 {
 	struct config_errors e = { .n = 0 };
-	struct session_limits lim = { 8, 12 };
+	struct session_limits lim = { 8, 12, 0 };
 	unsigned i;
 
 	config_init(&s->cfg);
@@ -329,18 +333,32 @@ static session_id spi_owner(const struct setup *s, const struct pkt_info *pi)
 }
 
 static void run_xlate(const struct setup *s, uint8_t *p, struct pkt_info *pi,
-		      bool partial, uint32_t now, uint32_t now_ms)
+		      bool partial, uint32_t now, uint32_t now_ms, bool fast)
 {
 	static uint8_t orig[MAX_PKT];
 	struct pkt_info before = *pi;
 	struct xlate_out out;
-	enum xlate_result r;
+	enum xlate_result r = XL_MAX;
 	session_id owner;
+	uint8_t kind;
 	uint32_t a;
 
 	memcpy(orig, p, pi->len);
 	owner = spi_owner(s, pi);
-	r = xlate_packet(&s->x, p, pi, partial, now, now_ms, &out);
+	if (fast) {
+		r = xlate_esp_fast(&s->x, p, pi->len, partial, now, &out,
+				   &kind);
+		if (r == XL_MAX) {
+			check(!memcmp(orig, p, before.len));
+		} else {
+			check(kind == before.kind);
+			check(kind == PKT_ESP || kind == PKT_ESP_UDP);
+			/* what the full path keeps in @pi */
+			check(pkt_parse(p, before.len, pi) == PKT_OK);
+		}
+	}
+	if (r == XL_MAX)
+		r = xlate_packet(&s->x, p, pi, partial, now, now_ms, &out);
 	if (r == XL_IN && owner != SESSION_NONE)
 		check(out.client == session_client(s->t, owner));
 	check((unsigned)r < XL_MAX);
@@ -497,6 +515,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fixup(pkt, len, partial);
 		err = pkt_parse(pkt, len, &pi);
 		if (err) {
+			static uint8_t orig[MAX_PKT];
+			struct xlate_out out;
+			uint8_t kind;
+
+			memcpy(orig, pkt, len);
+			check(xlate_esp_fast(&s->x, pkt, (uint32_t)len, partial,
+					     now, &out, &kind) == XL_MAX);
+			check(!memcmp(orig, pkt, len));
 			if (trace)
 				fprintf(stderr, "t=%u %s\n", now,
 					pkt_err_name(err));
@@ -505,7 +531,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (flags & 4)
 			run_direct(pkt, &pi, partial, op, addr, port);
 		else
-			run_xlate(s, pkt, &pi, partial, now, now_ms);
+			run_xlate(s, pkt, &pi, partial, now, now_ms,
+				  op & 0x40);
 	}
 	check_table(s);
 	return 0;

@@ -210,10 +210,10 @@ static int sa(struct session_table *t, session_id a, enum sa_kind kind,
 static void test_sa_tracking(void **state)
 {
 	struct session_table *t = mk(8, 4);
-	struct session_view *sv;
-	struct sa_view *av;
+	struct session_view *sv = NULL;
+	struct sa_view *av = NULL;
 	struct session_counters c;
-	size_t nsv, nav, i;
+	size_t nsv = 0, nav = 0, i;
 	session_id a;
 	bool seen_ike = false, seen_out = false, seen_in = false;
 

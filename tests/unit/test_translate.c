@@ -1212,6 +1212,8 @@ struct both {
 static enum xlate_result both_run(struct both *b, const uint8_t *pkt,
 				  size_t len, uint32_t now)
 {
+	/* odd times: the kernel left the UDP checksum to finish */
+	bool partial = now & 1;
 	uint8_t p1[256], p2[256];
 	struct xlate_out o1, o2;
 	struct pkt_info pi;
@@ -1221,8 +1223,8 @@ static enum xlate_result both_run(struct both *b, const uint8_t *pkt,
 
 	memcpy(p1, pkt, len);
 	memcpy(p2, pkt, len);
-	r1 = xlate_esp_fast(&b->fast->x, p1, (uint32_t)len, false, now, &o1,
-			    &kind);
+	r1 = xlate_esp_fast(&b->fast->x, p1, (uint32_t)len, partial, now,
+			    &o1, &kind);
 	if (r1 != XL_MAX) {
 		b->taken++;
 		assert_true(r1 == XL_OUT || r1 == XL_IN);
@@ -1231,13 +1233,13 @@ static enum xlate_result both_run(struct both *b, const uint8_t *pkt,
 	} else {
 		e1 = pkt_parse(p1, len, &pi);
 		if (e1 == PKT_OK)
-			r1 = xlate_packet(&b->fast->x, p1, &pi, false, now,
-					  now * 1000u, &o1);
+			r1 = xlate_packet(&b->fast->x, p1, &pi, partial,
+					  now, now * 1000u, &o1);
 	}
 	e2 = pkt_parse(p2, len, &pi);
 	r2 = XL_MAX;
 	if (e2 == PKT_OK)
-		r2 = xlate_packet(&b->full->x, p2, &pi, false, now,
+		r2 = xlate_packet(&b->full->x, p2, &pi, partial, now,
 				  now * 1000u, &o2);
 	assert_int_equal(e1, e2);
 	assert_int_equal(r1, r2);
