@@ -166,6 +166,7 @@ core_burst(const struct bench *b, uint8_t (*work)[PKT_LEN], unsigned n,
 		if (r == XL_MAX) {
 			if (pkt_parse(work[i], PKT_LEN, &pi) != PKT_OK)
 				continue;
+			pi.esp_missed = kind != PKT_KIND_MAX;
 			r = xlate_packet(&b->x, work[i], &pi, false, 2, 2000,
 					 &xo);
 		}

@@ -121,6 +121,8 @@ struct pkt_info {
 	uint8_t kind;		/* enum pkt_kind */
 	uint8_t frag;		/* enum pkt_frag */
 	uint8_t has_ike;	/* ike is filled */
+	uint8_t esp_missed;	/* not the parser's: xlate_esp_fast() found
+				 * no plain known SA for it (translate.h) */
 	uint32_t spi;		/* ESP SPI, host order (PKT_ESP, PKT_ESP_UDP) */
 	uint32_t seq;
 	struct ike_info ike;

@@ -92,7 +92,10 @@ void xlate_prefetch(const struct xlate_ctx *x, uint8_t *const *bufs,
  * what pkt_parse() would of such a packet, then translates it exactly as
  * pkt_parse() and xlate_packet() would: returns XL_OUT or XL_IN, with
  * *@kind set to PKT_ESP or PKT_ESP_UDP; or XL_MAX, nothing changed, when
- * the packet needs the full path.
+ * the packet needs the full path.  Declining, it leaves *@kind
+ * PKT_KIND_MAX, or the packet's kind when it got as far as the lookup:
+ * then the caller sets esp_missed in the packet's pkt_info, so that
+ * xlate_packet() does not look it up again.
  */
 enum xlate_result xlate_esp_fast(const struct xlate_ctx *x, uint8_t *buf,
 				 uint32_t len, bool l4_partial, uint32_t now,

@@ -1054,16 +1054,6 @@ static unsigned expire_slot(struct session_table *t, uint32_t i, uint32_t now,
 	return 0;
 }
 
-unsigned session_expire_cb(struct session_table *t, uint32_t now,
-			   session_gone_fn fn, void *ctx)
-{
-	unsigned gone = 0;
-	uint32_t i;
-
-	for (i = 0; i < t->max_b; i++)
-		gone += expire_slot(t, i, now, fn, ctx);
-	return gone;
-}
 
 unsigned session_expire_step(struct session_table *t, uint32_t now,
 			     uint32_t budget, session_gone_fn fn, void *ctx)
@@ -1079,6 +1069,13 @@ unsigned session_expire_step(struct session_table *t, uint32_t now,
 			t->expire_at = 0;
 	}
 	return gone;
+}
+
+unsigned session_expire_cb(struct session_table *t, uint32_t now,
+			   session_gone_fn fn, void *ctx)
+{
+	/* the whole table, from where the slices are: they stay there */
+	return session_expire_step(t, now, 0, fn, ctx);
 }
 
 /* Removes the sessions of @client, or every session when @all. */

@@ -360,48 +360,56 @@ static session_id demux(const struct xlate_ctx *x, const struct pkt_info *pi,
 }
 
 /*
+ * The lookup of an ESP packet (@spi, in UDP when @udp) from @src to @dst
+ * (host order) of an SA the table knows, of a session alone on its alias:
+ * XL_IN or XL_OUT, the session touched and @out's addresses and mark set,
+ * or XL_MAX (nothing changed).
+ */
+static inline __attribute__((always_inline)) enum xlate_result
+esp_lookup(const struct xlate_ctx *x, uint32_t src, uint32_t dst, uint32_t spi,
+	   bool udp, uint32_t len, uint32_t now, struct xlate_out *out)
+{
+	const struct config *c = x->cfg;
+	struct session_hit hit;
+	bool in = alias_pool_has(x->pool, dst);
+
+	if (!in && (!config_is_inside(c, src) || !config_is_server(c, dst)))
+		return XL_MAX;
+	if (session_esp_known(x->table, in ? src : dst,
+			      in ? SA_ESP_IN : SA_ESP_OUT, spi, in ? dst : src,
+			      udp ? SA_F_NATT : 0, len, now,
+			      udp ? c->timeout_natt : c->timeout_esp,
+			      c->timeout_pending, &hit) == SESSION_NONE)
+		return XL_MAX;
+	out->client = in ? hit.peer : src;
+	out->alias = in ? dst : hit.peer;
+	out->server = in ? src : dst;
+	out->mark_value = hit.mark_value;
+	out->mark_mask = hit.mark_mask;
+	return in ? XL_IN : XL_OUT;
+}
+
+/*
  * An ESP packet, raw or in UDP with the ports kept, of an SA the table
  * knows, of a session alone on its alias: the common case, done with one
  * lookup.  It does what the full path would with such a packet.  Returns
  * XL_MAX when the packet needs the full path.
  */
-static inline __attribute__((always_inline)) enum xlate_result
-xlate_esp_known(const struct xlate_ctx *x, uint8_t *buf, struct pkt_info *pi,
-		bool l4_partial, uint32_t now, struct xlate_out *out)
+static enum xlate_result xlate_esp_known(const struct xlate_ctx *x,
+					 uint8_t *buf, struct pkt_info *pi,
+					 bool l4_partial, uint32_t now,
+					 struct xlate_out *out)
 {
-	const struct config *c = x->cfg;
-	uint32_t src = ntohl(pi->saddr), dst = ntohl(pi->daddr);
-	uint32_t timeout = pi->kind == PKT_ESP ? c->timeout_esp :
-			   c->timeout_natt;
-	uint8_t natt = pi->kind == PKT_ESP_UDP ? SA_F_NATT : 0;
-	struct session_hit hit;
+	enum xlate_result r = esp_lookup(x, ntohl(pi->saddr),
+					 ntohl(pi->daddr), pi->spi,
+					 pi->kind == PKT_ESP_UDP, pi->len, now,
+					 out);
 
-	if (alias_pool_has(x->pool, dst)) {
-		if (session_esp_known(x->table, src, SA_ESP_IN, pi->spi, dst,
-				      natt, pi->len, now, timeout,
-				      c->timeout_pending, &hit) == SESSION_NONE)
-			return XL_MAX;
-		out->alias = dst;
-		out->server = src;
-		out->client = hit.peer;
-		out->mark_value = hit.mark_value;
-		out->mark_mask = hit.mark_mask;
-		pkt_rewrite_addr(buf, pi, true, htonl(out->client), l4_partial);
-		return XL_IN;
-	}
-	if (!config_is_inside(c, src) || !config_is_server(c, dst))
-		return XL_MAX;
-	if (session_esp_known(x->table, dst, SA_ESP_OUT, pi->spi, src, natt,
-			      pi->len, now, timeout, c->timeout_pending,
-			      &hit) == SESSION_NONE)
-		return XL_MAX;
-	out->client = src;
-	out->server = dst;
-	out->alias = hit.peer;
-	out->mark_value = hit.mark_value;
-	out->mark_mask = hit.mark_mask;
-	pkt_rewrite_addr(buf, pi, false, htonl(out->alias), l4_partial);
-	return XL_OUT;
+	if (r != XL_MAX)
+		pkt_rewrite_addr(buf, pi, r == XL_IN,
+				 htonl(r == XL_IN ? out->client : out->alias),
+				 l4_partial);
+	return r;
 }
 
 static enum xlate_result xlate_one(const struct xlate_ctx *x, uint8_t *buf,
@@ -422,7 +430,7 @@ static enum xlate_result xlate_one(const struct xlate_ctx *x, uint8_t *buf,
 	if (pi->kind == PKT_ICMP_ERR)
 		return xlate_icmp(x, buf, pi, out);
 	if ((pi->kind == PKT_ESP || (pi->kind == PKT_ESP_UDP && !c->natt_lo)) &&
-	    pi->frag == FRAG_NONE) {
+	    pi->frag == FRAG_NONE && !pi->esp_missed) {
 		enum xlate_result r = xlate_esp_known(x, buf, pi, l4_partial,
 						      now, out);
 
@@ -668,10 +676,11 @@ enum xlate_result xlate_esp_fast(const struct xlate_ctx *x, uint8_t *buf,
 {
 	const struct config *c = x->cfg;
 	const uint8_t *l4 = buf + 20;
-	struct session_hit hit;
-	uint32_t src, dst, spi;
-	bool udp, in;
+	enum xlate_result r;
+	uint32_t spi, peer;
+	bool udp;
 
+	*kind = PKT_KIND_MAX;
 	/* what pkt_parse() checks, for this shape of packet only: IHL 5,
 	 * the total length the data's, neither MF nor an offset */
 	if (len < 28 || buf[0] != 0x45 || rd16be(buf + 2) != len ||
@@ -691,27 +700,18 @@ enum xlate_result xlate_esp_fast(const struct xlate_ctx *x, uint8_t *buf,
 	}
 	if (spi < 256)
 		return XL_MAX;		/* malformed: pkt_parse() says why */
-	src = rd32be(buf + 12);
-	dst = rd32be(buf + 16);
-	in = alias_pool_has(x->pool, dst);
-	if (!in && (!config_is_inside(c, src) || !config_is_server(c, dst)))
+	/* from here on the full path would look this packet up the same
+	 * way: *@kind tells it not to again */
+	*kind = udp ? PKT_ESP_UDP : PKT_ESP;
+	r = esp_lookup(x, rd32be(buf + 12), rd32be(buf + 16), spi, udp, len, now,
+		       out);
+	if (r == XL_MAX)
 		return XL_MAX;
-	if (session_esp_known(x->table, in ? src : dst,
-			      in ? SA_ESP_IN : SA_ESP_OUT, spi, in ? dst : src,
-			      udp ? SA_F_NATT : 0, len, now,
-			      udp ? c->timeout_natt : c->timeout_esp,
-			      c->timeout_pending, &hit) == SESSION_NONE)
-		return XL_MAX;
-	out->client = in ? hit.peer : src;
-	out->alias = in ? dst : hit.peer;
-	out->server = in ? src : dst;
-	out->mark_value = hit.mark_value;
-	out->mark_mask = hit.mark_mask;
 	out->created = false;
 	out->spi_learned = false;
 	out->ike_learned = false;
 	out->sa_new = false;
-	*kind = udp ? PKT_ESP_UDP : PKT_ESP;
+	peer = r == XL_IN ? out->client : out->alias;
 	if (udp && l4_partial) {
 		/* the UDP checksum is the kernel's to finish: the general
 		 * rewriter knows how */
@@ -723,11 +723,11 @@ enum xlate_result xlate_esp_fast(const struct xlate_ctx *x, uint8_t *buf,
 		pi.l4off = 20;
 		pi.proto = 17;
 		pi.frag = FRAG_NONE;
-		pkt_rewrite_addr(buf, &pi, in, htonl(hit.peer), true);
+		pkt_rewrite_addr(buf, &pi, r == XL_IN, htonl(peer), true);
 	} else {
-		fast_set_addr(buf, in ? 16 : 12, htonl(hit.peer), udp);
+		fast_set_addr(buf, r == XL_IN ? 16 : 12, htonl(peer), udp);
 	}
-	return with_bypass_mark(x, in ? XL_IN : XL_OUT, out);
+	return with_bypass_mark(x, r, out);
 }
 
 const char *xlate_result_name(enum xlate_result r)

@@ -133,6 +133,7 @@ static uint32_t decide(struct daemon *d, struct worker_counters *c,
 	struct pkt_info pi;
 	struct xlate_out xo;
 	enum pkt_err perr;
+	uint8_t fast_kind;
 	enum xlate_result r;
 	bool partial;
 
@@ -147,6 +148,7 @@ static uint32_t decide(struct daemon *d, struct worker_counters *c,
 					pi.kind == PKT_ESP_UDP, pkt_mark,
 					payload, set_mark, mark);
 	}
+	fast_kind = pi.kind;
 	perr = pkt_parse(data, len, &pi);
 	if (perr != PKT_OK) {
 		counter_add(&c->malformed[perr], 1);
@@ -156,6 +158,7 @@ static uint32_t decide(struct daemon *d, struct worker_counters *c,
 			    pkt_err_name(perr), len);
 		return NF_DROP;
 	}
+	pi.esp_missed = fast_kind != PKT_KIND_MAX;
 	if (first)
 		counter_add(&c->kind[pi.kind], 1);
 	r = xlate_packet(&d->xlate, data, &pi, partial, now, now_ms, &xo);

@@ -350,6 +350,9 @@ static void run_xlate(const struct setup *s, uint8_t *p, struct pkt_info *pi,
 				   &kind);
 		if (r == XL_MAX) {
 			check(!memcmp(orig, p, before.len));
+			/* looked up and not found: the full path must not
+			 * need to again */
+			pi->esp_missed = kind != PKT_KIND_MAX;
 		} else {
 			check(kind == before.kind);
 			check(kind == PKT_ESP || kind == PKT_ESP_UDP);

@@ -1218,7 +1218,7 @@ static enum xlate_result both_run(struct both *b, const uint8_t *pkt,
 	struct xlate_out o1, o2;
 	struct pkt_info pi;
 	enum xlate_result r1, r2;
-	uint8_t kind = 0xee;
+	uint8_t kind;
 	enum pkt_err e1 = PKT_OK, e2;
 
 	memcpy(p1, pkt, len);
@@ -1232,6 +1232,7 @@ static enum xlate_result both_run(struct both *b, const uint8_t *pkt,
 		assert_int_equal(kind, pi.kind);
 	} else {
 		e1 = pkt_parse(p1, len, &pi);
+		pi.esp_missed = kind != PKT_KIND_MAX;
 		if (e1 == PKT_OK)
 			r1 = xlate_packet(&b->fast->x, p1, &pi, partial,
 					  now, now * 1000u, &o1);
