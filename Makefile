@@ -65,7 +65,7 @@ endif
 
 CORE := bigmem csum packet l2tp gateway session alias translate config log rules queue \
 	worker reload state notify events filter prom metrics heartbeat privs \
-	ctlreq control
+	ctlreq control offload
 CORE_OBJ := $(CORE:%=$(BUILD)/%.o)
 UNIT := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT:%=$(BUILD)/tests/%)

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Kernel offload of established ESP flows: elements of the nftables maps
+ * in table OFFLOAD_TABLE, managed over raw nfnetlink (libmnl, no
+ * libnftnl).  The ruleset rewrites addresses from the four address maps
+ * and jumps to a mark chain from the four "_mark" verdict maps.
+ *
+ * Packet workers append to a batch (offload_add, offload_del) and send it
+ * without waiting; the kernel answers only errors, which offload_reap
+ * collects later.  A batch is one nftables transaction: one failing
+ * element (say, a mark chain that does not exist) drops every element of
+ * that batch.  The main thread makes the synchronous calls (offload_flush,
+ * offload_scan).  A struct offload is not thread-safe: one per thread.
+ */
+#ifndef ESPMASQ_OFFLOAD_H
+#define ESPMASQ_OFFLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct nlmsghdr;
+
+#define OFFLOAD_TABLE		"espmasq_offload"
+/* The mark maps jump to chains named after the mark they set. */
+#define OFFLOAD_MARK_CHAIN_FMT	"mark_%08x_%08x"
+
+enum offload_map {
+	OFFLOAD_IN_ESP,
+	OFFLOAD_IN_UDP,
+	OFFLOAD_OUT_ESP,
+	OFFLOAD_OUT_UDP,
+	OFFLOAD_MAPS
+};
+
+struct offload_entry {
+	enum offload_map map;
+	uint32_t src, dst, spi;		/* the key, host byte order */
+	uint32_t addr;			/* the new address, host order */
+	uint32_t mark_value, mark_mask;	/* mask 0: no mark element */
+};
+
+struct offload;
+
+/* Called by offload_scan for each element; e->mark_* are 0. */
+typedef void (*offload_seen_fn)(void *ctx, const struct offload_entry *e,
+				uint64_t packets, uint64_t bytes);
+
+/* The name of address map @m ("in_esp", ...), or NULL when @m is out of
+ * range; its mark map is the same name with "_mark" appended. */
+const char *offload_map_name(enum offload_map m);
+
+/*
+ * Opens a NETLINK_NETFILTER socket and allocates the batch and receive
+ * buffers, the only allocation the module makes.  Returns NULL and sets
+ * *err to -errno on failure.  Without CAP_NET_ADMIN it still opens: the
+ * -EPERM comes back from offload_reap or the synchronous calls.
+ */
+struct offload *offload_open(int *err);
+
+/* Closes the socket and frees @o; pending entries are dropped.  NULL is
+ * a no-op. */
+void offload_close(struct offload *o);
+
+/* The socket's descriptor, to poll for error replies (POLLIN). */
+int offload_fd(const struct offload *o);
+
+/*
+ * Appends @e to the pending batch: a NEWSETELEM into its address map and,
+ * when e->mark_mask != 0, one into its mark map.  No system call.  Adding
+ * an element that exists with the same data is not an error; with other
+ * data the kernel refuses it (EEXIST), so change an entry with
+ * offload_del then offload_add.  Returns 0, -ENOSPC when the batch is
+ * full (send it and retry), or -EINVAL for a bad map.
+ */
+int offload_add(struct offload *o, const struct offload_entry *e);
+
+/*
+ * Appends the removal of @e's address and mark elements (whatever
+ * e->mark_mask says) with NFT_MSG_DESTROYSETELEM, which ignores missing
+ * elements (Linux 6.3 and later).  Only e->map and the key are used.
+ * Returns 0, -ENOSPC or -EINVAL as offload_add.
+ */
+int offload_del(struct offload *o, const struct offload_entry *e);
+
+/* Entries (offload_add and offload_del calls) appended since the last
+ * offload_send. */
+unsigned offload_pending(const struct offload *o);
+
+/*
+ * Sends the pending batch in one sendmsg, without asking for
+ * acknowledgements: the kernel queues an error reply for each element it
+ * refused, and then applies none of the batch.  The batch is emptied
+ * whether or not the send works.  Returns the number of entries sent (0
+ * when none were pending) or -errno from sendmsg.
+ */
+int offload_send(struct offload *o);
+
+/*
+ * Reads, without blocking, the error replies to earlier batches, plus
+ * those the synchronous calls met on the way.  Returns how many it read
+ * (0 when none) and stores the last one's -errno (0 when none) in *last
+ * when @last is not NULL.  An overflow of the receive buffer, which loses
+ * replies, counts as one error and makes *last -ENOBUFS.
+ */
+int offload_reap(struct offload *o, int *last);
+
+/*
+ * Removes every element of the eight maps in one transaction and waits
+ * for the kernel.  Returns 0, or -errno: -ENOENT when the table or a map
+ * is missing (then nothing was removed).
+ */
+int offload_flush(struct offload *o);
+
+/*
+ * Dumps the four address maps with NFT_MSG_GETSETELEM_RESET (Linux 6.5
+ * and later), which zeroes each counter as it reads it, and calls @fn for
+ * each element with what it counted since the last reset.  Elements added
+ * or removed during the scan may be missed or seen twice.  Returns the
+ * number of elements seen or -errno: the kernel's error (-ENOENT without
+ * the table, -EINVAL or -EOPNOTSUPP on kernels without the reset dump),
+ * -EPROTO for a message it cannot decode (the others are still reported),
+ * -ETIMEDOUT when the kernel stops answering.
+ */
+int offload_scan(struct offload *o, offload_seen_fn fn, void *ctx);
+
+/*
+ * For tests: the pure message builders and parser offload_* uses.  The
+ * builders write into @buf of @size bytes and return the bytes written,
+ * -ENOSPC when they do not fit, or -EINVAL for a bad map.
+ */
+
+/* NFNL_MSG_BATCH_BEGIN or NFNL_MSG_BATCH_END (@type) for nf_tables. */
+int offload_build_batch(void *buf, size_t size, uint16_t type, uint32_t seq);
+/* The NEWSETELEM message(s) of offload_add, each with sequence @seq. */
+int offload_build_add(void *buf, size_t size, uint32_t seq,
+		      const struct offload_entry *e);
+/* The two DESTROYSETELEM messages of offload_del. */
+int offload_build_del(void *buf, size_t size, uint32_t seq,
+		      const struct offload_entry *e);
+/* A whole batch emptying the eight maps, each message asking for an
+ * acknowledgement. */
+int offload_build_flush(void *buf, size_t size, uint32_t seq);
+/* The GETSETELEM_RESET dump request for address map @m. */
+int offload_build_scan(void *buf, size_t size, uint32_t seq,
+		       enum offload_map m);
+/*
+ * Decodes one dump message (NEWSETELEM from an address map of
+ * OFFLOAD_TABLE) whose nlmsg_len has been checked against what was
+ * received, and calls @fn for each element in it, only once all of them
+ * decoded.  Returns the number of elements, or -EPROTO for a message that
+ * is not such a dump, is truncated or malformed, or lacks a counter.
+ */
+int offload_parse_elems(const struct nlmsghdr *nlh, offload_seen_fn fn,
+			void *ctx);
+
+#endif
