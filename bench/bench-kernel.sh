@@ -13,6 +13,8 @@
 #   q2     espmasqd, queues 0-1, one worker pinned per CPU (cpu 0 0, cpu 1 1):
 #          --print-rules gives --queue-cpu-fanout
 #   q2h    as q2 with the flow hash (--queue-balance alone) instead
+#   q1o, q2o  as q1, q2 with offload on: established ESP rewritten by the
+#          nft table of --print-rules=offload, the rest queued
 #
 # NAME@2 runs NAME with two generators, one per CPU, each sending half the
 # clients at half the rate, as traffic arriving on two NIC queues would;
@@ -159,8 +161,11 @@ write_conf() {
 		echo "server $server/32"
 		echo "control $tmp/espmasq.sock"
 		case $1 in
-		q1) echo "queues 0"; echo "cpu 0 $other_cpu" ;;
+		q1*) echo "queues 0"; echo "cpu 0 $other_cpu" ;;
 		q2*) echo "queues 0-1"; echo "cpu 0 0"; echo "cpu 1 $other_cpu" ;;
+		esac
+		case $1 in
+		*o) echo "offload on" ;;
 		esac
 		# more directives to try (batch, rcvbuf, queue-maxlen ...),
 		# one per line
@@ -178,7 +183,7 @@ cfg_up() {
 				-s "192.0.2.$((128 + i))" -j SNAT \
 				--to-source "${aliases[$i]}" || return 1
 		done ;;
-	q1|q2|q2h)
+	q1|q2|q2h|q1o|q2o)
 		write_conf "$1"
 		"$ESPMASQD" -f "$tmp/espmasq.conf" -t >/dev/null || return 1
 		rm -f "$tmp/espmasq.sock"
@@ -186,6 +191,10 @@ cfg_up() {
 			>"$tmp/rules" || return 1
 		[ "$1" = q2h ] && sed -i 's/ --queue-cpu-fanout//' "$tmp/rules"
 		ns r iptables-restore --noflush <"$tmp/rules" || return 1
+		case $1 in
+		*o) "$ESPMASQD" -f "$tmp/espmasq.conf" --print-rules=offload |
+			ns r nft -f - || return 1 ;;
+		esac
 		# BENCH_WRAP: a command to start the daemon under (chrt -f 10,
 		# nice -n -5, perf record ...)
 		ip netns exec "${EMP}r" ${BENCH_WRAP:-} "$ESPMASQD" \
@@ -220,6 +229,7 @@ cfg_down() {
 		ns r iptables -t "$t" -F
 		ns r iptables -t "$t" -X
 	done
+	ns r nft delete table ip espmasq_offload 2>/dev/null
 	ns r conntrack -F >/dev/null 2>&1
 	return 0
 }

@@ -325,7 +325,7 @@ int main(int argc, char **argv)
 	b.pk = malloc(2 * sessions * PKT_LEN);
 	if (!t || !pool || !b.pk)
 		return 1;
-	b.x = (struct xlate_ctx){ t, cfg, pool };
+	b.x = (struct xlate_ctx){ t, cfg, pool, false };
 	b.sessions = sessions;
 
 	for (i = 0; i < sessions; i++)

@@ -131,6 +131,8 @@ struct config {
 	uint32_t queue_maxlen;		/* kernel queue length per queue */
 	uint32_t rcvbuf;		/* netlink socket buffer, bytes */
 	uint32_t batch;			/* packets per receive / verdict burst */
+	bool offload;			/* established ESP rewritten by nft */
+	uint32_t offload_scan;		/* seconds between counter reads */
 
 	char control[CONFIG_SUN_PATH_MAX];
 	char state[CONFIG_PATH_MAX];	/* "" = not kept */

@@ -32,6 +32,18 @@ struct queue_loss {
 	bool active;			/* losing in the last tick */
 };
 
+/* What the offload's counter scans found (offload on). */
+struct offload_stats {
+	bool on;			/* the kernel takes established ESP */
+	char why_off[32];		/* ...else why not, one word */
+	uint64_t scans, scan_errors;
+	uint64_t entries;		/* entries seen, summed over scans */
+	uint64_t pkts, bytes;		/* what the kernel translated */
+	uint64_t stale;			/* entries removed: the SA is gone */
+	uint64_t errors;		/* entries that could not be removed */
+	uint32_t last_entries, last_scan_ms;
+};
+
 struct daemon {
 	const char *config_path;
 	struct config *cfg;
@@ -54,6 +66,10 @@ struct daemon {
 	struct log_limit lim_drop[XL_MAX];
 	struct log_limit lim_malformed;
 	struct log_limit lim_created;
+	struct log_limit lim_offload;
+
+	struct offload *off;		/* offload on: the main thread's */
+	struct offload_stats off_stats;	/* main thread */
 };
 
 struct reload_result {

@@ -26,6 +26,12 @@
  * bypass, so in the seconds before the heartbeat runs out they are dropped,
  * never leaked.  Packets espmasqd translated carry bypass-mark, which the
  * nat chain leaves alone (a daemon that stalled past its heartbeat).
+ *
+ * With offload on, the nft table RULES_OFFLOAD_TABLE (in either format;
+ * with iptables rules it is printed apart, --print-rules=offload) rewrites
+ * established ESP flows in the kernel, from maps espmasqd fills (see
+ * offload.h).  Its chains run just before the mangle ones; a packet they
+ * rewrote no longer matches the queue rules, which expect it untranslated.
  */
 #ifndef ESPMASQ_RULES_H
 #define ESPMASQ_RULES_H
@@ -37,6 +43,7 @@
 enum rules_format {
 	RULES_IPTABLES = 0,
 	RULES_NFT,
+	RULES_OFFLOAD,		/* only the offload table, for nft -f */
 };
 
 #define RULES_CHAIN_RAW		"ESPMASQ-RAW"
@@ -48,6 +55,7 @@ enum rules_format {
 #define RULES_CHAIN_GWOUT	"ESPMASQ-GWOUT"	/* mode gateway, OUTPUT */
 #define RULES_NATT_METER	"espmasq-natt"	/* mode gateway */
 #define RULES_NFT_TABLE		"espmasq"
+#define RULES_OFFLOAD_TABLE	"espmasq_offload"	/* offload on */
 #define RULES_HEARTBEAT_NAME	"espmasq"	/* /proc/net/xt_recent/ */
 #define RULES_HEARTBEAT_SECONDS	3
 

@@ -38,6 +38,10 @@ enum sa_kind {
 					 * outbound SPI has paired with yet */
 
 #define SA_F_NATT		0x01	/* IKE on 4500 / ESP in UDP */
+/* handed to the kernel (offload): raw ESP, ESP in UDP (one SPI may come
+ * both ways; each is its own entry there) */
+#define SA_F_OFFLOADED		0x02
+#define SA_F_OFFLOADED_UDP	0x04
 
 struct session_limits {
 	uint32_t max_sessions;
@@ -164,17 +168,41 @@ bool session_client_full(struct session_table *t, uint32_t client);
  * session and the SA are touched as session_touch() and session_sa_touch()
  * would (@timeout for both, @pending before the first reply, @natt_flag
  * added to the SA's flags).  Returns that session, or SESSION_NONE (nothing
- * changed) when the packet needs the full path.
+ * changed) when the packet needs the full path.  With @claim, the first
+ * such packet of the SA in each encapsulation (raw, or in UDP when
+ * @natt_flag) sets hit->offload_new: the caller hands it to the kernel.
  */
 struct session_hit {
 	uint32_t peer;			/* inbound: the client; out: the alias */
 	uint32_t mark_value, mark_mask;
+	bool offload_new;		/* @claim: the SA is the caller's to
+					 * hand to the kernel */
 };
 session_id session_esp_known(struct session_table *t, uint32_t server,
 			     enum sa_kind kind, uint32_t spi, uint32_t local,
 			     uint8_t natt_flag, uint32_t bytes, uint32_t now,
-			     uint32_t timeout, uint32_t pending,
+			     uint32_t timeout, uint32_t pending, bool claim,
 			     struct session_hit *hit);
+
+/*
+ * What the kernel counted, @pkts packets and @bytes bytes since the last
+ * call, of an SA offloaded with session_esp_known(..., claim, ...) (in UDP
+ * when @natt_flag is SA_F_NATT), whose packets from @server's side
+ * (inbound) or @local's (outbound) were given @peer's address.  The
+ * session and the SA are touched as by session_esp_known(), once for all.
+ * Returns 0; -ENOENT when the table knows no such SA; -ESTALE when it does
+ * but would not translate it so (not offloaded so, or to another peer):
+ * either way the kernel's entry is to go.
+ */
+int session_esp_credit(struct session_table *t, uint32_t server,
+		       enum sa_kind kind, uint32_t spi, uint32_t local,
+		       uint32_t peer, uint8_t natt_flag, uint64_t pkts,
+		       uint64_t bytes, uint32_t now, uint32_t timeout,
+		       uint32_t pending);
+
+/* Forgets which SAs were offloaded (after the kernel's entries went):
+ * each is offloaded again by its next packet. */
+void session_offload_forget(struct session_table *t);
 
 /*
  * Prefetching for session_esp_known() over a burst of @n packets, each

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "offload.h"
 #include "packet.h"
 #include "queue.h"
 #include "translate.h"
@@ -36,6 +37,8 @@ struct worker_counters {
 	uint64_t malformed[PKT_ERR_MAX];
 	uint64_t xlate[XL_MAX];
 	uint64_t gw_marked;		/* gateway: outbound mark changed */
+	uint64_t offloaded;		/* SAs handed to the kernel */
+	uint64_t offload_errors;	/* ...that it refused, or not sent */
 	uint64_t kind[PKT_KIND_MAX];
 };
 
@@ -111,5 +114,11 @@ void worker_queue_counters(const struct worker *w, struct queue_counters *out);
 uint32_t worker_decide(struct daemon *d, struct worker_counters *c,
 		       struct queue_pkt *pkt, uint32_t now, uint32_t now_ms,
 		       bool *payload, bool *set_mark, uint32_t *mark);
+/* The same, and with offload on, when the packet's SA is to be handed to
+ * the kernel now, its entry in *@off (@off->map OFFLOAD_MAPS: none). */
+uint32_t worker_decide_off(struct daemon *d, struct worker_counters *c,
+			   struct queue_pkt *pkt, uint32_t now,
+			   uint32_t now_ms, bool *payload, bool *set_mark,
+			   uint32_t *mark, struct offload_entry *off);
 
 #endif

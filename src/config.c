@@ -47,6 +47,8 @@ enum config_once {
 	ONCE_MODE,
 	ONCE_GATEWAY_MARK,
 	ONCE_TIMEOUT_GATEWAY,
+	ONCE_OFFLOAD,
+	ONCE_OFFLOAD_SCAN,
 	ONCE_COUNT,
 	ONCE_NONE = -1,
 };
@@ -782,6 +784,21 @@ static int config_do_gate_hold(struct config_ctx *x, char **argv)
 				   10, 60000, &x->c->gate_hold_ms);
 }
 
+static int config_do_offload(struct config_ctx *x, char **argv)
+{
+	if (strcmp(argv[0], "on") && strcmp(argv[0], "off"))
+		return config_error(x, "'offload' takes on or off, not %s",
+				    argv[0]);
+	x->c->offload = !strcmp(argv[0], "on");
+	return 0;
+}
+
+static int config_do_offload_scan(struct config_ctx *x, char **argv)
+{
+	return config_parse_number(x, "'offload-scan' (seconds)", argv[0], 1,
+				   60, &x->c->offload_scan);
+}
+
 static int config_do_queue_maxlen(struct config_ctx *x, char **argv)
 {
 	return config_parse_number(x, "'queue-maxlen'", argv[0], 1, 1U << 20,
@@ -1006,6 +1023,10 @@ static const struct config_directive config_directives[] = {
 	  "alias-clients N|unlimited", config_do_alias_clients },
 	{ "natt-ports", 1, 1, ONCE_NATT_PORTS, "natt-ports LOW-HIGH|off",
 	  config_do_natt_ports },
+	{ "offload", 1, 1, ONCE_OFFLOAD, "offload on|off",
+	  config_do_offload },
+	{ "offload-scan", 1, 1, ONCE_OFFLOAD_SCAN, "offload-scan SECONDS",
+	  config_do_offload_scan },
 	{ "gate-hold", 1, 1, ONCE_GATE_HOLD, "gate-hold MILLISECONDS",
 	  config_do_gate_hold },
 	{ "queue-maxlen", 1, 1, ONCE_QUEUE_MAXLEN, "queue-maxlen N",
@@ -1046,6 +1067,8 @@ void config_init(struct config *c)
 	c->max_sessions = 65536;
 	c->client_sessions = 256;
 	c->gate_hold_ms = 2000;
+	c->offload = false;
+	c->offload_scan = 2;
 	c->alias_clients = 0;
 	c->queue_maxlen = 4096;
 	c->rcvbuf = 8 << 20;
@@ -1254,6 +1277,37 @@ static bool config_check_bypass_mark(const struct config *c, const char *file,
 	return ok;
 }
 
+/* The kernel's offload copies translations, not the heartbeat that
+ * fail-policy bypass stands on; and it must report activity well before
+ * any session it carries would time out. */
+static bool config_check_offload(const struct config *c, const char *file,
+				 struct config_errors *errs)
+{
+	uint32_t shortest = c->timeout_esp;
+	bool ok = true;
+
+	if (!c->offload)
+		return true;
+	if (c->fail_policy == FAIL_POLICY_BYPASS) {
+		config_err(errs, file, 0,
+			   "'offload on' does not work with fail-policy "
+			   "bypass (not implemented)");
+		ok = false;
+	}
+	if (c->timeout_natt < shortest)
+		shortest = c->timeout_natt;
+	if (c->timeout_pending < shortest)
+		shortest = c->timeout_pending;
+	if (2 * c->offload_scan > shortest) {
+		config_err(errs, file, 0,
+			   "'offload-scan %u' must be at most half the "
+			   "shortest ESP timeout (%u s)", c->offload_scan,
+			   shortest);
+		ok = false;
+	}
+	return ok;
+}
+
 /* A directive of the other mode: an error naming its line when the
  * parser kept one (@once), as the whole directive otherwise. */
 static bool config_wrong_mode(const struct config *c, const char *file,
@@ -1306,6 +1360,10 @@ static bool config_check_gateway(const struct config *c, const char *file,
 				"max-sessions-per-client");
 	ok &= config_wrong_mode(c, file, errs, c->seen_line[ONCE_BYPASS_MARK],
 				ONCE_BYPASS_MARK, "bypass-mark");
+	ok &= config_wrong_mode(c, file, errs, c->seen_line[ONCE_OFFLOAD],
+				ONCE_OFFLOAD, "offload");
+	ok &= config_wrong_mode(c, file, errs, c->seen_line[ONCE_OFFLOAD_SCAN],
+				ONCE_OFFLOAD_SCAN, "offload-scan");
 	return ok;
 }
 
@@ -1361,6 +1419,8 @@ int config_finish(struct config *c, const char *file,
 	if (!config_check_cpus(c, file, errs))
 		ok = false;
 	if (!config_check_bypass_mark(c, file, errs))
+		ok = false;
+	if (!config_check_offload(c, file, errs))
 		ok = false;
 	return ok ? 0 : -EINVAL;
 }

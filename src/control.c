@@ -114,6 +114,10 @@ static void put_session(struct evbuffer *o, const struct session_view *s,
 static void put_sa(struct evbuffer *o, uint32_t session,
 		   const struct sa_view *a, uint32_t now)
 {
+	/* what the kernel rewrites of it: raw ESP, in UDP */
+	static const char *const offloaded[4] = { "no", "esp", "udp",
+						  "esp+udp" };
+
 	evbuffer_add_printf(o, "sa session=%" PRIu32 " kind=%s", session,
 			    sa_kind_name(a->kind));
 	if (a->kind == SA_IKE)
@@ -124,9 +128,12 @@ static void put_sa(struct evbuffer *o, uint32_t session,
 	else
 		evbuffer_add_printf(o, " spi=%08" PRIx64, a->spi_i);
 	evbuffer_add_printf(o,
-		" natt=%d pkts=%" PRIu64 " bytes=%" PRIu64
+		" natt=%d offloaded=%s pkts=%" PRIu64 " bytes=%" PRIu64
 		" idle=%" PRIu32 " expires=%" PRIu32 "\n",
-		!!(a->flags & SA_F_NATT), a->pkts, a->bytes,
+		!!(a->flags & SA_F_NATT),
+		offloaded[(a->flags & SA_F_OFFLOADED ? 1 : 0) +
+			  (a->flags & SA_F_OFFLOADED_UDP ? 2 : 0)],
+		a->pkts, a->bytes,
 		now - a->last_seen, left(a->deadline, now));
 }
 
@@ -458,6 +465,20 @@ void control_stats(struct daemon *d, struct evbuffer *o)
 		sc.spi_unknown, sc.spi_wait_cancelled, sc.ike_assigned);
 	if (d->gw)
 		gw_stats(d, o);
+	if (d->cfg->offload) {
+		const struct offload_stats *f = &d->off_stats;
+
+		evbuffer_add_printf(o,
+			"stat scope=offload state=%s entries=%" PRIu32
+			" scans=%" PRIu64 " scan_errors=%" PRIu64
+			" last_scan_ms=%" PRIu32 " packets=%" PRIu64
+			" bytes=%" PRIu64 " stale_removed=%" PRIu64
+			" errors=%" PRIu64 "%s%s\n",
+			f->on ? "on" : "off", f->last_entries, f->scans,
+			f->scan_errors, f->last_scan_ms, f->pkts, f->bytes,
+			f->stale, f->errors, f->on ? "" : " why=",
+			f->on ? "" : f->why_off);
+	}
 	for (i = 0; i < d->n_workers; i++) {
 		struct worker_counters w;
 		struct queue_counters q;
@@ -496,6 +517,10 @@ void control_stats(struct daemon *d, struct evbuffer *o)
 		if (d->gw)
 			evbuffer_add_printf(o, " gw_marked=%" PRIu64,
 					    w.gw_marked);
+		if (d->cfg->offload)
+			evbuffer_add_printf(o, " offloaded=%" PRIu64
+					    " offload_errors=%" PRIu64,
+					    w.offloaded, w.offload_errors);
 		for (k = 0; k < PKT_KIND_MAX; k++)
 			evbuffer_add_printf(o, " kind_%s=%" PRIu64,
 					    pkt_kind_name((enum pkt_kind)k),

@@ -232,6 +232,7 @@ static void print_sa(const struct record *r)
 	char n[24], idle[24];
 	const char *kind = get(r, "kind");
 	bool natt = !strcmp(get(r, "natt"), "1");
+	const char *off = get(r, "offloaded");
 
 	human(getu(r, "pkts"), n, sizeof(n));
 	duration(getu(r, "idle"), idle, sizeof(idle));
@@ -240,8 +241,11 @@ static void print_sa(const struct record *r)
 		       get(r, "version"), get(r, "ispi"), get(r, "rspi"),
 		       natt ? "  (nat-t)" : "", get(r, "exchange"), n, idle);
 	else
-		printf("    %-7s spi %s%s  pkts %s  idle %s\n", kind,
-		       get(r, "spi"), natt ? "  (udp)" : "", n, idle);
+		printf("    %-7s spi %s%s  pkts %s  idle %s%s%s\n", kind,
+		       get(r, "spi"), natt ? "  (udp)" : "", n, idle,
+		       /* the kernel rewrites it (offload on) */
+		       *off && strcmp(off, "no") ? "  offloaded " : "",
+		       *off && strcmp(off, "no") ? off : "");
 }
 
 static void print_reload(const struct record *r)

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "offload.h"
 #include "privs.h"
 #include "queue.h"
 #include "rules.h"
@@ -35,14 +36,16 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: espmasqd [-f FILE] [-d] [-t] [--print-rules[=iptables|nft]]\n"
+"usage: espmasqd [-f FILE] [-d] [-t] [--print-rules[=iptables|nft|offload]]\n"
 "  -f FILE   configuration (default " CONFIG_DEFAULT_PATH ")\n"
 "  -d        stay in the foreground and log to stderr\n"
 "  -t        check the configuration and exit\n"
 "  -v        verbose (debug) logging\n"
 "  --print-rules[=FORMAT]  print the netfilter rules this configuration\n"
 "            needs: iptables (iptables-restore --noflush input, default)\n"
-"            or nft (nft -f input)\n"
+"            or nft (nft -f input, the offload table included), or\n"
+"            offload (nft -f input: only the offload table, which\n"
+"            'offload on' needs beside iptables rules)\n"
 "  -V, --version\n");
 }
 
@@ -166,6 +169,160 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 		heartbeat_beat(&d->hb, HEARTBEAT_DIR RULES_HEARTBEAT_NAME);
 }
 
+/* One offload scan: entries the kernel keeps, by what the table says of
+ * their SAs, and those the table no longer wants. */
+struct offload_scan_ctx {
+	struct daemon *d;
+	uint32_t now;
+	struct offload_entry *stale;
+	size_t n_stale, cap;
+};
+
+static void offload_seen(void *ctx, const struct offload_entry *e,
+			 uint64_t pkts, uint64_t bytes)
+{
+	struct offload_scan_ctx *s = ctx;
+	struct daemon *d = s->d;
+	bool in = e->map == OFFLOAD_IN_ESP || e->map == OFFLOAD_IN_UDP;
+	bool udp = e->map == OFFLOAD_IN_UDP || e->map == OFFLOAD_OUT_UDP;
+	const struct config *c;
+	int r;
+
+	pthread_mutex_lock(&d->table_lock);
+	c = d->cfg;
+	r = session_esp_credit(d->table, in ? e->src : e->dst,
+			       in ? SA_ESP_IN : SA_ESP_OUT, e->spi,
+			       in ? e->dst : e->src, e->addr,
+			       udp ? SA_F_NATT : 0, pkts, bytes, s->now,
+			       udp ? c->timeout_natt : c->timeout_esp,
+			       c->timeout_pending);
+	pthread_mutex_unlock(&d->table_lock);
+	d->off_stats.entries++;
+	d->off_stats.last_entries++;
+	d->off_stats.pkts += pkts;
+	d->off_stats.bytes += bytes;
+	if (r >= 0)
+		return;
+	if (s->n_stale == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 256;
+		struct offload_entry *p = realloc(s->stale,
+						  cap * sizeof(*p));
+
+		if (!p) {
+			/* the next scan finds it again */
+			d->off_stats.errors++;
+			return;
+		}
+		s->stale = p;
+		s->cap = cap;
+	}
+	s->stale[s->n_stale++] = *e;
+}
+
+static void offload_scan_now(struct daemon *d)
+{
+	struct offload_scan_ctx s = { .d = d, .now = daemon_now() };
+	uint32_t t0 = daemon_now_ms();
+	size_t i;
+	int n, last = 0;
+
+	n = offload_reap(d->off, &last);
+	if (n > 0)
+		d->off_stats.errors += (uint64_t)n;
+	d->off_stats.last_entries = 0;
+	n = offload_scan(d->off, offload_seen, &s);
+	d->off_stats.scans++;
+	if (n < 0) {
+		d->off_stats.scan_errors++;
+		log_limited(&d->lim_offload, s.now, LOG_WARNING,
+			    "offload: cannot read the kernel's counters: %s",
+			    strerror(-n));
+	}
+	for (i = 0; i < s.n_stale; i++) {
+		int err = offload_del(d->off, &s.stale[i]);
+
+		if (err == -ENOSPC) {
+			if (offload_send(d->off) < 0)
+				d->off_stats.errors++;
+			err = offload_del(d->off, &s.stale[i]);
+		}
+		if (err)
+			d->off_stats.errors++;
+		else
+			d->off_stats.stale++;
+	}
+	if (offload_pending(d->off) && offload_send(d->off) < 0)
+		d->off_stats.errors++;
+	free(s.stale);
+	d->off_stats.last_scan_ms = daemon_now_ms() - t0;
+}
+
+static void on_offload_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	offload_scan_now(arg);
+}
+
+/*
+ * Offload on: the kernel's maps must be there, empty (entries of an
+ * earlier run name SAs this one may not know), and readable with their
+ * counters reset.  When they are not, the daemon translates everything
+ * itself and says why.
+ */
+static void offload_ignore(void *ctx, const struct offload_entry *e,
+			   uint64_t pkts, uint64_t bytes)
+{
+	(void)ctx;
+	(void)e;
+	(void)pkts;
+	(void)bytes;
+}
+
+static void offload_start(struct daemon *d)
+{
+	int err;
+
+	d->off = offload_open(&err);
+	if (d->off) {
+		err = offload_flush(d->off);
+		if (!err) {
+			err = offload_scan(d->off, offload_ignore, NULL);
+			if (err > 0)
+				err = 0;
+		}
+	}
+	if (!err) {
+		d->off_stats.on = true;
+		d->xlate.offload = true;
+		log_info("offload on: established ESP flows are rewritten "
+			 "by table ip %s", RULES_OFFLOAD_TABLE);
+		return;
+	}
+	/* one word, for the stats line */
+	if (err == -ENOENT)
+		snprintf(d->off_stats.why_off, sizeof(d->off_stats.why_off),
+			 "table-missing");
+	else if (err == -EINVAL || err == -EOPNOTSUPP)
+		snprintf(d->off_stats.why_off, sizeof(d->off_stats.why_off),
+			 "kernel-too-old");
+	else if (err == -EPERM)
+		snprintf(d->off_stats.why_off, sizeof(d->off_stats.why_off),
+			 "not-permitted");
+	else
+		snprintf(d->off_stats.why_off, sizeof(d->off_stats.why_off),
+			 "errno-%d", -err);
+	log_msg(LOG_ERR, "offload: cannot use table ip %s: %s%s; apply its "
+		"rules (espmasq-rules apply, or espmasqd --print-rules=offload "
+		"| nft -f -).  Translating everything here instead",
+		RULES_OFFLOAD_TABLE, strerror(-err),
+		err == -ENOENT ? " (table or map missing)" :
+		err == -EINVAL || err == -EOPNOTSUPP ? " (needs Linux 6.5 or "
+		"later)" : "");
+	offload_close(d->off);
+	d->off = NULL;
+}
+
 static void on_metrics_timer(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -184,7 +341,7 @@ static int run(struct daemon *d, bool foreground)
 {
 	static const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
 	struct event *sigs[3] = { 0 }, *tick = NULL, *save = NULL;
-	struct event *expire = NULL;
+	struct event *expire = NULL, *offload_ev = NULL;
 	struct timeval slice = { 0, EXPIRE_EVERY_MS * 1000 };
 	struct event *metrics = NULL;
 	struct timeval one = { 1, 0 }, every = { STATE_INTERVAL, 0 };
@@ -226,6 +383,17 @@ static int run(struct daemon *d, bool foreground)
 			fatalx("cannot arm the state timer");
 	}
 
+	if (d->cfg->offload && !d->gw) {
+		struct timeval otv = { d->cfg->offload_scan, 0 };
+
+		offload_start(d);
+		if (d->off) {
+			offload_ev = event_new(d->base, -1, EV_PERSIST,
+					       on_offload_timer, d);
+			if (!offload_ev || event_add(offload_ev, &otv) < 0)
+				fatalx("cannot arm the offload timer");
+		}
+	}
 	d->workers = calloc(d->cfg->n_queues, sizeof(*d->workers));
 	if (!d->workers)
 		fatalx("out of memory");
@@ -286,6 +454,19 @@ out:
 	for (i = 0; i < d->n_workers; i++)
 		worker_free(d->workers[i]);
 	free(d->workers);
+	if (d->off) {
+		/* without the daemon, nothing is translated: the kernel
+		 * must not go on with what it was handed */
+		int ferr = offload_flush(d->off);
+
+		if (ferr)
+			log_msg(LOG_ERR, "offload: cannot empty table ip %s: "
+				"%s", RULES_OFFLOAD_TABLE, strerror(-ferr));
+		offload_close(d->off);
+		d->off = NULL;
+	}
+	if (offload_ev)
+		event_free(offload_ev);
 	/* the workers are gone: the table is what the next run gets */
 	if (!err && d->cfg->state[0])
 		state_write(d);
@@ -346,9 +527,11 @@ int main(int argc, char **argv)
 				fmt = RULES_IPTABLES;
 			} else if (!strcmp(optarg, "nft")) {
 				fmt = RULES_NFT;
+			} else if (!strcmp(optarg, "offload")) {
+				fmt = RULES_OFFLOAD;
 			} else {
 				fprintf(stderr, "espmasqd: unknown rules format "
-					"'%s' (iptables or nft)\n", optarg);
+					"'%s' (iptables, nft or offload)\n", optarg);
 				return 2;
 			}
 			break;
@@ -414,11 +597,12 @@ int main(int argc, char **argv)
 	if (!d.table || !d.pool || !d.events)
 		fatal("cannot allocate the session table");
 	pthread_mutex_init(&d.table_lock, NULL);
-	d.xlate = (struct xlate_ctx){ d.table, d.cfg, d.pool };
+	d.xlate = (struct xlate_ctx){ d.table, d.cfg, d.pool, false };
 	for (unsigned i = 0; i < XL_MAX; i++)
 		d.lim_drop[i] = (struct log_limit)LOG_LIMIT_INIT(10, 5);
 	d.lim_malformed = (struct log_limit)LOG_LIMIT_INIT(10, 5);
 	d.lim_created = (struct log_limit)LOG_LIMIT_INIT(1, 20);
+	d.lim_offload = (struct log_limit)LOG_LIMIT_INIT(1, 5);
 
 	err = run(&d, foreground);
 

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "log.h"
 #include "notify.h"
+#include "offload.h"
 #include "rules.h"
 
 static void problem(struct config_errors *e, const char *what)
@@ -46,6 +48,10 @@ static void restart_only(const struct config *o, const struct config *n,
 		problem(e, "control-group");
 	if (strcmp(o->user, n->user))
 		problem(e, "user");
+	if (o->offload != n->offload)
+		problem(e, "offload");
+	if (o->offload_scan != n->offload_scan)
+		problem(e, "offload-scan");
 	if (o->fail_policy != n->fail_policy)
 		problem(e, "fail-policy");
 	if (o->bypass_mark.value != n->bypass_mark.value ||
@@ -185,6 +191,15 @@ static int reload_into(struct daemon *d, struct config *n,
 	d->pool = pool;
 	d->xlate.cfg = n;
 	d->xlate.pool = pool;
+	if (d->off) {
+		/* the kernel's entries carry the old file's marks: they
+		 * go, and each SA is handed over again by its next packet */
+		err = offload_flush(d->off);
+		if (err)
+			log_msg(LOG_ERR, "offload: cannot empty table ip %s: "
+				"%s", RULES_OFFLOAD_TABLE, strerror(-err));
+		session_offload_forget(d->table);
+	}
 	pthread_mutex_unlock(&d->table_lock);
 	free(old);
 	alias_pool_free(old_pool);

@@ -517,12 +517,13 @@ int session_sa_touch(struct session_table *t, session_id s, uint32_t server,
 session_id session_esp_known(struct session_table *t, uint32_t server,
 			     enum sa_kind kind, uint32_t spi, uint32_t local,
 			     uint8_t natt_flag, uint32_t bytes, uint32_t now,
-			     uint32_t timeout, uint32_t pending,
+			     uint32_t timeout, uint32_t pending, bool claim,
 			     struct session_hit *hit)
 {
 	uint32_t l = t->sa_bkt[hash_sa(t, server, (uint8_t)kind, spi)];
 	struct binding *b;
 	struct sa *a;
+	uint8_t off;
 
 	for (; l; l = a->next_hash) {
 		a = &t->sa[l - 1];
@@ -543,9 +544,66 @@ session_id session_esp_known(struct session_table *t, uint32_t server,
 		hit->peer = kind == SA_ESP_OUT ? b->alias : b->client;
 		hit->mark_value = b->mark_value;
 		hit->mark_mask = b->mark_mask;
+		off = natt_flag ? SA_F_OFFLOADED_UDP : SA_F_OFFLOADED;
+		hit->offload_new = claim && !(a->flags & off);
+		if (hit->offload_new)
+			a->flags |= off;
 		return a->owner;
 	}
 	return SESSION_NONE;
+}
+
+int session_esp_credit(struct session_table *t, uint32_t server,
+		       enum sa_kind kind, uint32_t spi, uint32_t local,
+		       uint32_t peer, uint8_t natt_flag, uint64_t pkts,
+		       uint64_t bytes, uint32_t now, uint32_t timeout,
+		       uint32_t pending)
+{
+	uint32_t l = t->sa_bkt[hash_sa(t, server, (uint8_t)kind, spi)];
+	bool in = kind == SA_ESP_IN;
+	struct binding *b;
+	struct sa *a;
+
+	for (; l; l = a->next_hash) {
+		a = &t->sa[l - 1];
+		if (a->spi_i != spi || a->kind != kind)
+			continue;
+		b = B(t, a->owner);
+		if (b->server != server ||
+		    (in ? b->alias : b->client) != local)
+			continue;
+		/* what the kernel did must be what this table would do */
+		if (!(a->flags & (natt_flag ? SA_F_OFFLOADED_UDP :
+				  SA_F_OFFLOADED)) ||
+		    (in ? b->client : b->alias) != peer)
+			return -ESTALE;
+		if (!pkts)
+			return 0;
+		touch(b, in, 0, now, timeout, pending);
+		/* touch() counted one packet and no bytes */
+		if (in) {
+			b->pkts_in += pkts - 1;
+			b->bytes_in += bytes;
+		} else {
+			b->pkts_out += pkts - 1;
+			b->bytes_out += bytes;
+		}
+		a->pkts += pkts;
+		a->bytes += bytes;
+		a->last_seen = now;
+		a->deadline = now + timeout;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+void session_offload_forget(struct session_table *t)
+{
+	uint32_t i;
+
+	for (i = 0; i < t->max_sa; i++)
+		t->sa[i].flags &= (uint8_t)~(SA_F_OFFLOADED |
+					     SA_F_OFFLOADED_UDP);
 }
 
 /* chain steps after the first SA: a match among the first few SAs of a

@@ -347,7 +347,8 @@ static enum parsed read_sa(struct daemon *d, const struct kv *r, uint32_t now,
 	a.kind = (uint8_t)k;
 	a.version = (uint8_t)version;
 	a.exchange = (uint8_t)exch;
-	a.flags = (uint8_t)flags;
+	/* the kernel's offload maps start empty */
+	a.flags = (uint8_t)(flags & ~(SA_F_OFFLOADED | SA_F_OFFLOADED_UDP));
 	return session_sa_restore(d->table, s, &a) ? P_REFUSED : P_OK;
 }
 

@@ -379,8 +379,14 @@ esp_lookup(const struct xlate_ctx *x, uint32_t src, uint32_t dst, uint32_t spi,
 			      in ? SA_ESP_IN : SA_ESP_OUT, spi, in ? dst : src,
 			      udp ? SA_F_NATT : 0, len, now,
 			      udp ? c->timeout_natt : c->timeout_esp,
-			      c->timeout_pending, &hit) == SESSION_NONE)
+			      c->timeout_pending,
+			      /* the kernel rewrites addresses, not ports */
+			      x->offload && (!udp || !c->natt_lo),
+			      &hit) == SESSION_NONE)
 		return XL_MAX;
+	out->offload = hit.offload_new;
+	out->offload_udp = udp;
+	out->offload_spi = spi;
 	out->client = in ? hit.peer : src;
 	out->alias = in ? dst : hit.peer;
 	out->server = in ? src : dst;
@@ -426,6 +432,7 @@ static enum xlate_result xlate_one(const struct xlate_ctx *x, uint8_t *buf,
 	out->spi_learned = false;
 	out->ike_learned = false;
 	out->sa_new = false;
+	out->offload = false;
 	out->mark_mask = 0;
 	if (pi->kind == PKT_ICMP_ERR)
 		return xlate_icmp(x, buf, pi, out);

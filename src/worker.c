@@ -33,6 +33,9 @@ struct worker {
 	struct queue_pkt *pkts;
 	uint8_t **pf_buf;		/* the burst, for xlate_prefetch() */
 	uint32_t *pf_len;
+	struct offload *off;		/* offload on: this thread's socket */
+	struct offload_entry *off_req;	/* SAs to hand over after the burst */
+	unsigned off_n;
 	struct event_base *base;
 	struct event *ev;
 	struct event *hold_ev;		/* retries held packets */
@@ -120,6 +123,26 @@ static uint32_t accept_rewritten(struct worker_counters *c,
 	return NF_ACCEPT;
 }
 
+/* An SA the translation claimed for the kernel (xlate_out.offload) as
+ * the entry to add: keyed as its packets arrive, to the address this
+ * packet got. */
+static void offload_request(const struct xlate_out *xo, enum xlate_result r,
+			    struct offload_entry *off)
+{
+	bool in = r == XL_IN;
+
+	if (!off || !xo->offload)
+		return;
+	off->map = in ? (xo->offload_udp ? OFFLOAD_IN_UDP : OFFLOAD_IN_ESP) :
+			(xo->offload_udp ? OFFLOAD_OUT_UDP : OFFLOAD_OUT_ESP);
+	off->src = in ? xo->server : xo->client;
+	off->dst = in ? xo->alias : xo->server;
+	off->spi = xo->offload_spi;
+	off->addr = in ? xo->client : xo->alias;
+	off->mark_value = xo->mark_value;
+	off->mark_mask = xo->mark_mask;
+}
+
 /*
  * Decides a packet that was copied whole.  @first: its first decision
  * (a held packet decided again is not counted again while it waits).
@@ -128,7 +151,7 @@ static uint32_t decide(struct daemon *d, struct worker_counters *c,
 		       uint8_t *data, uint32_t len, uint32_t skbinfo,
 		       uint32_t pkt_mark, uint32_t now, uint32_t now_ms,
 		       bool first, bool *payload, bool *set_mark,
-		       uint32_t *mark)
+		       uint32_t *mark, struct offload_entry *off)
 {
 	struct pkt_info pi;
 	struct xlate_out xo;
@@ -144,6 +167,7 @@ static uint32_t decide(struct daemon *d, struct worker_counters *c,
 		if (first)
 			counter_add(&c->kind[pi.kind], 1);
 		counter_add(&c->xlate[r], 1);
+		offload_request(&xo, r, off);
 		return accept_rewritten(c, &xo, partial &&
 					pi.kind == PKT_ESP_UDP, pkt_mark,
 					payload, set_mark, mark);
@@ -235,6 +259,7 @@ static uint32_t decide(struct daemon *d, struct worker_counters *c,
 			    fmt_addr(xo.client, a), fmt_addr(xo.server, s),
 			    fmt_addr(xo.alias, b));
 	}
+	offload_request(&xo, r, off);
 	return accept_rewritten(c, &xo, partial && pi.proto == 17, pkt_mark,
 				payload, set_mark, mark);
 }
@@ -275,6 +300,17 @@ uint32_t worker_decide(struct daemon *d, struct worker_counters *c,
 		       struct queue_pkt *pkt, uint32_t now, uint32_t now_ms,
 		       bool *payload, bool *set_mark, uint32_t *mark)
 {
+	return worker_decide_off(d, c, pkt, now, now_ms, payload, set_mark,
+				 mark, NULL);
+}
+
+uint32_t worker_decide_off(struct daemon *d, struct worker_counters *c,
+			   struct queue_pkt *pkt, uint32_t now,
+			   uint32_t now_ms, bool *payload, bool *set_mark,
+			   uint32_t *mark, struct offload_entry *off)
+{
+	if (off)
+		off->map = OFFLOAD_MAPS;
 	*payload = false;
 	*set_mark = false;
 	counter_add(&c->packets, 1);
@@ -288,7 +324,7 @@ uint32_t worker_decide(struct daemon *d, struct worker_counters *c,
 		return NF_DROP;
 	}
 	return decide(d, c, pkt->data, pkt->len, pkt->skbinfo, pkt->mark, now,
-		      now_ms, true, payload, set_mark, mark);
+		      now_ms, true, payload, set_mark, mark, off);
 }
 
 bool hold_put(struct hold_pool *h, const struct queue_pkt *pkt,
@@ -344,7 +380,7 @@ unsigned hold_retry(struct daemon *d, struct worker_counters *c,
 		uint32_t mark = 0, v;
 
 		v = decide(d, c, s->data, s->len, s->skbinfo, s->mark, now,
-			   now_ms, false, &payload, &set_mark, &mark);
+			   now_ms, false, &payload, &set_mark, &mark, NULL);
 		if (v == WORKER_HOLD) {
 			if (now_ms - s->since_ms <= max_wait) {
 				/* still waits: moves up, order kept (the
@@ -444,6 +480,45 @@ static void prefetch_burst(struct worker *w, unsigned n)
 	xlate_prefetch(&w->d->xlate, w->pf_buf, w->pf_len, n);
 }
 
+/*
+ * Hands the SAs this burst claimed to the kernel, in one batch after the
+ * verdicts (their packets are on their way already).  Errors come back
+ * later, and only errors: they are read here too, without waiting.  An SA
+ * whose entry failed stays with the daemon, translated here as before.
+ */
+static void offload_burst(struct worker *w)
+{
+	unsigned i;
+	int err, last = 0, n;
+
+	n = offload_reap(w->off, &last);
+	if (n > 0) {
+		counter_add(&w->cnt.offload_errors, (uint64_t)n);
+		log_limited(&w->d->lim_offload, daemon_now(), LOG_WARNING,
+			    "queue %u: the kernel refused offload entries: %s",
+			    w->qnum, strerror(-last));
+	}
+	for (i = 0; i < w->off_n; i++) {
+		err = offload_add(w->off, &w->off_req[i]);
+		if (err == -ENOSPC) {
+			offload_send(w->off);
+			err = offload_add(w->off, &w->off_req[i]);
+		}
+		if (err)
+			counter_add(&w->cnt.offload_errors, 1);
+	}
+	w->off_n = 0;
+	n = offload_send(w->off);
+	if (n < 0) {
+		counter_add(&w->cnt.offload_errors, 1);
+		log_limited(&w->d->lim_offload, daemon_now(), LOG_WARNING,
+			    "queue %u: cannot send offload entries: %s",
+			    w->qnum, strerror(-n));
+	} else {
+		counter_add(&w->cnt.offloaded, (uint64_t)n);
+	}
+}
+
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
@@ -477,8 +552,13 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 			bool payload, set_mark;
 			uint32_t mark = 0, v;
 
-			v = worker_decide(d, &w->cnt, p, now, now_ms,
-					  &payload, &set_mark, &mark);
+			struct offload_entry *oe = w->off ?
+				&w->off_req[w->off_n] : NULL;
+
+			v = worker_decide_off(d, &w->cnt, p, now, now_ms,
+					      &payload, &set_mark, &mark, oe);
+			if (oe && oe->map < OFFLOAD_MAPS)
+				w->off_n++;
 			if (v == WORKER_HOLD) {
 				if (hold_put(&w->hold, p, now_ms)) {
 					counter_add(&w->cnt.held, 1);
@@ -497,6 +577,8 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 				   emit_verdict, w->q);
 		pthread_mutex_unlock(&d->table_lock);
 		queue_flush(w->q);
+		if (w->off_n)
+			offload_burst(w);
 		if ((unsigned)n < w->batch)
 			break;
 	}
@@ -545,6 +627,20 @@ int worker_new(struct daemon *d, unsigned index, uint16_t queue, int cpu,
 	if (!w->pkts || !w->pf_buf || !w->pf_len) {
 		err = -ENOMEM;
 		goto fail;
+	}
+	if (d->xlate.offload) {
+		w->off_req = calloc(d->cfg->batch, sizeof(*w->off_req));
+		if (!w->off_req) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		w->off = offload_open(&err);
+		if (!w->off) {
+			log_msg(LOG_ERR, "queue %u: cannot open the nftables "
+				"socket for offload: %s", queue,
+				strerror(-err));
+			goto fail;
+		}
 	}
 	w->q = queue_open(&qp);
 	if (!w->q) {
@@ -619,6 +715,8 @@ void worker_free(struct worker *w)
 	if (w->base)
 		event_base_free(w->base);
 	queue_close(w->q);
+	offload_close(w->off);
+	free(w->off_req);
 	free(w->pkts);
 	free(w->pf_buf);
 	free(w->pf_len);

@@ -122,7 +122,7 @@ static void setup_make(struct setup *s, const char *const *lines)
 	s->t = session_table_new(&lim);
 	s->pool = alias_pool_new(&s->cfg);
 	check(s->t && s->pool);
-	s->x = (struct xlate_ctx){ s->t, &s->cfg, s->pool };
+	s->x = (struct xlate_ctx){ s->t, &s->cfg, s->pool, false };
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -15,7 +15,7 @@ tests=(test_rules_apply.sh test_kernel_control.sh test_masquerade.sh
 	test_strongswan_control.sh test_strongswan_shared.sh test_reload.sh
 	test_state.sh test_packaging.sh test_ctl.sh test_metrics.sh
 	test_failpolicy.sh test_privs.sh test_overload.sh test_malformed.sh
-	test_flood.sh test_memcheck.sh test_gateway_l2tp.sh
+	test_flood.sh test_memcheck.sh test_gateway_l2tp.sh test_offload.sh
 	test_bench_smoke.sh)
 pass=0 fail=0 failed=()
 for t in "${tests[@]}"; do

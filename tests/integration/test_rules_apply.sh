@@ -83,7 +83,23 @@ save=$(ip netns exec $ns iptables-save)
 check "back: the NAT's four jumps, no gateway rule" \
 	'[ "$(grep -cE "^-A [A-Z]+ -j ESPMASQ-" <<<"$save")" = 4 ] &&
 	 ! grep -q -- "-A ESPMASQ-GW" <<<"$save"'
+offtab() { ip netns exec $ns nft list table ip espmasq_offload >/dev/null 2>&1; }
+cp "$tmp/e.conf" "$tmp/nooff.conf"
+echo "offload on" >>"$tmp/e.conf"
+check "apply with offload on" "rules apply"
+check "offload: its nft table loaded" offtab
+check "offload: its maps there" \
+	'ip netns exec $ns nft list map ip espmasq_offload out_udp >/dev/null'
+check "offload: show prints it" 'rules show | grep -q "^table ip espmasq_offload {"'
+check "offload: second apply" "rules apply"
+cp "$tmp/nooff.conf" "$tmp/e.conf"
+check "apply with offload off" "rules apply"
+check "offload off: its table gone" '! offtab'
+check "offload off: show leaves it out" '! rules show | grep -q espmasq_offload'
+echo "offload on" >>"$tmp/e.conf"
+check "apply with offload on again" "rules apply"
 check "remove" "rules remove"
+check "remove: the offload table gone too" '! offtab'
 save=$(ip netns exec $ns iptables-save)
 check "nothing of ours left" '! grep -qi espmasq <<<"$save"'
 check "others untouched" '[ "$(grep -c not-ours <<<"$save")" = 2 ]'

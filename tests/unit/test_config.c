@@ -1288,6 +1288,35 @@ static void test_bypass_mark_overlap(void **state)
 			    "overlaps bypass-mark 0x40000000/0x40000000");
 }
 
+/* offload: off by default; on, it cannot stand with fail-policy bypass,
+ * and its counters must come back well within the shortest timeout */
+static void test_offload(void **state)
+{
+	struct fx *f = *state;
+
+	assert_false(f->c.offload);
+	assert_int_equal(f->c.offload_scan, 2);
+	expect_error(LINES("offload yes"),
+		     "f.conf:1: 'offload' takes on or off, not yes");
+	expect_error(LINES("offload-scan 0"), "f.conf:1: 'offload-scan' "
+		     "(seconds) must be 1 to 60, not 0");
+	assert_int_equal(parse(f, LINES("inside 192.0.2.0/24",
+					"alias 203.0.113.1", "offload on",
+					"offload-scan 15")), 0);
+	assert_true(f->c.offload);
+	assert_int_equal(f->c.offload_scan, 15);
+	/* the default pending timeout is 30 s */
+	assert_int_equal(config_finish(&f->c, "f.conf", &f->e), 0);
+	assert_int_equal(parse(f, LINES("timeout pending 29s",
+					"fail-policy bypass")), 0);
+	assert_int_equal(config_finish(&f->c, "f.conf", &f->e), -EINVAL);
+	assert_int_equal(f->e.n, 2);
+	assert_string_equal(f->e.msg[0], "f.conf: 'offload on' does not work "
+			    "with fail-policy bypass (not implemented)");
+	assert_string_equal(f->e.msg[1], "f.conf: 'offload-scan 15' must be "
+			    "at most half the shortest ESP timeout (29 s)");
+}
+
 static void test_finish_empty(void **state)
 {
 	struct fx *f = *state;
@@ -1885,6 +1914,7 @@ int main(void)
 		T(test_user_and_group),
 		T(test_client_sessions),
 		T(test_bypass_mark_overlap),
+		T(test_offload),
 		T(test_sharing),
 		T(test_finish_empty),
 		T(test_finish_pin_only),

@@ -325,6 +325,89 @@ static void test_gateway(void **state)
 	free(out);
 }
 
+/* Offload: one map per direction and kind keyed as the packets arrive,
+ * a chain per distinct mark, the shape the daemon's fast path takes, and
+ * only the outside interface; with iptables rules it comes apart. */
+static void test_offload(void **state)
+{
+	static const char *const off[] = {
+		"inside 192.0.2.0/25",
+		"outside eth1",
+		"alias 203.0.113.11-203.0.113.13",
+		"mark 0x100/0xff00",
+		"mark client 192.0.2.64/26 0x200/0xff00",
+		"mark alias 203.0.113.12 0x100/0xff00",
+		"mark server 198.51.100.7 0x7",
+		"offload on",
+		NULL,
+	};
+	char *out, *p;
+	int rc;
+
+	(void)state;
+	out = render(off, RULES_OFFLOAD, &rc);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "table ip espmasq_offload\n"
+				    "delete table ip espmasq_offload\n"
+				    "table ip espmasq_offload {\n"));
+	assert_non_null(strstr(out, "\tmap in_esp {\n\t\ttypeof ip saddr . "
+				    "ip daddr . esp spi : ip daddr\n"
+				    "\t\tcounter\n\t}\n"));
+	assert_non_null(strstr(out, "\tmap out_udp {\n\t\ttypeof ip saddr . "
+				    "ip daddr . @th,64,32 : ip saddr\n"
+				    "\t\tcounter\n\t}\n"));
+	assert_non_null(strstr(out, "\tmap out_esp_mark {\n\t\ttypeof ip "
+				    "saddr . ip daddr . esp spi : verdict\n"));
+	/* three distinct marks: the alias rule repeats the global one */
+	assert_non_null(strstr(out, "\tchain mark_00000100_0000ff00 {\n\t\tmeta "
+				    "mark set meta mark & 0xffff00ff | "
+				    "0x00000100\n\t}\n"));
+	assert_non_null(strstr(out, "\tchain mark_00000200_0000ff00 {\n"));
+	assert_non_null(strstr(out, "\tchain mark_00000007_ffffffff {\n\t\tmeta "
+				    "mark set 0x00000007\n\t}\n"));
+	p = strstr(out, "chain mark_00000100_0000ff00");
+	assert_null(strstr(p + 1, "chain mark_00000100_0000ff00"));
+	assert_non_null(strstr(out, "\t\tiifname \"eth1\" ip hdrlength 5 ip "
+				    "frag-off & 0x3fff == 0 meta l4proto esp ip "
+				    "saddr . ip daddr . esp spi vmap "
+				    "@in_esp_mark\n\t\tiifname \"eth1\" ip "
+				    "hdrlength 5 ip frag-off & 0x3fff == 0 meta "
+				    "l4proto esp ip daddr set ip saddr . ip "
+				    "daddr . esp spi map @in_esp\n"));
+	assert_non_null(strstr(out, "\t\toifname \"eth1\" ip hdrlength 5 ip "
+				    "frag-off & 0x3fff == 0 udp dport 4500 ip "
+				    "saddr set ip saddr . ip daddr . @th,64,32 "
+				    "map @out_udp\n"));
+	assert_non_null(strstr(out, "type filter hook prerouting priority "
+				    "mangle - 10;"));
+	assert_non_null(strstr(out, "type filter hook postrouting priority "
+				    "mangle - 10;"));
+	free(out);
+
+	/* in the nft script too; the iptables rules only point at it */
+	out = render(off, RULES_NFT, &rc);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "table ip espmasq {\n"));
+	assert_non_null(strstr(out, "table ip espmasq_offload {\n"));
+	free(out);
+	out = render(off, RULES_IPTABLES, &rc);
+	assert_int_equal(rc, 0);
+	assert_null(strstr(out, "espmasq_offload {"));
+	assert_non_null(strstr(out, "# offload on: the table espmasq_offload "
+				    "comes from espmasqd --print-rules=offload"));
+	free(out);
+
+	/* offload off: the table goes, and nothing else mentions it */
+	out = render(conf, RULES_OFFLOAD, &rc);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "delete table ip espmasq_offload\n"));
+	assert_null(strstr(out, "espmasq_offload {"));
+	free(out);
+	out = render(conf, RULES_NFT, &rc);
+	assert_null(strstr(out, "espmasq_offload"));
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,6 +417,7 @@ int main(void)
 		cmocka_unit_test(test_nft),
 		cmocka_unit_test(test_cpu_fanout),
 		cmocka_unit_test(test_gateway),
+		cmocka_unit_test(test_offload),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

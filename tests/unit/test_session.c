@@ -409,6 +409,108 @@ static void test_expire_step(void **state)
 	session_table_free(t);
 }
 
+/* Offload: the first packet of an SA claims it, once; what the kernel
+ * counted later comes back as session_esp_credit(), which touches it as
+ * packets would, and refuses what the table would not translate so. */
+static void test_offload_claim_credit(void **state)
+{
+	struct session_table *t = mk(8, 32);
+	struct session_hit hit;
+	struct session_view *sv;
+	struct sa_view *av;
+	size_t nsv, nav;
+	session_id a;
+
+	(void)state;
+	a = session_add(t, C(1), S(100), S(11), 0, 0x100, 0xff00, 10, 30);
+	assert_int_equal(session_sa_touch(t, a, S(100), SA_ESP_IN, 0x5000, 0,
+					  0, 0, 0, 60, 10, 30), 1);
+	/* without a claim nothing is handed over */
+	assert_int_equal(session_esp_known(t, S(100), SA_ESP_IN, 0x5000, S(11),
+					   0, 100, 11, 30, 5, false, &hit), a);
+	assert_false(hit.offload_new);
+	assert_int_equal(session_esp_credit(t, S(100), SA_ESP_IN, 0x5000,
+					    S(11), C(1), 0, 3, 300, 12, 30, 5),
+			 -ESTALE);
+	assert_int_equal(session_esp_known(t, S(100), SA_ESP_IN, 0x5000, S(11),
+					   0, 100, 12, 30, 5, true, &hit), a);
+	assert_true(hit.offload_new);
+	assert_int_equal(hit.peer, C(1));
+	assert_int_equal(hit.mark_value, 0x100);
+	assert_int_equal(hit.mark_mask, 0xff00);
+	assert_int_equal(session_esp_known(t, S(100), SA_ESP_IN, 0x5000, S(11),
+					   0, 100, 13, 30, 5, true, &hit), a);
+	assert_false(hit.offload_new);
+
+	/* the kernel's counts: 40 packets, 4000 bytes, at 50 */
+	assert_int_equal(session_esp_credit(t, S(100), SA_ESP_IN, 0x5000,
+					    S(11), C(1), 0, 40, 4000, 50, 30,
+					    5), 0);
+	assert_int_equal(session_snapshot(t, &sv, &nsv, &av, &nav), 0);
+	assert_int_equal(nsv, 1);
+	assert_int_equal(nav, 1);
+	/* three packets of 100 bytes came through the daemon; the SA's
+	 * first touch counted one of 60 */
+	assert_int_equal(sv[0].pkts_in, 3 + 40);
+	assert_int_equal(sv[0].bytes_in, 300 + 4000);
+	assert_int_equal(sv[0].last_seen, 50);
+	assert_int_equal(av[0].pkts, 1 + 3 + 40);
+	assert_int_equal(av[0].bytes, 60 + 300 + 4000);
+	assert_int_equal(av[0].deadline, 50 + 30);
+	assert_true(av[0].flags & SA_F_OFFLOADED);
+	free(sv);
+	free(av);
+	/* nothing counted: nothing touched */
+	assert_int_equal(session_esp_credit(t, S(100), SA_ESP_IN, 0x5000,
+					    S(11), C(1), 0, 0, 0, 70, 30, 5),
+			 0);
+	/* another peer, the NAT-T flag, an unknown SPI or alias */
+	assert_int_equal(session_esp_credit(t, S(100), SA_ESP_IN, 0x5000,
+					    S(11), C(2), 0, 1, 1, 71, 30, 5),
+			 -ESTALE);
+	assert_int_equal(session_esp_credit(t, S(100), SA_ESP_IN, 0x5000,
+					    S(11), C(1), SA_F_NATT, 1, 1, 71,
+					    30, 5), -ESTALE);
+	assert_int_equal(session_esp_credit(t, S(100), SA_ESP_IN, 0x5001,
+					    S(11), C(1), 0, 1, 1, 71, 30, 5),
+			 -ENOENT);
+	assert_int_equal(session_esp_credit(t, S(100), SA_ESP_IN, 0x5000,
+					    S(12), C(1), 0, 1, 1, 71, 30, 5),
+			 -ENOENT);
+
+	/* forgotten: claimed again by the next packet */
+	session_offload_forget(t);
+	assert_int_equal(session_esp_credit(t, S(100), SA_ESP_IN, 0x5000,
+					    S(11), C(1), 0, 1, 1, 72, 30, 5),
+			 -ESTALE);
+	assert_int_equal(session_esp_known(t, S(100), SA_ESP_IN, 0x5000, S(11),
+					   0, 100, 72, 30, 5, true, &hit), a);
+	assert_true(hit.offload_new);
+
+	/* outbound, the kernel's counts keep the session as packets do:
+	 * due at 80 + 30, while the inbound SA is due at 72 + 30 */
+	assert_int_equal(session_sa_touch(t, a, S(100), SA_ESP_OUT, 0x6000, 0,
+					  0, 0, 0, 60, 73, 30), 1);
+	assert_int_equal(session_esp_known(t, S(100), SA_ESP_OUT, 0x6000,
+					   C(1), 0, 100, 73, 30, 5, true, &hit),
+			 a);
+	assert_true(hit.offload_new);
+	assert_int_equal(hit.peer, S(11));
+	assert_int_equal(session_esp_credit(t, S(100), SA_ESP_OUT, 0x6000,
+					    C(1), S(11), 0, 5, 500, 80, 30, 5),
+			 0);
+	assert_int_equal(session_expire(t, 105), 0);
+	assert_int_equal(session_esp_credit(t, S(100), SA_ESP_IN, 0x5000,
+					    S(11), C(1), 0, 1, 1, 105, 30, 5),
+			 -ENOENT);
+	/* gone with its session: the kernel's entry is stale */
+	assert_int_equal(session_expire(t, 111), 1);
+	assert_int_equal(session_esp_credit(t, S(100), SA_ESP_OUT, 0x6000,
+					    C(1), S(11), 0, 1, 1, 111, 30, 5),
+			 -ENOENT);
+	session_table_free(t);
+}
+
 static void test_bad_limits(void **state)
 {
 	struct session_limits lim = { 0, 10, 0 };
@@ -429,6 +531,7 @@ int main(void)
 		cmocka_unit_test(test_flush),
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_expire_step),
+		cmocka_unit_test(test_offload_claim_credit),
 		cmocka_unit_test(test_bad_limits),
 	};
 

@@ -46,7 +46,7 @@ static struct fx *setup_cfg(const char *const *lines, uint32_t max)
 	f->pool = alias_pool_new(&f->cfg);
 	assert_non_null(f->t);
 	assert_non_null(f->pool);
-	f->x = (struct xlate_ctx){ f->t, &f->cfg, f->pool };
+	f->x = (struct xlate_ctx){ f->t, &f->cfg, f->pool, false };
 	return f;
 }
 

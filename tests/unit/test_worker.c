@@ -36,7 +36,7 @@ static struct daemon *mkd_cfg(const char *const *lines)
 	assert_int_equal(config_finish(d->cfg, "w", &e), 0);
 	d->table = session_table_new(&lim);
 	d->pool = alias_pool_new(d->cfg);
-	d->xlate = (struct xlate_ctx){ d->table, d->cfg, d->pool };
+	d->xlate = (struct xlate_ctx){ d->table, d->cfg, d->pool, false };
 	log_init("test", true, LOG_ERR);
 	return d;
 }
@@ -182,6 +182,74 @@ static void test_decide_gateway(void **state)
 	assert_int_equal(c.gw_marked, 2);
 	assert_int_equal(c.truncated, 1);
 	gw_free(d->gw);
+	freed(d);
+}
+
+/* With offload on, an SA is handed to the kernel by the first packet the
+ * table already knew it for, once, keyed as its packets arrive, with the
+ * address and the mark they get; off, never. */
+static void test_decide_offload(void **state)
+{
+	struct daemon *d = mkd();
+	struct worker_counters c;
+	struct offload_entry e;
+	uint8_t buf[64];
+	struct queue_pkt pkt = { .id = 1, .data = buf, .len = 36,
+				 .orig_len = 36 };
+	bool payload, set_mark;
+	uint32_t mark = 0;
+	unsigned i;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	d->xlate.offload = true;
+	for (i = 0; i < 3; i++) {
+		esp(buf, 0xc000020b, 0xcb007164, 0x1001);
+		memset(&e, 0xee, sizeof(e));
+		assert_int_equal(worker_decide_off(d, &c, &pkt, 5, 5000,
+						   &payload, &set_mark, &mark,
+						   &e), NF_ACCEPT);
+		if (i != 1) {
+			/* the first made the SA; the third finds it given */
+			assert_int_equal(e.map, OFFLOAD_MAPS);
+			continue;
+		}
+		assert_int_equal(e.map, OFFLOAD_OUT_ESP);
+		assert_int_equal(e.src, 0xc000020b);
+		assert_int_equal(e.dst, 0xcb007164);
+		assert_int_equal(e.spi, 0x1001);
+		assert_int_equal(e.addr, 0xcb00710b);
+		assert_int_equal(e.mark_value, 0x100);
+		assert_int_equal(e.mark_mask, 0xff00);
+	}
+	/* the reply's SPI: learned by its first packet, handed over by the
+	 * second */
+	for (i = 0; i < 2; i++) {
+		esp(buf, 0xcb007164, 0xcb00710b, 0x2002);
+		assert_int_equal(worker_decide_off(d, &c, &pkt, 5, 5000,
+						   &payload, &set_mark, &mark,
+						   &e), NF_ACCEPT);
+		assert_int_equal(e.map, i ? OFFLOAD_IN_ESP : OFFLOAD_MAPS);
+	}
+	assert_int_equal(e.src, 0xcb007164);
+	assert_int_equal(e.dst, 0xcb00710b);
+	assert_int_equal(e.spi, 0x2002);
+	assert_int_equal(e.addr, 0xc000020b);
+	/* what is dropped is never handed over */
+	esp(buf, 0xc000020c, 0xcb007164, 0x1002);
+	assert_int_equal(worker_decide_off(d, &c, &pkt, 5, 5000, &payload,
+					   &set_mark, &mark, &e), NF_DROP);
+	assert_int_equal(e.map, OFFLOAD_MAPS);
+	/* offload off */
+	d->xlate.offload = false;
+	for (i = 0; i < 3; i++) {
+		esp(buf, 0xc000020b, 0xcb007164, 0x1003);
+		assert_int_equal(worker_decide_off(d, &c, &pkt, 5, 5000,
+						   &payload, &set_mark, &mark,
+						   &e), NF_ACCEPT);
+		assert_int_equal(e.map, OFFLOAD_MAPS);
+	}
+	assert_int_equal(c.rewritten, 3 + 2 + 3);
 	freed(d);
 }
 
@@ -487,6 +555,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decide),
+		cmocka_unit_test(test_decide_offload),
 		cmocka_unit_test(test_decide_gateway),
 		cmocka_unit_test(test_partial_checksum_counted),
 		cmocka_unit_test(test_hold_for_gate),

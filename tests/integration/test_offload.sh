@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# offload on: three IPsec clients behind the router (raw ESP and ESP in UDP
+# with real encryption both ways, IKE headers).  espmasqd hands each
+# established ESP SA to the nft table of --print-rules=offload after its
+# first packets; the kernel rewrites the rest.  Checks that every reply
+# arrives and nothing foreign does, that the kernel carried most of the ESP
+# and set the mark as espmasqd would, that the SAs' counters add up to the
+# packets sent (the daemon's share plus the kernel's, read back by its
+# scans), that a flushed client's entries are removed, a reload empties the
+# maps and they fill again, and that stopping espmasqd leaves them empty.
+# Needs root.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+ESPMASQD=${ESPMASQD:-$here/../../build/espmasqd}
+ESPMASQCTL=${ESPMASQCTL:-$here/../../build/espmasqctl}
+EMP=emo$$
+. "$here/topo.sh"
+tmp=$(mktemp -d)
+cleanup() { topo_down; rm -rf "$tmp"; }
+trap cleanup EXIT
+K=30
+
+need_root
+if ! command -v nft >/dev/null; then
+	echo "offload: not run: nft missing"
+	exit 1
+fi
+topo_up 3
+topo_add_aliases 203.0.113.11 203.0.113.12 203.0.113.13
+# whole checksums from the senders: the captures then show what the
+# kernel's incremental updates made of them
+topo_offload off
+cat > "$tmp/espmasq.conf" <<CONF
+inside 192.0.2.0/24
+outside r-out
+alias 203.0.113.11-203.0.113.13
+server 203.0.113.100/31
+mark 0x100/0xff00
+queues 0-1
+control $tmp/espmasq.sock
+offload on
+offload-scan 1
+CONF
+"$ESPMASQD" -f "$tmp/espmasq.conf" -t >/dev/null || exit 1
+
+# without the table, espmasqd says so and translates everything itself
+"$ESPMASQD" -f "$tmp/espmasq.conf" --print-rules |
+	ns r iptables-restore --noflush || { echo "rules failed"; exit 1; }
+daemon_start daemon0.log
+check "daemon up without the offload table" '[ -S "$tmp/espmasq.sock" ]'
+# jstat SCOPE KEY: KEY of the stats record of SCOPE, summed over records
+jstat() { ctl -j stats | "$PYTHON" -c '
+import json, sys
+s = 0
+for line in sys.stdin:
+    r = json.loads(line)
+    if r.get("scope") == sys.argv[1] and sys.argv[2] in r:
+        v = r[sys.argv[2]]
+        s = v if not str(v).isdigit() else (s or 0) + int(v)
+print(s)' "$1" "$2"; }
+check "stats: offload off, table missing" \
+	'[ "$(jstat offload state)" = off ] && [ "$(jstat offload why)" = table-missing ]'
+check "log: offload table missing named" \
+	'grep -q "cannot use table ip espmasq_offload" "$tmp/daemon0.log"'
+kill "$pid"; wait "$pid" 2>/dev/null
+
+"$ESPMASQD" -f "$tmp/espmasq.conf" --print-rules=offload |
+	ns r nft -f - || { echo "offload rules failed"; exit 1; }
+# a stale entry of an earlier run: gone when the daemon starts
+ns r nft add element ip espmasq_offload in_esp \
+	'{ 203.0.113.100 . 203.0.113.11 . 0x7777 : 192.0.2.99 }'
+# what the kernel marks: inbound ESP routed to the clients
+ns r nft -f - <<'NFT'
+table ip emo_count {
+	chain seen {
+		type filter hook forward priority 0; policy accept;
+		ip daddr 192.0.2.0/24 meta l4proto esp meta mark & 0xff00 == 0x100 counter
+		ip daddr 192.0.2.0/24 meta l4proto esp counter
+	}
+}
+NFT
+daemon_start daemon.log
+check "daemon is up" '[ -S "$tmp/espmasq.sock" ]'
+check "stats: offload on" '[ "$(jstat offload state)" = on ]'
+elems() { ns r nft -j list map ip espmasq_offload "$1" | "$PYTHON" -c '
+import json, sys
+n = 0
+for o in json.load(sys.stdin)["nftables"]:
+    if "map" in o:
+        n += len(o["map"].get("elem", []))
+print(n)'; }
+check "the earlier run's entry is gone" '[ "$(elems in_esp)" = 0 ]'
+
+run_clients() {
+	local i start
+	start=$("$PYTHON" -c 'import time; print(time.time() + 2.5)')
+	for i in 1 2 3; do
+		ns_bg "c$i" "$PYTHON" "$here/peer.py" client --index "$i" \
+			--addr "192.0.2.$((10 + i))" --server 203.0.113.100 \
+			--natt --count $K --start-at "$start" --timeout 15 \
+			--result "$tmp/res-$i.json"
+	done
+	for i in 1 2 3; do
+		for _ in $(seq 250); do
+			[ -s "$tmp/res-$i.json" ] && break; sleep 0.1
+		done
+	done
+}
+
+capture_start "$tmp"
+ns_bg s "$PYTHON" "$here/peer.py" server --addr 203.0.113.100 \
+	--clients 3 --log "$tmp/server.log" --duration 25
+run_clients
+capture_stop "$tmp"
+for i in 1 2 3; do
+	r=$tmp/res-$i.json
+	check "client $i wrote a result" '[ -s "$r" ]' || continue
+	echo "client $i: $(cat "$r")"
+	check "client $i all $K ESP replies" '[ "$(jq_ "$r" "d[\"esp_ok\"]")" = $K ]'
+	check "client $i all $K ESP-in-UDP replies" '[ "$(jq_ "$r" "d[\"esp_udp_ok\"]")" = $K ]'
+	check "client $i IKEv2 reply" '[ "$(jq_ "$r" "d[\"ike_v2_ok\"]")" = True ]'
+	check "client $i received nothing foreign" '[ "$(jq_ "$r" "d[\"foreign\"]")" = 0 ]'
+	check "client $i capture: checksums good" 'check_checksums "$tmp/c$i.pcap"'
+done
+# the server saw every ESP packet from an alias, none from inside
+check "server: ESP only from the aliases" \
+	'! grep "\"kind\": \"esp" "$tmp/server.log" | grep -q "\"src\": \"192.0.2"'
+check "server: $((3 * K)) raw ESP packets" \
+	'[ "$(grep -c "\"kind\": \"esp\"" "$tmp/server.log")" = $((3 * K)) ]'
+
+echo "--- offload maps:"
+for m in in_esp out_esp in_udp out_udp; do echo "$m: $(elems $m)"; done
+check "kernel holds 3 inbound raw ESP entries" '[ "$(elems in_esp)" = 3 ]'
+check "kernel holds 3 outbound raw ESP entries" '[ "$(elems out_esp)" = 3 ]'
+check "kernel holds 3 inbound ESP-in-UDP entries" '[ "$(elems in_udp)" = 3 ]'
+check "kernel holds 3 outbound ESP-in-UDP entries" '[ "$(elems out_udp)" = 3 ]'
+check "mark map entries exist" \
+	'ns r nft list map ip espmasq_offload in_esp_mark | grep -q "jump mark_00000100_0000ff00"'
+
+# every inbound raw ESP packet got the mark, from whichever did it
+fwd=$(ns r nft list chain ip emo_count seen | grep -o "packets [0-9]*" | awk '{print $2}' | tr '\n' ' ')
+echo "forwarded inbound ESP: marked, all: $fwd"
+check "every inbound raw ESP packet marked" \
+	'read -r a b <<<"$fwd"; [ "$a" = $((3 * K)) ] && [ "$b" = $((3 * K)) ]'
+
+sleep 2.5		# two scans: the kernel's counts reach the table
+ctl stats | grep -A2 "^offload"
+daemon_esp=$(jstat queue kind_esp)
+echo "raw ESP the daemon decided: $daemon_esp of $((6 * K))"
+check "the kernel carried most raw ESP" '[ "$daemon_esp" -gt 0 ] && [ "$daemon_esp" -le 12 ]'
+check "the kernel's count read back" \
+	'[ "$(jstat offload packets)" -ge $((12 * K - 24)) ]'
+offl=$(jstat queue offloaded)
+# the peers use one SPI for raw ESP and ESP in UDP: 6 SAs, each with an
+# entry for each encapsulation
+check "12 entries handed over" '[ "$offl" = 12 ]'
+check "no offload errors" \
+	'[ "$(jstat queue offload_errors)" = 0 ] && [ "$(jstat offload errors)" = 0 ]'
+# each ESP SA counted every one of its packets: K raw, K in UDP
+ctl sessions
+sas=$(ctl -j sessions | grep '"kind": *"esp-')
+check "6 ESP SAs, both encapsulations offloaded" \
+	'[ "$(grep -c "\"offloaded\": *\"esp+udp\"" <<<"$sas")" = 6 ]'
+check "each ESP SA counted its $((2 * K)) packets" \
+	'[ "$(grep -c "\"pkts\": *\"*$((2 * K))\"*," <<<"$sas")" = 6 ]'
+
+# a flushed client: its entries go at the next scan
+ctl flush client 192.0.2.11 >/dev/null
+sleep 2.5
+check "flushed client's entries removed" \
+	'[ "$(elems in_esp)" = 2 ] && [ "$(elems out_esp)" = 2 ] && [ "$(elems out_udp)" = 2 ]'
+check "stale entries counted" '[ "$(jstat offload stale_removed)" = 4 ]'
+
+# a reload empties the maps; the next packets hand the SAs over again
+ctl reload >/dev/null
+check "reload empties the maps" '[ "$(elems out_esp)" = 0 ]'
+rm -f "$tmp"/res-*.json
+: >"$tmp/server.log"
+ip netns pids "${EMP}s" | xargs -r kill 2>/dev/null	# the first server
+sleep 0.5
+ns_bg s "$PYTHON" "$here/peer.py" server --addr 203.0.113.100 \
+	--clients 3 --log "$tmp/server.log" --duration 25
+run_clients
+for i in 1 2 3; do
+	check "after reload: client $i all $K ESP replies" \
+		'[ "$(jq_ "$tmp/res-$i.json" "d[\"esp_ok\"]")" = $K ]'
+done
+check "after reload: entries again" '[ "$(elems out_esp)" = 3 ]'
+
+kill "$pid"
+for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+check "stopped: every map empty" \
+	'[ "$(elems in_esp)$(elems out_esp)$(elems in_udp)$(elems out_udp)" = 0000 ]'
+check "stopped: mark maps empty" \
+	'! ns r nft list map ip espmasq_offload in_esp_mark | grep -q jump'
+if [ $fail != 0 ]; then
+	echo "--- daemon log:"; cat "$tmp/daemon.log"
+fi
+echo "offload: $pass passed, $fail failed"
+[ $fail = 0 ]
