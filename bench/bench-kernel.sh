@@ -40,7 +40,7 @@ EMP=ebk$$
 . "$top/tests/integration/topo.sh"
 
 smoke=0 rounds=3 clients=16 size=128 mix=6,3,1
-configs="plain snat q1 q2 plain@2 snat@2 q1@2 q2@2 q2h@2"
+configs="plain snat q1 q1o q2 plain@2 snat@2 q1@2 q2@2 q2h@2 q2o@2"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--smoke) smoke=1 ;;
@@ -337,7 +337,9 @@ rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
 order = sys.argv[2].split()
 base = {"plain": "plain forwarding", "snat": "kernel SNAT, rule per client",
         "q1": "espmasqd 1 queue", "q2": "espmasqd 2 queues, cpu-fanout",
-        "q2h": "espmasqd 2 queues, flow hash"}
+        "q2h": "espmasqd 2 queues, flow hash",
+        "q1o": "espmasqd 1 queue, offload on",
+        "q2o": "espmasqd 2 queues, cpu-fanout, offload on"}
 def name(c):
     b, _, g = c.partition("@")
     return base.get(b, b) + (", 2 gens" if g == "2" else "")
@@ -372,7 +374,7 @@ print()
 for c in order:
     b, _, g = c.partition("@")
     k = "snat" + ("@" + g if g else "")
-    if b in ("q1", "q2", "q2h") and k in med:
+    if b in ("q1", "q2", "q2h", "q1o", "q2o") and k in med:
         print("%-36s sat %.2fx  zero-loss %.2fx of kernel SNAT" % (
             name(c) + ":", ratio(c, k, 0), ratio(c, k, 1)))
     k = "plain" + ("@" + g if g else "")

@@ -21,7 +21,7 @@ static bool gauge(const char *scope, const char *key)
 {
 	static const char *const g[] = {
 		"active", "sa_active", "gate_held_ms_max", "held_wait_ms_max",
-		"kernel_waiting", "capacity",
+		"kernel_waiting", "capacity", "entries", "last_scan_ms",
 	};
 	unsigned i;
 
@@ -41,6 +41,18 @@ static void clean(char *dst, size_t len, const char *src)
 		dst[i] = (src[i] >= 'a' && src[i] <= 'z') ||
 			 (src[i] >= '0' && src[i] <= '9') ? src[i] : '_';
 	dst[i] = '\0';
+}
+
+/* Prometheus takes numbers only: words (offload state=on, why=...) are
+ * for people. */
+static bool numeric(const char *v)
+{
+	if (!*v)
+		return false;
+	for (; *v; v++)
+		if ((*v < '0' || *v > '9') && *v != '.')
+			return false;
+	return true;
 }
 
 static void add(struct prom *p, const char *name, const char *labels,
@@ -143,7 +155,7 @@ void prom_record(struct prom *p, char *const *key, char *const *val,
 		bool g;
 
 		if (!strcmp(key[i], "scope") || !strcmp(key[i], "queue") ||
-		    !strcmp(key[i], "cpu"))
+		    !strcmp(key[i], "cpu") || !numeric(val[i]))
 			continue;
 		for (j = 0; j < sizeof(families) / sizeof(families[0]); j++)
 			if (!strncmp(key[i], families[j].prefix,

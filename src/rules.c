@@ -144,6 +144,35 @@ struct targets {
 	bool bypass;
 };
 
+/*
+ * Offload on: most packets through the mangle chains are ones the offload
+ * table rewrote (rules.h), which no rule there matches any more.  They
+ * leave at once instead of failing every rule: those not on the outside
+ * interface, those now to an inside client, those now from an alias.
+ */
+static void print_iptables_skip(FILE *f, const struct config *c,
+				const struct range *ar, size_t nar)
+{
+	char s1[24], r1[40];
+	size_t i;
+
+	if (c->outside[0]) {
+		fprintf(f, "-A %s ! -i %s -j RETURN\n", RULES_CHAIN_IN,
+			c->outside);
+		fprintf(f, "-A %s ! -o %s -j RETURN\n", RULES_CHAIN_OUT,
+			c->outside);
+	}
+	for (i = 0; i < c->n_inside; i++)
+		fprintf(f, "-A %s -d %s -j RETURN\n", RULES_CHAIN_IN,
+			cidr(&c->inside[i], s1));
+	for (i = 0; i < nar; i++) {
+		fprintf(f, "-A %s -m iprange --src-range %s -p esp -j "
+			"RETURN\n", RULES_CHAIN_OUT, range_str(&ar[i], r1));
+		fprintf(f, "-A %s -m iprange --src-range %s -p udp -j "
+			"RETURN\n", RULES_CHAIN_OUT, range_str(&ar[i], r1));
+	}
+}
+
 static void print_iptables(FILE *f, const struct config *c,
 			   const struct targets *t, const struct range *ar,
 			   size_t nar)
@@ -207,6 +236,8 @@ static void print_iptables(FILE *f, const struct config *c,
 		RULES_CHAIN_OUTQ, RULES_CHAIN_GWIN, RULES_CHAIN_GWOUT);
 	fprintf(f, "-I PREROUTING 1 -j %s\n", RULES_CHAIN_IN);
 	fprintf(f, "-I POSTROUTING 1 -j %s\n", RULES_CHAIN_OUT);
+	if (c->offload)
+		print_iptables_skip(f, c, ar, nar);
 	for (i = 0; i < nar; i++) {
 		for (j = 0; j < ns; j++)
 			for (k = 0; k < 3; k++) {
@@ -433,6 +464,15 @@ static void print_nft(FILE *f, const struct config *c,
 		else
 			fprintf(f, "\tchain mangle_pre {\n\t\ttype filter hook "
 				"prerouting priority mangle; policy accept;\n");
+		if (p == 1 && c->offload) {
+			/* as print_iptables_skip() */
+			if (c->outside[0])
+				fprintf(f, "\t\tiifname != \"%s\" return\n",
+					c->outside);
+			fprintf(f, "\t\tip daddr ");
+			nft_set(f, c->inside, c->n_inside);
+			fprintf(f, " return\n");
+		}
 		for (k = 0; k < 3; k++) {
 			nft_to_aliases(f, c, ar, nar, true);
 			fprintf(f, " %s %s\n", l4_in[k], phase[p]);
@@ -459,6 +499,14 @@ static void print_nft(FILE *f, const struct config *c,
 	}
 	fprintf(f, "\tchain mangle_post {\n\t\ttype filter hook postrouting "
 		"priority mangle; policy accept;\n");
+	if (c->offload) {
+		if (c->outside[0])
+			fprintf(f, "\t\toifname != \"%s\" return\n",
+				c->outside);
+		fprintf(f, "\t\tip saddr ");
+		nft_ranges(f, ar, nar);
+		fprintf(f, " meta l4proto { esp, udp } return\n");
+	}
 	for (k = 0; k < 4; k++) {
 		fprintf(f, "\t\t");
 		if (c->outside[0])
@@ -519,7 +567,6 @@ static void print_offload(FILE *f, const struct config *c)
 	};
 	struct mark marks[CONFIG_MAX_MARKS + 1];
 	unsigned d, k, i, n = offload_marks(c, marks);
-	char head[160];
 
 	fprintf(f, "table ip %s\ndelete table ip %s\n", RULES_OFFLOAD_TABLE,
 		RULES_OFFLOAD_TABLE);
@@ -545,23 +592,24 @@ static void print_offload(FILE *f, const struct config *c)
 			fprintf(f, "meta mark & 0x%08x | 0x%08x\n\t}\n",
 				~marks[i].mask, marks[i].value);
 	}
+	/* every forwarded packet passes these chains: what is not for
+	 * them leaves at the first test that fails, each test made once */
 	for (d = 0; d < 2; d++) {
 		fprintf(f, "\tchain %s {\n\t\ttype filter hook %s priority "
 			"mangle - 10; policy accept;\n", d ? "post" : "pre",
 			d ? "postrouting" : "prerouting");
 		if (c->outside[0])
-			snprintf(head, sizeof(head), "%s \"%s\" ",
-				 d ? "oifname" : "iifname", c->outside);
-		else
-			head[0] = '\0';
+			fprintf(f, "\t\t%s != \"%s\" return\n",
+				d ? "oifname" : "iifname", c->outside);
+		fprintf(f, "\t\tip hdrlength != 5 return\n"
+			"\t\tip frag-off & 0x3fff != 0 return\n");
 		for (k = 0; k < 2; k++) {
-			fprintf(f, "\t\t%sip hdrlength 5 ip frag-off & 0x3fff "
-				"== 0 %s ip saddr . ip daddr . %s vmap "
-				"@%s_%s_mark\n", head, port[d][k], spi[k],
-				dir[d], proto[k]);
-			fprintf(f, "\t\t%sip hdrlength 5 ip frag-off & 0x3fff "
-				"== 0 %s ip %s set ip saddr . ip daddr . %s "
-				"map @%s_%s\n", head, port[d][k],
+			if (n)
+				fprintf(f, "\t\t%s ip saddr . ip daddr . %s "
+					"vmap @%s_%s_mark\n", port[d][k],
+					spi[k], dir[d], proto[k]);
+			fprintf(f, "\t\t%s ip %s set ip saddr . ip daddr . %s "
+				"map @%s_%s\n", port[d][k],
 				d ? "saddr" : "daddr", spi[k], dir[d],
 				proto[k]);
 		}

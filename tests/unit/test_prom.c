@@ -91,10 +91,30 @@ static void test_names_types_labels(void **state)
 	free(out);
 }
 
+/* words in a stats line (offload state=off why=table-missing) are for
+ * people: no sample, while the numbers beside them are exported */
+static void test_words_skipped(void **state)
+{
+	static const char *const recs[] = {
+		"scope=offload state=off entries=0 scans=4 why=table-missing",
+		NULL,
+	};
+	char *out = render(recs);
+
+	(void)state;
+	assert_null(strstr(out, "state"));
+	assert_null(strstr(out, "why"));
+	assert_non_null(strstr(out, "# TYPE espmasq_offload_entries gauge\n"
+				    "espmasq_offload_entries 0\n"));
+	assert_non_null(strstr(out, "espmasq_offload_scans_total 4\n"));
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names_types_labels),
+		cmocka_unit_test(test_words_skipped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -367,17 +367,18 @@ static void test_offload(void **state)
 				    "mark set 0x00000007\n\t}\n"));
 	p = strstr(out, "chain mark_00000100_0000ff00");
 	assert_null(strstr(p + 1, "chain mark_00000100_0000ff00"));
-	assert_non_null(strstr(out, "\t\tiifname \"eth1\" ip hdrlength 5 ip "
-				    "frag-off & 0x3fff == 0 meta l4proto esp ip "
-				    "saddr . ip daddr . esp spi vmap "
-				    "@in_esp_mark\n\t\tiifname \"eth1\" ip "
-				    "hdrlength 5 ip frag-off & 0x3fff == 0 meta "
-				    "l4proto esp ip daddr set ip saddr . ip "
-				    "daddr . esp spi map @in_esp\n"));
-	assert_non_null(strstr(out, "\t\toifname \"eth1\" ip hdrlength 5 ip "
-				    "frag-off & 0x3fff == 0 udp dport 4500 ip "
-				    "saddr set ip saddr . ip daddr . @th,64,32 "
-				    "map @out_udp\n"));
+	/* what is not for the chain leaves at its first failed test */
+	assert_non_null(strstr(out, "mangle - 10; policy accept;\n"
+				    "\t\tiifname != \"eth1\" return\n"
+				    "\t\tip hdrlength != 5 return\n"
+				    "\t\tip frag-off & 0x3fff != 0 return\n"
+				    "\t\tmeta l4proto esp ip saddr . ip daddr . "
+				    "esp spi vmap @in_esp_mark\n"
+				    "\t\tmeta l4proto esp ip daddr set ip saddr "
+				    ". ip daddr . esp spi map @in_esp\n"));
+	assert_non_null(strstr(out, "\t\toifname != \"eth1\" return\n"));
+	assert_non_null(strstr(out, "\t\tudp dport 4500 ip saddr set ip saddr "
+				    ". ip daddr . @th,64,32 map @out_udp\n"));
 	assert_non_null(strstr(out, "type filter hook prerouting priority "
 				    "mangle - 10;"));
 	assert_non_null(strstr(out, "type filter hook postrouting priority "
@@ -385,14 +386,46 @@ static void test_offload(void **state)
 	free(out);
 
 	/* in the nft script too; the iptables rules only point at it */
+	{
+		static const char *const nomark[] = {
+			"inside 192.0.2.0/25", "alias 203.0.113.11",
+			"offload on", NULL,
+		};
+
+		out = render(nomark, RULES_OFFLOAD, &rc);
+		assert_int_equal(rc, 0);
+		/* no mark: no lookup for one, no interface to test */
+		assert_null(strstr(out, "vmap"));
+		assert_null(strstr(out, "ifname"));
+		assert_non_null(strstr(out, "map in_esp_mark {"));
+		free(out);
+	}
 	out = render(off, RULES_NFT, &rc);
 	assert_int_equal(rc, 0);
 	assert_non_null(strstr(out, "table ip espmasq {\n"));
 	assert_non_null(strstr(out, "table ip espmasq_offload {\n"));
+	assert_non_null(strstr(out, "priority mangle; policy accept;\n"
+				    "\t\tiifname != \"eth1\" return\n"
+				    "\t\tip daddr { 192.0.2.0/25 } return\n"));
+	assert_non_null(strstr(out, "priority mangle; policy accept;\n"
+				    "\t\toifname != \"eth1\" return\n"
+				    "\t\tip saddr { 203.0.113.11-203.0.113.13 } "
+				    "meta l4proto { esp, udp } return\n"));
 	free(out);
 	out = render(off, RULES_IPTABLES, &rc);
 	assert_int_equal(rc, 0);
 	assert_null(strstr(out, "espmasq_offload {"));
+	/* what the offload table rewrote leaves the mangle chains at once,
+	 * before their first rule */
+	assert_non_null(strstr(out, "-I POSTROUTING 1 -j ESPMASQ-OUT\n"
+				    "-A ESPMASQ-IN ! -i eth1 -j RETURN\n"
+				    "-A ESPMASQ-OUT ! -o eth1 -j RETURN\n"
+				    "-A ESPMASQ-IN -d 192.0.2.0/25 -j RETURN\n"
+				    "-A ESPMASQ-OUT -m iprange --src-range "
+				    "203.0.113.11-203.0.113.13 -p esp -j "
+				    "RETURN\n-A ESPMASQ-OUT -m iprange "
+				    "--src-range 203.0.113.11-203.0.113.13 -p "
+				    "udp -j RETURN\n-A ESPMASQ-IN -i eth1"));
 	assert_non_null(strstr(out, "# offload on: the table espmasq_offload "
 				    "comes from espmasqd --print-rules=offload"));
 	free(out);
@@ -405,6 +438,9 @@ static void test_offload(void **state)
 	free(out);
 	out = render(conf, RULES_NFT, &rc);
 	assert_null(strstr(out, "espmasq_offload"));
+	free(out);
+	out = render(conf, RULES_IPTABLES, &rc);
+	assert_null(strstr(out, "RETURN"));
 	free(out);
 }
 
