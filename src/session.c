@@ -514,43 +514,59 @@ int session_sa_touch(struct session_table *t, session_id s, uint32_t server,
 	return created;
 }
 
-session_id session_esp_known(struct session_table *t, uint32_t server,
-			     enum sa_kind kind, uint32_t spi, uint32_t local,
-			     uint8_t natt_flag, uint32_t bytes, uint32_t now,
-			     uint32_t timeout, uint32_t pending, bool claim,
-			     struct session_hit *hit)
+/* The ESP SA (@kind, @spi) of @server's session with, outbound, client
+ * @local or, inbound, alias @local: its link, or 0. */
+static inline __attribute__((always_inline)) uint32_t
+esp_find(const struct session_table *t, uint32_t server, enum sa_kind kind,
+	 uint32_t spi, uint32_t local)
 {
 	uint32_t l = t->sa_bkt[hash_sa(t, server, (uint8_t)kind, spi)];
-	struct binding *b;
-	struct sa *a;
-	uint8_t off;
+	const struct binding *b;
+	const struct sa *a;
 
 	for (; l; l = a->next_hash) {
 		a = &t->sa[l - 1];
 		if (a->spi_i != spi || a->kind != kind)
 			continue;
 		b = B(t, a->owner);
-		if (b->server != server ||
-		    (kind == SA_ESP_OUT ? b->client : b->alias) != local)
-			continue;
-		if (b->flags & SESSION_F_SHARED)
-			return SESSION_NONE;
-		touch(b, kind == SA_ESP_IN, bytes, now, timeout, pending);
-		a->flags |= natt_flag;
-		a->pkts++;
-		a->bytes += bytes;
-		a->last_seen = now;
-		a->deadline = now + timeout;
-		hit->peer = kind == SA_ESP_OUT ? b->alias : b->client;
-		hit->mark_value = b->mark_value;
-		hit->mark_mask = b->mark_mask;
-		off = natt_flag ? SA_F_OFFLOADED_UDP : SA_F_OFFLOADED;
-		hit->offload_new = claim && !(a->flags & off);
-		if (hit->offload_new)
-			a->flags |= off;
-		return a->owner;
+		if (b->server == server &&
+		    (kind == SA_ESP_OUT ? b->client : b->alias) == local)
+			return l;
 	}
-	return SESSION_NONE;
+	return 0;
+}
+
+session_id session_esp_known(struct session_table *t, uint32_t server,
+			     enum sa_kind kind, uint32_t spi, uint32_t local,
+			     uint8_t natt_flag, uint32_t bytes, uint32_t now,
+			     uint32_t timeout, uint32_t pending, bool claim,
+			     struct session_hit *hit)
+{
+	uint32_t l = esp_find(t, server, kind, spi, local);
+	struct binding *b;
+	struct sa *a;
+	uint8_t off;
+
+	if (!l)
+		return SESSION_NONE;
+	a = &t->sa[l - 1];
+	b = B(t, a->owner);
+	if (b->flags & SESSION_F_SHARED)
+		return SESSION_NONE;
+	touch(b, kind == SA_ESP_IN, bytes, now, timeout, pending);
+	a->flags |= natt_flag;
+	a->pkts++;
+	a->bytes += bytes;
+	a->last_seen = now;
+	a->deadline = now + timeout;
+	hit->peer = kind == SA_ESP_OUT ? b->alias : b->client;
+	hit->mark_value = b->mark_value;
+	hit->mark_mask = b->mark_mask;
+	off = natt_flag ? SA_F_OFFLOADED_UDP : SA_F_OFFLOADED;
+	hit->offload_new = claim && !(a->flags & off);
+	if (hit->offload_new)
+		a->flags |= off;
+	return a->owner;
 }
 
 int session_esp_credit(struct session_table *t, uint32_t server,
@@ -559,42 +575,35 @@ int session_esp_credit(struct session_table *t, uint32_t server,
 		       uint64_t bytes, uint32_t now, uint32_t timeout,
 		       uint32_t pending)
 {
-	uint32_t l = t->sa_bkt[hash_sa(t, server, (uint8_t)kind, spi)];
+	uint32_t l = esp_find(t, server, kind, spi, local);
 	bool in = kind == SA_ESP_IN;
 	struct binding *b;
 	struct sa *a;
 
-	for (; l; l = a->next_hash) {
-		a = &t->sa[l - 1];
-		if (a->spi_i != spi || a->kind != kind)
-			continue;
-		b = B(t, a->owner);
-		if (b->server != server ||
-		    (in ? b->alias : b->client) != local)
-			continue;
-		/* what the kernel did must be what this table would do */
-		if (!(a->flags & (natt_flag ? SA_F_OFFLOADED_UDP :
-				  SA_F_OFFLOADED)) ||
-		    (in ? b->client : b->alias) != peer)
-			return -ESTALE;
-		if (!pkts)
-			return 0;
-		touch(b, in, 0, now, timeout, pending);
-		/* touch() counted one packet and no bytes */
-		if (in) {
-			b->pkts_in += pkts - 1;
-			b->bytes_in += bytes;
-		} else {
-			b->pkts_out += pkts - 1;
-			b->bytes_out += bytes;
-		}
-		a->pkts += pkts;
-		a->bytes += bytes;
-		a->last_seen = now;
-		a->deadline = now + timeout;
+	if (!l)
+		return -ENOENT;
+	a = &t->sa[l - 1];
+	b = B(t, a->owner);
+	/* what the kernel did must be what this table would do */
+	if (!(a->flags & (natt_flag ? SA_F_OFFLOADED_UDP : SA_F_OFFLOADED)) ||
+	    (in ? b->client : b->alias) != peer)
+		return -ESTALE;
+	if (!pkts)
 		return 0;
+	touch(b, in, 0, now, timeout, pending);
+	/* touch() counted one packet and no bytes */
+	if (in) {
+		b->pkts_in += pkts - 1;
+		b->bytes_in += bytes;
+	} else {
+		b->pkts_out += pkts - 1;
+		b->bytes_out += bytes;
 	}
-	return -ENOENT;
+	a->pkts += pkts;
+	a->bytes += bytes;
+	a->last_seen = now;
+	a->deadline = now + timeout;
+	return 0;
 }
 
 void session_offload_forget(struct session_table *t)

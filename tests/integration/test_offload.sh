@@ -23,8 +23,16 @@ K=30
 
 need_root
 if ! command -v nft >/dev/null; then
-	echo "offload: not run: nft missing"
+	echo "offload: nft missing (make deps installs it)"
 	exit 1
+fi
+# the offload needs Linux 6.5 (counters read with a reset, elements
+# removed whether there or not): on an older kernel there is nothing to
+# test, and espmasqd says so itself (stats why=kernel-too-old)
+kv=$(uname -r | awk -F. '{ printf "%d", $1 * 1000 + $2 }')
+if [ "$kv" -lt 6005 ]; then
+	echo "offload: not run: Linux $(uname -r) is older than 6.5"
+	exit 0
 fi
 topo_up 3
 topo_add_aliases 203.0.113.11 203.0.113.12 203.0.113.13
