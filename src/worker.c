@@ -480,43 +480,61 @@ static void prefetch_burst(struct worker *w, unsigned n)
 	xlate_prefetch(&w->d->xlate, w->pf_buf, w->pf_len, n);
 }
 
+/* One entry the kernel would not take: counted and told, and its SA
+ * stays with the daemon. */
+static void offload_refused(struct worker *w, int err)
+{
+	counter_add(&w->cnt.offload_errors, 1);
+	log_limited(&w->d->lim_offload, daemon_now(), LOG_WARNING,
+		    "queue %u: the kernel refused an offload entry: %s",
+		    w->qnum, strerror(-err));
+}
+
 /*
- * Hands the SAs this burst claimed to the kernel, in one batch after the
- * verdicts (their packets are on their way already).  Errors come back
- * later, and only errors: they are read here too, without waiting.  An SA
- * whose entry failed stays with the daemon, translated here as before.
+ * Hands the SAs this burst claimed to the kernel, after the verdicts
+ * (their packets are on their way already), in as few batches as fit.
+ * The kernel processes a batch within the send and answers only errors,
+ * so a read right after it finds them.  One refused entry (a mark chain
+ * missing from an outdated table, say) aborts its whole batch: then each
+ * of its entries is sent again alone, so that only the refused ones stay
+ * with the daemon.
  */
 static void offload_burst(struct worker *w)
 {
-	unsigned i;
-	int err, last = 0, n;
+	unsigned i = 0, start, j;
+	int last = 0;
 
-	n = offload_reap(w->off, &last);
-	if (n > 0) {
-		counter_add(&w->cnt.offload_errors, (uint64_t)n);
-		log_limited(&w->d->lim_offload, daemon_now(), LOG_WARNING,
-			    "queue %u: the kernel refused offload entries: %s",
-			    w->qnum, strerror(-last));
-	}
-	for (i = 0; i < w->off_n; i++) {
-		err = offload_add(w->off, &w->off_req[i]);
-		if (err == -ENOSPC) {
-			offload_send(w->off);
-			err = offload_add(w->off, &w->off_req[i]);
+	if (offload_reap(w->off, &last) > 0)
+		offload_refused(w, last);
+	while (i < w->off_n) {
+		start = i;
+		while (i < w->off_n && !offload_add(w->off, &w->off_req[i]))
+			i++;
+		if (i == start) {
+			/* too big for an empty batch: cannot happen */
+			offload_refused(w, -EMSGSIZE);
+			i++;
+			continue;
 		}
-		if (err)
-			counter_add(&w->cnt.offload_errors, 1);
+		if (offload_send(w->off) >= 0 &&
+		    offload_reap(w->off, &last) == 0) {
+			counter_add(&w->cnt.offloaded, i - start);
+			continue;
+		}
+		for (j = start; j < i; j++) {
+			int n = offload_add(w->off, &w->off_req[j]);
+
+			if (!n)
+				n = offload_send(w->off);
+			if (n >= 0 && offload_reap(w->off, &last) > 0)
+				n = last;
+			if (n < 0)
+				offload_refused(w, n);
+			else
+				counter_add(&w->cnt.offloaded, 1);
+		}
 	}
 	w->off_n = 0;
-	n = offload_send(w->off);
-	if (n < 0) {
-		counter_add(&w->cnt.offload_errors, 1);
-		log_limited(&w->d->lim_offload, daemon_now(), LOG_WARNING,
-			    "queue %u: cannot send offload entries: %s",
-			    w->qnum, strerror(-n));
-	} else {
-		counter_add(&w->cnt.offloaded, (uint64_t)n);
-	}
 }
 
 static void on_readable(evutil_socket_t fd, short what, void *arg)
