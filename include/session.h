@@ -166,22 +166,23 @@ bool session_client_full(struct session_table *t, uint32_t client);
  * of an SA already in the table, whose session is not shared and has
  * @server and, outbound, client @local or, inbound, alias @local: both the
  * session and the SA are touched as session_touch() and session_sa_touch()
- * would (@timeout for both, @pending before the first reply, @natt_flag
- * added to the SA's flags).  Returns that session, or SESSION_NONE (nothing
- * changed) when the packet needs the full path.  With @claim, the first
- * such packet of the SA in each encapsulation (raw, or in UDP when
- * @natt_flag) sets hit->offload_new: the caller hands it to the kernel.
+ * would (@timeout for both, @pending before the first reply, SA_F_NATT of
+ * @flags added to the SA's flags).  Returns that session, or SESSION_NONE
+ * (nothing changed) when the packet needs the full path.  With
+ * SESSION_ESP_CLAIM in @flags, hit->offload_new is set for the first such
+ * packet of the SA in each encapsulation (raw, or in UDP with SA_F_NATT):
+ * the caller hands it to the kernel.  Without, it is left alone.
  */
+#define SESSION_ESP_CLAIM	0x80
 struct session_hit {
 	uint32_t peer;			/* inbound: the client; out: the alias */
 	uint32_t mark_value, mark_mask;
-	bool offload_new;		/* @claim: the SA is the caller's to
-					 * hand to the kernel */
+	bool offload_new;		/* see SESSION_ESP_CLAIM */
 };
 session_id session_esp_known(struct session_table *t, uint32_t server,
 			     enum sa_kind kind, uint32_t spi, uint32_t local,
-			     uint8_t natt_flag, uint32_t bytes, uint32_t now,
-			     uint32_t timeout, uint32_t pending, bool claim,
+			     uint8_t flags, uint32_t bytes, uint32_t now,
+			     uint32_t timeout, uint32_t pending,
 			     struct session_hit *hit);
 
 /*

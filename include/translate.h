@@ -51,7 +51,8 @@ struct xlate_out {
 	bool sa_new;		/* an SA new to the session: */
 	uint8_t sa_kind;	/* ...its enum sa_kind */
 	uint64_t sa_spi;	/* ...and SPI (IKE: initiator SPI) */
-	bool offload;		/* an ESP SA to hand to the kernel now: */
+	bool offload;		/* an ESP SA to hand to the kernel now
+				 * (set only with xlate_ctx.offload): */
 	bool offload_udp;	/* ...in UDP, */
 	uint32_t offload_spi;	/* ...its SPI (client, alias, server above) */
 };

@@ -366,33 +366,47 @@ static session_id demux(const struct xlate_ctx *x, const struct pkt_info *pi,
  * or XL_MAX (nothing changed).
  */
 static inline __attribute__((always_inline)) enum xlate_result
-esp_lookup(const struct xlate_ctx *x, uint32_t src, uint32_t dst, uint32_t spi,
-	   bool udp, uint32_t len, uint32_t now, struct xlate_out *out)
+esp_lookup_as(const struct xlate_ctx *x, uint32_t src, uint32_t dst,
+	      uint32_t spi, bool udp, uint32_t len, uint32_t now,
+	      struct xlate_out *out, bool offload)
 {
 	const struct config *c = x->cfg;
 	struct session_hit hit;
 	bool in = alias_pool_has(x->pool, dst);
+	uint8_t flags = udp ? SA_F_NATT : 0;
 
 	if (!in && (!config_is_inside(c, src) || !config_is_server(c, dst)))
 		return XL_MAX;
+	/* the kernel rewrites addresses, not ports */
+	if (offload && (!udp || !c->natt_lo))
+		flags |= SESSION_ESP_CLAIM;
 	if (session_esp_known(x->table, in ? src : dst,
 			      in ? SA_ESP_IN : SA_ESP_OUT, spi, in ? dst : src,
-			      udp ? SA_F_NATT : 0, len, now,
+			      flags, len, now,
 			      udp ? c->timeout_natt : c->timeout_esp,
-			      c->timeout_pending,
-			      /* the kernel rewrites addresses, not ports */
-			      x->offload && (!udp || !c->natt_lo),
-			      &hit) == SESSION_NONE)
+			      c->timeout_pending, &hit) == SESSION_NONE)
 		return XL_MAX;
-	out->offload = hit.offload_new;
-	out->offload_udp = udp;
-	out->offload_spi = spi;
+	if (flags & SESSION_ESP_CLAIM) {
+		out->offload = hit.offload_new;
+		out->offload_udp = udp;
+		out->offload_spi = spi;
+	}
 	out->client = in ? hit.peer : src;
 	out->alias = in ? dst : hit.peer;
 	out->server = in ? src : dst;
 	out->mark_value = hit.mark_value;
 	out->mark_mask = hit.mark_mask;
 	return in ? XL_IN : XL_OUT;
+}
+
+/* Two copies, so that without offload the packet pays for one test. */
+static inline __attribute__((always_inline)) enum xlate_result
+esp_lookup(const struct xlate_ctx *x, uint32_t src, uint32_t dst, uint32_t spi,
+	   bool udp, uint32_t len, uint32_t now, struct xlate_out *out)
+{
+	if (x->offload)
+		return esp_lookup_as(x, src, dst, spi, udp, len, now, out, true);
+	return esp_lookup_as(x, src, dst, spi, udp, len, now, out, false);
 }
 
 /*

@@ -126,12 +126,13 @@ static uint32_t accept_rewritten(struct worker_counters *c,
 /* An SA the translation claimed for the kernel (xlate_out.offload) as
  * the entry to add: keyed as its packets arrive, to the address this
  * packet got. */
-static void offload_request(const struct xlate_out *xo, enum xlate_result r,
+static void offload_request(const struct daemon *d,
+			    const struct xlate_out *xo, enum xlate_result r,
 			    struct offload_entry *off)
 {
 	bool in = r == XL_IN;
 
-	if (!off || !xo->offload)
+	if (!off || !d->xlate.offload || !xo->offload)
 		return;
 	off->map = in ? (xo->offload_udp ? OFFLOAD_IN_UDP : OFFLOAD_IN_ESP) :
 			(xo->offload_udp ? OFFLOAD_OUT_UDP : OFFLOAD_OUT_ESP);
@@ -167,7 +168,7 @@ static uint32_t decide(struct daemon *d, struct worker_counters *c,
 		if (first)
 			counter_add(&c->kind[pi.kind], 1);
 		counter_add(&c->xlate[r], 1);
-		offload_request(&xo, r, off);
+		offload_request(d, &xo, r, off);
 		return accept_rewritten(c, &xo, partial &&
 					pi.kind == PKT_ESP_UDP, pkt_mark,
 					payload, set_mark, mark);
@@ -259,7 +260,7 @@ static uint32_t decide(struct daemon *d, struct worker_counters *c,
 			    fmt_addr(xo.client, a), fmt_addr(xo.server, s),
 			    fmt_addr(xo.alias, b));
 	}
-	offload_request(&xo, r, off);
+	offload_request(d, &xo, r, off);
 	return accept_rewritten(c, &xo, partial && pi.proto == 17, pkt_mark,
 				payload, set_mark, mark);
 }

@@ -425,21 +425,23 @@ static void test_offload_claim_credit(void **state)
 	a = session_add(t, C(1), S(100), S(11), 0, 0x100, 0xff00, 10, 30);
 	assert_int_equal(session_sa_touch(t, a, S(100), SA_ESP_IN, 0x5000, 0,
 					  0, 0, 0, 60, 10, 30), 1);
-	/* without a claim nothing is handed over */
+	/* without a claim nothing is handed over: the credit below finds
+	 * the SA not offloaded */
 	assert_int_equal(session_esp_known(t, S(100), SA_ESP_IN, 0x5000, S(11),
-					   0, 100, 11, 30, 5, false, &hit), a);
-	assert_false(hit.offload_new);
+					   0, 100, 11, 30, 5, &hit), a);
 	assert_int_equal(session_esp_credit(t, S(100), SA_ESP_IN, 0x5000,
 					    S(11), C(1), 0, 3, 300, 12, 30, 5),
 			 -ESTALE);
 	assert_int_equal(session_esp_known(t, S(100), SA_ESP_IN, 0x5000, S(11),
-					   0, 100, 12, 30, 5, true, &hit), a);
+					   SESSION_ESP_CLAIM, 100, 12, 30, 5,
+					   &hit), a);
 	assert_true(hit.offload_new);
 	assert_int_equal(hit.peer, C(1));
 	assert_int_equal(hit.mark_value, 0x100);
 	assert_int_equal(hit.mark_mask, 0xff00);
 	assert_int_equal(session_esp_known(t, S(100), SA_ESP_IN, 0x5000, S(11),
-					   0, 100, 13, 30, 5, true, &hit), a);
+					   SESSION_ESP_CLAIM, 100, 13, 30, 5,
+					   &hit), a);
 	assert_false(hit.offload_new);
 
 	/* the kernel's counts: 40 packets, 4000 bytes, at 50 */
@@ -484,7 +486,8 @@ static void test_offload_claim_credit(void **state)
 					    S(11), C(1), 0, 1, 1, 72, 30, 5),
 			 -ESTALE);
 	assert_int_equal(session_esp_known(t, S(100), SA_ESP_IN, 0x5000, S(11),
-					   0, 100, 72, 30, 5, true, &hit), a);
+					   SESSION_ESP_CLAIM, 100, 72, 30, 5,
+					   &hit), a);
 	assert_true(hit.offload_new);
 
 	/* outbound, the kernel's counts keep the session as packets do:
@@ -492,7 +495,8 @@ static void test_offload_claim_credit(void **state)
 	assert_int_equal(session_sa_touch(t, a, S(100), SA_ESP_OUT, 0x6000, 0,
 					  0, 0, 0, 60, 73, 30), 1);
 	assert_int_equal(session_esp_known(t, S(100), SA_ESP_OUT, 0x6000,
-					   C(1), 0, 100, 73, 30, 5, true, &hit),
+					   C(1), SESSION_ESP_CLAIM, 100, 73, 30, 5,
+					   &hit),
 			 a);
 	assert_true(hit.offload_new);
 	assert_int_equal(hit.peer, S(11));
