@@ -13,7 +13,7 @@
  *              bits 3-7: seconds to advance the clock (31: an hour)
  *   u8 op      which pkt_rewrite_* call, and src or dst (bit 7); with
  *              xlate_packet, bit 6: try xlate_esp_fast() first, as the
- *              worker does
+ *              worker does; bit 7: with offload on (SAs claimed)
  *   u32 addr   address for it (as stored in the packet)
  *   u16 port   port for it
  *   u16 len    bytes of packet that follow (cut to what is left)
@@ -332,12 +332,13 @@ static session_id spi_owner(const struct setup *s, const struct pkt_info *pi)
 	}
 }
 
-static void run_xlate(const struct setup *s, uint8_t *p, struct pkt_info *pi,
-		      bool partial, uint32_t now, uint32_t now_ms, bool fast)
+static void run_xlate(struct setup *s, uint8_t *p, struct pkt_info *pi,
+		      bool partial, uint32_t now, uint32_t now_ms, bool fast,
+		      bool offload)
 {
 	static uint8_t orig[MAX_PKT];
 	struct pkt_info before = *pi;
-	struct xlate_out out;
+	struct xlate_out out = { .offload = false };
 	enum xlate_result r = XL_MAX;
 	session_id owner;
 	uint8_t kind;
@@ -345,6 +346,7 @@ static void run_xlate(const struct setup *s, uint8_t *p, struct pkt_info *pi,
 
 	memcpy(orig, p, pi->len);
 	owner = spi_owner(s, pi);
+	s->x.offload = offload;
 	if (fast) {
 		r = xlate_esp_fast(&s->x, p, pi->len, partial, now, &out,
 				   &kind);
@@ -365,6 +367,15 @@ static void run_xlate(const struct setup *s, uint8_t *p, struct pkt_info *pi,
 	if (r == XL_IN && owner != SESSION_NONE)
 		check(out.client == session_client(s->t, owner));
 	check((unsigned)r < XL_MAX);
+	/* only a translated ESP packet, of an SA the table keeps, is
+	 * handed to the kernel, and only when asked */
+	if (out.offload) {
+		check(offload);
+		check(r == XL_IN || r == XL_OUT);
+		check(before.kind == PKT_ESP || before.kind == PKT_ESP_UDP);
+		check(out.offload_spi == before.spi);
+		check(out.offload_udp == (before.kind == PKT_ESP_UDP));
+	}
 	if (trace)
 		fprintf(stderr, "t=%u %s: %s\n", now,
 			pkt_kind_name((enum pkt_kind)before.kind),
@@ -484,7 +495,7 @@ static void check_table(const struct setup *s)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t pkt[MAX_PKT];
-	const struct setup *s;
+	struct setup *s;
 	uint32_t now = T0, now_ms = T0 * 1000u;
 	size_t off = 1;
 
@@ -535,7 +546,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			run_direct(pkt, &pi, partial, op, addr, port);
 		else
 			run_xlate(s, pkt, &pi, partial, now, now_ms,
-				  op & 0x40);
+				  op & 0x40, op & 0x80);
 	}
 	check_table(s);
 	return 0;
