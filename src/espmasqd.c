@@ -270,15 +270,6 @@ static void on_offload_timer(evutil_socket_t fd, short what, void *arg)
  * counters reset.  When they are not, the daemon translates everything
  * itself and says why.
  */
-static void offload_ignore(void *ctx, const struct offload_entry *e,
-			   uint64_t pkts, uint64_t bytes)
-{
-	(void)ctx;
-	(void)e;
-	(void)pkts;
-	(void)bytes;
-}
-
 static void offload_start(struct daemon *d)
 {
 	int err;
@@ -287,7 +278,7 @@ static void offload_start(struct daemon *d)
 	if (d->off) {
 		err = offload_flush(d->off);
 		if (!err) {
-			err = offload_scan(d->off, offload_ignore, NULL);
+			err = offload_scan(d->off, NULL, NULL);
 			if (err > 0)
 				err = 0;
 		}

@@ -105,6 +105,14 @@ for o in json.load(sys.stdin)["nftables"]:
 print(n)'; }
 check "the earlier run's entry is gone" '[ "$(elems in_esp)" = 0 ]'
 
+# server_up: the peer server, in place of any earlier one
+server_up() {
+	ip netns pids "${EMP}s" | xargs -r kill 2>/dev/null
+	sleep 0.5
+	ns_bg s "$PYTHON" "$here/peer.py" server --addr 203.0.113.100 \
+		--clients 3 --log "$tmp/server.log" --duration 25
+}
+
 run_clients() {
 	local i start
 	start=$("$PYTHON" -c 'import time; print(time.time() + 2.5)')
@@ -121,9 +129,8 @@ run_clients() {
 	done
 }
 
+server_up
 capture_start "$tmp"
-ns_bg s "$PYTHON" "$here/peer.py" server --addr 203.0.113.100 \
-	--clients 3 --log "$tmp/server.log" --duration 25
 run_clients
 capture_stop "$tmp"
 for i in 1 2 3; do
@@ -190,10 +197,7 @@ ctl reload >/dev/null
 check "reload empties the maps" '[ "$(elems out_esp)" = 0 ]'
 rm -f "$tmp"/res-*.json
 : >"$tmp/server.log"
-ip netns pids "${EMP}s" | xargs -r kill 2>/dev/null	# the first server
-sleep 0.5
-ns_bg s "$PYTHON" "$here/peer.py" server --addr 203.0.113.100 \
-	--clients 3 --log "$tmp/server.log" --duration 25
+server_up
 run_clients
 for i in 1 2 3; do
 	check "after reload: client $i all $K ESP replies" \
@@ -217,10 +221,7 @@ echo "mark client 192.0.2.13 0x300/0xff00" >>"$tmp/espmasq.conf"
 ns r nft delete chain ip espmasq_offload mark_00000300_0000ff00
 daemon_start daemon2.log
 rm -f "$tmp"/res-*.json
-ip netns pids "${EMP}s" | xargs -r kill 2>/dev/null
-sleep 0.5
-ns_bg s "$PYTHON" "$here/peer.py" server --addr 203.0.113.100 \
-	--clients 3 --log "$tmp/server.log" --duration 25
+server_up
 run_clients
 for i in 1 2 3; do
 	check "outdated table: client $i all $K ESP replies" \
