@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Kernel offload of established ESP flows: elements of the nftables maps
- * in table OFFLOAD_TABLE, managed over raw nfnetlink (libmnl, no
- * libnftnl).  The ruleset rewrites addresses from the four address maps
- * and jumps to a mark chain from the four "_mark" verdict maps.
+ * Kernel offload of established flows: elements of the nftables maps in
+ * table OFFLOAD_TABLE, managed over raw nfnetlink (libmnl, no libnftnl).
+ * The ruleset rewrites addresses from the address maps (ESP SAs, and the
+ * INFORMATIONAL exchanges of IKEv2 SAs) and jumps to a mark chain from
+ * the "_mark" verdict maps beside them.
  *
  * Packet workers append to a batch (offload_add, offload_del) and send it
  * without waiting; the kernel answers only errors, which offload_reap
@@ -24,17 +25,53 @@ struct nlmsghdr;
 /* The mark maps jump to chains named after the mark they set. */
 #define OFFLOAD_MARK_CHAIN_FMT	"mark_%08x_%08x"
 
+/* Keyed by source . destination . SPI: ESP maps by the 32-bit ESP SPI,
+ * IKE maps by the 64-bit IKE initiator SPI (on udp/500, or on udp/4500
+ * after the non-ESP marker). */
 enum offload_map {
 	OFFLOAD_IN_ESP,
 	OFFLOAD_IN_UDP,
 	OFFLOAD_OUT_ESP,
 	OFFLOAD_OUT_UDP,
+	OFFLOAD_IN_IKE,
+	OFFLOAD_IN_IKE_NATT,
+	OFFLOAD_OUT_IKE,
+	OFFLOAD_OUT_IKE_NATT,
 	OFFLOAD_MAPS
 };
 
+static inline int offload_map_inbound(enum offload_map m)
+{
+	return m == OFFLOAD_IN_ESP || m == OFFLOAD_IN_UDP ||
+	       m == OFFLOAD_IN_IKE || m == OFFLOAD_IN_IKE_NATT;
+}
+
+/* In UDP on the NAT-T port 4500. */
+static inline int offload_map_natt(enum offload_map m)
+{
+	return m == OFFLOAD_IN_UDP || m == OFFLOAD_OUT_UDP ||
+	       m == OFFLOAD_IN_IKE_NATT || m == OFFLOAD_OUT_IKE_NATT;
+}
+
+static inline int offload_map_ike(enum offload_map m)
+{
+	return m >= OFFLOAD_IN_IKE && m < OFFLOAD_MAPS;
+}
+
+/* The map of an SA's flow: @in bound, @natt (udp/4500), @ike. */
+static inline enum offload_map offload_map_of(int in, int natt, int ike)
+{
+	if (ike)
+		return in ? (natt ? OFFLOAD_IN_IKE_NATT : OFFLOAD_IN_IKE) :
+			    (natt ? OFFLOAD_OUT_IKE_NATT : OFFLOAD_OUT_IKE);
+	return in ? (natt ? OFFLOAD_IN_UDP : OFFLOAD_IN_ESP) :
+		    (natt ? OFFLOAD_OUT_UDP : OFFLOAD_OUT_ESP);
+}
+
 struct offload_entry {
 	enum offload_map map;
-	uint32_t src, dst, spi;		/* the key, host byte order */
+	uint32_t src, dst;		/* the key, host byte order, */
+	uint64_t spi;			/* ...with the SPI (ESP: 32 bits) */
 	uint32_t addr;			/* the new address, host order */
 	uint32_t mark_value, mark_mask;	/* mask 0: no mark element */
 };
@@ -105,14 +142,14 @@ int offload_send(struct offload *o);
 int offload_reap(struct offload *o, int *last);
 
 /*
- * Removes every element of the eight maps in one transaction and waits
+ * Removes every element of the maps in one transaction and waits
  * for the kernel.  Returns 0, or -errno: -ENOENT when the table or a map
  * is missing (then nothing was removed).
  */
 int offload_flush(struct offload *o);
 
 /*
- * Dumps the four address maps with NFT_MSG_GETSETELEM_RESET (Linux 6.5
+ * Dumps the address maps with NFT_MSG_GETSETELEM_RESET (Linux 6.5
  * and later), which zeroes each counter as it reads it, and calls @fn for
  * each element with what it counted since the last reset.  Elements added
  * or removed during the scan may be missed or seen twice.  Returns the
@@ -137,7 +174,7 @@ int offload_build_add(void *buf, size_t size, uint32_t seq,
 /* The two DESTROYSETELEM messages of offload_del. */
 int offload_build_del(void *buf, size_t size, uint32_t seq,
 		      const struct offload_entry *e);
-/* A whole batch emptying the eight maps, each message asking for an
+/* A whole batch emptying every map, each message asking for an
  * acknowledgement. */
 int offload_build_flush(void *buf, size_t size, uint32_t seq);
 /* The GETSETELEM_RESET dump request for address map @m. */

@@ -104,6 +104,7 @@ struct icmp_info {
 
 #define IKE2_EXCH_IKE_AUTH		35
 #define IKE2_EXCH_CREATE_CHILD_SA	36
+#define IKE2_EXCH_INFORMATIONAL		37
 #define IKE1_EXCH_QUICK_MODE		32
 
 /* IKEv2 header flags */

@@ -42,6 +42,21 @@ enum sa_kind {
  * both ways; each is its own entry there) */
 #define SA_F_OFFLOADED		0x02
 #define SA_F_OFFLOADED_UDP	0x04
+/* an IKE SA's INFORMATIONAL exchanges handed to the kernel, per
+ * direction, on udp/500 or (NATT) on udp/4500 */
+#define SA_F_IKE_OFF_OUT	0x08
+#define SA_F_IKE_OFF_IN		0x10
+#define SA_F_IKE_OFF_NATT_OUT	0x20
+#define SA_F_IKE_OFF_NATT_IN	0x40
+#define SA_F_OFFLOAD_ANY	(SA_F_OFFLOADED | SA_F_OFFLOADED_UDP | \
+				 SA_F_IKE_OFF_OUT | SA_F_IKE_OFF_IN | \
+				 SA_F_IKE_OFF_NATT_OUT | SA_F_IKE_OFF_NATT_IN)
+
+static inline uint8_t sa_ike_off_flag(int inbound, int natt)
+{
+	return natt ? (inbound ? SA_F_IKE_OFF_NATT_IN : SA_F_IKE_OFF_NATT_OUT) :
+		      (inbound ? SA_F_IKE_OFF_IN : SA_F_IKE_OFF_OUT);
+}
 
 struct session_limits {
 	uint32_t max_sessions;
@@ -198,6 +213,23 @@ session_id session_esp_known(struct session_table *t, uint32_t server,
 int session_esp_credit(struct session_table *t, uint32_t server,
 		       enum sa_kind kind, uint32_t spi, uint32_t local,
 		       uint32_t peer, uint8_t natt_flag, uint64_t pkts,
+		       uint64_t bytes, uint32_t now, uint32_t timeout,
+		       uint32_t pending);
+
+/*
+ * IKE SAs.  session_ike_claim() marks IKE SA @spi_i of session @s (whose
+ * server is @server) as handed to the kernel in the flow @bit says
+ * (sa_ike_off_flag()): 1 when it was not yet, 0 when it was, -ENOENT when
+ * the session has no such SA.  session_ike_credit() is
+ * session_esp_credit() for such an SA: the packets the kernel carried of
+ * it @inbound (from @server to alias @local) or outbound (from client
+ * @local), given @peer's address; -ENOENT, -ESTALE as there.
+ */
+int session_ike_claim(struct session_table *t, session_id s, uint32_t server,
+		      uint64_t spi_i, uint8_t bit);
+int session_ike_credit(struct session_table *t, uint32_t server,
+		       uint64_t spi_i, bool inbound, uint32_t local,
+		       uint32_t peer, uint8_t bit, uint64_t pkts,
 		       uint64_t bytes, uint32_t now, uint32_t timeout,
 		       uint32_t pending);
 

@@ -38,7 +38,7 @@ struct xlate_ctx {
 	struct session_table *table;
 	const struct config *cfg;
 	const struct alias_pool *pool;
-	bool offload;		/* claim established ESP SAs for the kernel */
+	bool offload;		/* claim established SAs for the kernel */
 };
 
 struct xlate_out {
@@ -51,10 +51,13 @@ struct xlate_out {
 	bool sa_new;		/* an SA new to the session: */
 	uint8_t sa_kind;	/* ...its enum sa_kind */
 	uint64_t sa_spi;	/* ...and SPI (IKE: initiator SPI) */
-	bool offload;		/* an ESP SA to hand to the kernel now
-				 * (set only with xlate_ctx.offload): */
-	bool offload_udp;	/* ...in UDP, */
-	uint32_t offload_spi;	/* ...its SPI (client, alias, server above) */
+	bool offload;		/* an SA to hand to the kernel now (set
+				 * only with xlate_ctx.offload): */
+	bool offload_udp;	/* ...in UDP on port 4500, */
+	bool offload_ike;	/* ...an IKE SA's INFORMATIONAL exchanges
+				 * (else ESP), */
+	uint64_t offload_spi;	/* ...its SPI (IKE: the initiator's; client,
+				 * alias, server above) */
 };
 
 /*

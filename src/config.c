@@ -1298,11 +1298,14 @@ static bool config_check_offload(const struct config *c, const char *file,
 		shortest = c->timeout_natt;
 	if (c->timeout_pending < shortest)
 		shortest = c->timeout_pending;
+	/* the kernel carries IKE liveness checks too */
+	if (c->timeout_ike < shortest)
+		shortest = c->timeout_ike;
 	if (2 * c->offload_scan > shortest) {
 		config_err(errs, file, 0,
 			   "'offload-scan %u' must be at most half the "
-			   "shortest ESP timeout (%u s)", c->offload_scan,
-			   shortest);
+			   "shortest ESP, IKE or pending timeout (%u s)",
+			   c->offload_scan, shortest);
 		ok = false;
 	}
 	return ok;

@@ -114,9 +114,13 @@ static void put_session(struct evbuffer *o, const struct session_view *s,
 static void put_sa(struct evbuffer *o, uint32_t session,
 		   const struct sa_view *a, uint32_t now)
 {
-	/* what the kernel rewrites of it: raw ESP, in UDP */
+	/* what the kernel rewrites of it: of an ESP SA raw ESP, in UDP;
+	 * of an IKE SA the INFORMATIONAL exchanges, out, in */
 	static const char *const offloaded[4] = { "no", "esp", "udp",
 						  "esp+udp" };
+	static const char *const ike_offloaded[4] = { "no", "out", "in",
+						      "out+in" };
+	uint8_t f = a->flags;
 
 	evbuffer_add_printf(o, "sa session=%" PRIu32 " kind=%s", session,
 			    sa_kind_name(a->kind));
@@ -131,8 +135,13 @@ static void put_sa(struct evbuffer *o, uint32_t session,
 		" natt=%d offloaded=%s pkts=%" PRIu64 " bytes=%" PRIu64
 		" idle=%" PRIu32 " expires=%" PRIu32 "\n",
 		!!(a->flags & SA_F_NATT),
-		offloaded[(a->flags & SA_F_OFFLOADED ? 1 : 0) +
-			  (a->flags & SA_F_OFFLOADED_UDP ? 2 : 0)],
+		a->kind == SA_IKE ?
+		ike_offloaded[(f & (SA_F_IKE_OFF_OUT | SA_F_IKE_OFF_NATT_OUT) ?
+			       1 : 0) +
+			      (f & (SA_F_IKE_OFF_IN | SA_F_IKE_OFF_NATT_IN) ?
+			       2 : 0)] :
+		offloaded[(f & SA_F_OFFLOADED ? 1 : 0) +
+			  (f & SA_F_OFFLOADED_UDP ? 2 : 0)],
 		a->pkts, a->bytes,
 		now - a->last_seen, left(a->deadline, now));
 }

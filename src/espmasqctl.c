@@ -233,19 +233,21 @@ static void print_sa(const struct record *r)
 	const char *kind = get(r, "kind");
 	bool natt = !strcmp(get(r, "natt"), "1");
 	const char *off = get(r, "offloaded");
+	bool offl = *off && strcmp(off, "no");
 
 	human(getu(r, "pkts"), n, sizeof(n));
 	duration(getu(r, "idle"), idle, sizeof(idle));
 	if (!strcmp(kind, "ike"))
-		printf("    ike v%s  %s:%s%s  exch %s  pkts %s  idle %s\n",
+		printf("    ike v%s  %s:%s%s  exch %s  pkts %s  idle %s%s%s\n",
 		       get(r, "version"), get(r, "ispi"), get(r, "rspi"),
-		       natt ? "  (nat-t)" : "", get(r, "exchange"), n, idle);
+		       natt ? "  (nat-t)" : "", get(r, "exchange"), n, idle,
+		       /* the kernel carries its INFORMATIONAL exchanges */
+		       offl ? "  offloaded " : "", offl ? off : "");
 	else
 		printf("    %-7s spi %s%s  pkts %s  idle %s%s%s\n", kind,
 		       get(r, "spi"), natt ? "  (udp)" : "", n, idle,
 		       /* the kernel rewrites it (offload on) */
-		       *off && strcmp(off, "no") ? "  offloaded " : "",
-		       *off && strcmp(off, "no") ? off : "");
+		       offl ? "  offloaded " : "", offl ? off : "");
 }
 
 static void print_reload(const struct record *r)

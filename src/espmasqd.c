@@ -183,19 +183,27 @@ static void offload_seen(void *ctx, const struct offload_entry *e,
 {
 	struct offload_scan_ctx *s = ctx;
 	struct daemon *d = s->d;
-	bool in = e->map == OFFLOAD_IN_ESP || e->map == OFFLOAD_IN_UDP;
-	bool udp = e->map == OFFLOAD_IN_UDP || e->map == OFFLOAD_OUT_UDP;
+	bool in = offload_map_inbound(e->map);
+	bool udp = offload_map_natt(e->map);
 	const struct config *c;
 	int r;
 
 	pthread_mutex_lock(&d->table_lock);
 	c = d->cfg;
-	r = session_esp_credit(d->table, in ? e->src : e->dst,
-			       in ? SA_ESP_IN : SA_ESP_OUT, e->spi,
-			       in ? e->dst : e->src, e->addr,
-			       udp ? SA_F_NATT : 0, pkts, bytes, s->now,
-			       udp ? c->timeout_natt : c->timeout_esp,
-			       c->timeout_pending);
+	if (offload_map_ike(e->map))
+		r = session_ike_credit(d->table, in ? e->src : e->dst, e->spi,
+				       in, in ? e->dst : e->src, e->addr,
+				       sa_ike_off_flag(in, udp), pkts, bytes,
+				       s->now, c->timeout_ike,
+				       c->timeout_pending);
+	else
+		r = session_esp_credit(d->table, in ? e->src : e->dst,
+				       in ? SA_ESP_IN : SA_ESP_OUT,
+				       (uint32_t)e->spi, in ? e->dst : e->src,
+				       e->addr, udp ? SA_F_NATT : 0, pkts,
+				       bytes, s->now,
+				       udp ? c->timeout_natt : c->timeout_esp,
+				       c->timeout_pending);
 	pthread_mutex_unlock(&d->table_lock);
 	d->off_stats.entries++;
 	d->off_stats.last_entries++;

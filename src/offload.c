@@ -37,7 +37,8 @@
 /* The kernel answers a request within its sendmsg, or within our recvmsg
  * for dumps: a wait this long means something is broken. */
 #define SYNC_TIMEOUT_MS		5000
-#define KEY_LEN			12
+/* source . destination . SPI: 3 registers for ESP, 4 for IKE */
+#define KEY_MAX			16
 
 struct offload {
 	struct mnl_socket *nl;
@@ -56,6 +57,10 @@ static const char *const map_names[OFFLOAD_MAPS] = {
 	[OFFLOAD_IN_UDP] = "in_udp",
 	[OFFLOAD_OUT_ESP] = "out_esp",
 	[OFFLOAD_OUT_UDP] = "out_udp",
+	[OFFLOAD_IN_IKE] = "in_ike",
+	[OFFLOAD_IN_IKE_NATT] = "in_ike_natt",
+	[OFFLOAD_OUT_IKE] = "out_ike",
+	[OFFLOAD_OUT_IKE_NATT] = "out_ike_natt",
 };
 
 static const char *const mark_names[OFFLOAD_MAPS] = {
@@ -63,6 +68,10 @@ static const char *const mark_names[OFFLOAD_MAPS] = {
 	[OFFLOAD_IN_UDP] = "in_udp_mark",
 	[OFFLOAD_OUT_ESP] = "out_esp_mark",
 	[OFFLOAD_OUT_UDP] = "out_udp_mark",
+	[OFFLOAD_IN_IKE] = "in_ike_mark",
+	[OFFLOAD_IN_IKE_NATT] = "in_ike_natt_mark",
+	[OFFLOAD_OUT_IKE] = "out_ike_mark",
+	[OFFLOAD_OUT_IKE_NATT] = "out_ike_natt_mark",
 };
 
 const char *offload_map_name(enum offload_map m)
@@ -106,6 +115,30 @@ static struct nlmsghdr *elem_start(void *buf, size_t size, uint8_t msg,
 	return nlh;
 }
 
+/* The key of @e as the kernel stores it: every field in network order,
+ * the IKE SPI as its 8 bytes on the wire.  Returns its length. */
+static size_t key_put(uint8_t *key, const struct offload_entry *e)
+{
+	uint32_t v[2] = { htonl(e->src), htonl(e->dst) };
+	uint32_t spi32;
+	uint64_t spi64;
+
+	memcpy(key, v, sizeof(v));
+	if (offload_map_ike(e->map)) {
+		spi64 = htobe64(e->spi);
+		memcpy(key + 8, &spi64, sizeof(spi64));
+		return 16;
+	}
+	spi32 = htonl((uint32_t)e->spi);
+	memcpy(key + 8, &spi32, sizeof(spi32));
+	return 12;
+}
+
+static size_t key_len(enum offload_map m)
+{
+	return offload_map_ike(m) ? 16 : 12;
+}
+
 /* One element of @set keyed by @e, with address @addr (network order),
  * a jump to @chain, or neither. */
 static int put_elem(void *buf, size_t size, uint8_t msg, uint16_t flags,
@@ -113,7 +146,8 @@ static int put_elem(void *buf, size_t size, uint8_t msg, uint16_t flags,
 		    const struct offload_entry *e, const uint32_t *addr,
 		    const char *chain)
 {
-	uint32_t key[3] = { htonl(e->src), htonl(e->dst), htonl(e->spi) };
+	uint8_t key[KEY_MAX];
+	size_t klen = key_put(key, e);
 	struct nlattr *list, *elem, *nest, *verdict;
 	struct nlmsghdr *nlh;
 
@@ -123,7 +157,7 @@ static int put_elem(void *buf, size_t size, uint8_t msg, uint16_t flags,
 					       NFTA_SET_ELEM_LIST_ELEMENTS)) ||
 	    !(elem = mnl_attr_nest_start_check(nlh, size, NFTA_LIST_ELEM)) ||
 	    !(nest = mnl_attr_nest_start_check(nlh, size, NFTA_SET_ELEM_KEY)) ||
-	    !mnl_attr_put_check(nlh, size, NFTA_DATA_VALUE, sizeof(key), key))
+	    !mnl_attr_put_check(nlh, size, NFTA_DATA_VALUE, klen, key))
 		return -ENOSPC;
 	mnl_attr_nest_end(nlh, nest);
 	if (addr || chain) {
@@ -341,13 +375,15 @@ static int parse_one(const struct nlattr *el, enum offload_map map,
 		     uint64_t *bytes)
 {
 	const struct nlattr *tb[NFTA_SET_ELEM_MAX + 1], *a;
-	uint32_t key[3], addr;
+	uint8_t key[KEY_MAX];
+	uint32_t addr, v[2], spi32;
+	uint64_t spi64;
 	struct attr_iter it;
 	int ret = 1, err = 0;
 
 	if (mnl_attr_get_type(el) != NFTA_LIST_ELEM ||
 	    nest_table(el, tb, NFTA_SET_ELEM_MAX) < 0 ||
-	    get_value(tb[NFTA_SET_ELEM_KEY], key, sizeof(key)) < 0 ||
+	    get_value(tb[NFTA_SET_ELEM_KEY], key, key_len(map)) < 0 ||
 	    get_value(tb[NFTA_SET_ELEM_DATA], &addr, sizeof(addr)) < 0)
 		return -EPROTO;
 	/* One expression comes alone, several as a list (nf_tables_api.c,
@@ -368,9 +404,16 @@ static int parse_one(const struct nlattr *el, enum offload_map map,
 		return -EPROTO;
 	memset(e, 0, sizeof(*e));
 	e->map = map;
-	e->src = ntohl(key[0]);
-	e->dst = ntohl(key[1]);
-	e->spi = ntohl(key[2]);
+	memcpy(v, key, sizeof(v));
+	e->src = ntohl(v[0]);
+	e->dst = ntohl(v[1]);
+	if (offload_map_ike(map)) {
+		memcpy(&spi64, key + 8, sizeof(spi64));
+		e->spi = be64toh(spi64);
+	} else {
+		memcpy(&spi32, key + 8, sizeof(spi32));
+		e->spi = ntohl(spi32);
+	}
 	e->addr = ntohl(addr);
 	return 0;
 }
@@ -685,7 +728,7 @@ static int wait_acks(struct offload *o, uint32_t seq, int want)
 
 int offload_flush(struct offload *o)
 {
-	uint8_t buf[2048];
+	uint8_t buf[4096];
 	uint32_t seq = next_seq(o);
 	int len;
 

@@ -552,18 +552,29 @@ static unsigned offload_marks(const struct config *c, struct mark *out)
 /*
  * The offload table: for each direction, raw ESP and ESP in UDP on the
  * server's port 4500, whole packets without IP options (the shape the
- * daemon's fast path takes), looked up by source . destination . SPI.
- * The mark goes first: its vmap jumps to a chain that sets it; then the
- * address map rewrites (checksums included) or, on a miss, ends the rule.
+ * daemon's fast path takes), looked up by source . destination . SPI;
+ * then the INFORMATIONAL exchanges of IKEv2 SAs on the server's port 500
+ * or 4500 (after the non-ESP marker), by source . destination . IKE
+ * initiator SPI.  The mark goes first: its vmap jumps to a chain that
+ * sets it; then the address map rewrites (checksums included) or, on a
+ * miss, ends the rule.
  */
 static void print_offload(FILE *f, const struct config *c)
 {
 	static const char *const dir[2] = { "in", "out" };
-	static const char *const proto[2] = { "esp", "udp" };
-	static const char *const spi[2] = { "esp spi", "@th,64,32" };
-	static const char *const port[2][2] = {
-		{ "meta l4proto esp", "udp sport 4500" },
-		{ "meta l4proto esp", "udp dport 4500" },
+	static const char *const proto[4] = { "esp", "udp", "ike",
+					      "ike_natt" };
+	/* the SPI: ESP's, the IKE initiator's (udp/500, udp/4500) */
+	static const char *const spi[4] = { "esp spi", "@th,64,32",
+					    "@th,64,64", "@th,96,64" };
+	/* IKEv2 (version 0x20), exchange INFORMATIONAL (37) */
+	static const char *const port[2][4] = {
+		{ "meta l4proto esp", "udp sport 4500",
+		  "udp sport 500 @th,200,16 0x2025",
+		  "udp sport 4500 @th,64,32 0 @th,232,16 0x2025" },
+		{ "meta l4proto esp", "udp dport 4500",
+		  "udp dport 500 @th,200,16 0x2025",
+		  "udp dport 4500 @th,64,32 0 @th,232,16 0x2025" },
 	};
 	struct mark marks[CONFIG_MAX_MARKS + 1];
 	unsigned d, k, i, n = offload_marks(c, marks);
@@ -574,7 +585,7 @@ static void print_offload(FILE *f, const struct config *c)
 		return;
 	fprintf(f, "table ip %s {\n", RULES_OFFLOAD_TABLE);
 	for (d = 0; d < 2; d++)
-		for (k = 0; k < 2; k++) {
+		for (k = 0; k < 4; k++) {
 			fprintf(f, "\tmap %s_%s {\n\t\ttypeof ip saddr . ip "
 				"daddr . %s : ip %s\n\t\tcounter\n\t}\n",
 				dir[d], proto[k], spi[k],
@@ -603,7 +614,7 @@ static void print_offload(FILE *f, const struct config *c)
 				d ? "oifname" : "iifname", c->outside);
 		fprintf(f, "\t\tip hdrlength != 5 return\n"
 			"\t\tip frag-off & 0x3fff != 0 return\n");
-		for (k = 0; k < 2; k++) {
+		for (k = 0; k < 4; k++) {
 			if (n)
 				fprintf(f, "\t\t%s ip saddr . ip daddr . %s "
 					"vmap @%s_%s_mark\n", port[d][k],

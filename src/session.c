@@ -582,6 +582,27 @@ session_id session_esp_known(struct session_table *t, uint32_t server,
 	return SESSION_NONE;
 }
 
+/* @pkts packets (at least 1) and @bytes bytes the kernel carried of SA @a
+ * of session @b, as if they had been seen now. */
+static void credit(struct binding *b, struct sa *a, bool in, uint64_t pkts,
+		   uint64_t bytes, uint32_t now, uint32_t timeout,
+		   uint32_t pending)
+{
+	touch(b, in, 0, now, timeout, pending);
+	/* touch() counted one packet and no bytes */
+	if (in) {
+		b->pkts_in += pkts - 1;
+		b->bytes_in += bytes;
+	} else {
+		b->pkts_out += pkts - 1;
+		b->bytes_out += bytes;
+	}
+	a->pkts += pkts;
+	a->bytes += bytes;
+	a->last_seen = now;
+	a->deadline = now + timeout;
+}
+
 int session_esp_credit(struct session_table *t, uint32_t server,
 		       enum sa_kind kind, uint32_t spi, uint32_t local,
 		       uint32_t peer, uint8_t natt_flag, uint64_t pkts,
@@ -600,19 +621,67 @@ int session_esp_credit(struct session_table *t, uint32_t server,
 		return -ESTALE;
 	if (!pkts)
 		return 0;
-	touch(b, in, 0, now, timeout, pending);
-	/* touch() counted one packet and no bytes */
-	if (in) {
-		b->pkts_in += pkts - 1;
-		b->bytes_in += bytes;
-	} else {
-		b->pkts_out += pkts - 1;
-		b->bytes_out += bytes;
+	credit(b, a, in, pkts, bytes, now, timeout, pending);
+	return 0;
+}
+
+/* IKE SA @spi of @server's session with, inbound, alias @local or,
+ * outbound, client @local (@local 0 with @s: session @s's), or NULL. */
+static struct sa *ike_find(const struct session_table *t, uint32_t server,
+			   uint64_t spi, bool inbound, uint32_t local,
+			   session_id s, struct binding **bp)
+{
+	uint32_t l = t->sa_bkt[hash_sa(t, server, SA_IKE, spi)];
+	struct binding *b;
+	struct sa *a;
+
+	for (; l; l = a->next_hash) {
+		a = &t->sa[l - 1];
+		if (a->spi_i != spi || a->kind != SA_IKE)
+			continue;
+		b = B(t, a->owner);
+		if (b->server != server)
+			continue;
+		if (s ? a->owner == s :
+		    (inbound ? b->alias : b->client) == local) {
+			*bp = b;
+			return a;
+		}
 	}
-	a->pkts += pkts;
-	a->bytes += bytes;
-	a->last_seen = now;
-	a->deadline = now + timeout;
+	return NULL;
+}
+
+int session_ike_claim(struct session_table *t, session_id s, uint32_t server,
+		      uint64_t spi_i, uint8_t bit)
+{
+	struct binding *b;
+	struct sa *a = ike_find(t, server, spi_i, false, 0, s, &b);
+
+	if (!a)
+		return -ENOENT;
+	if (a->flags & bit)
+		return 0;
+	a->flags |= bit;
+	return 1;
+}
+
+int session_ike_credit(struct session_table *t, uint32_t server,
+		       uint64_t spi_i, bool inbound, uint32_t local,
+		       uint32_t peer, uint8_t bit, uint64_t pkts,
+		       uint64_t bytes, uint32_t now, uint32_t timeout,
+		       uint32_t pending)
+{
+	struct binding *b;
+	struct sa *a = ike_find(t, server, spi_i, inbound, local, SESSION_NONE,
+				&b);
+
+	if (!a)
+		return -ENOENT;
+	if (!(a->flags & bit) || (inbound ? b->client : b->alias) != peer)
+		return -ESTALE;
+	if (!pkts)
+		return 0;
+	credit(b, a, inbound, pkts, bytes, now, timeout, pending);
 	return 0;
 }
 
@@ -621,8 +690,7 @@ void session_offload_forget(struct session_table *t)
 	uint32_t i;
 
 	for (i = 0; i < t->max_sa; i++)
-		t->sa[i].flags &= (uint8_t)~(SA_F_OFFLOADED |
-					     SA_F_OFFLOADED_UDP);
+		t->sa[i].flags &= (uint8_t)~SA_F_OFFLOAD_ANY;
 }
 
 /* chain steps after the first SA: a match among the first few SAs of a

@@ -348,7 +348,7 @@ static enum parsed read_sa(struct daemon *d, const struct kv *r, uint32_t now,
 	a.version = (uint8_t)version;
 	a.exchange = (uint8_t)exch;
 	/* the kernel's offload maps start empty */
-	a.flags = (uint8_t)(flags & ~(SA_F_OFFLOADED | SA_F_OFFLOADED_UDP));
+	a.flags = (uint8_t)(flags & ~SA_F_OFFLOAD_ANY);
 	return session_sa_restore(d->table, s, &a) ? P_REFUSED : P_OK;
 }
 

@@ -389,6 +389,7 @@ esp_lookup_as(const struct xlate_ctx *x, uint32_t src, uint32_t dst,
 	if (flags & SESSION_ESP_CLAIM) {
 		out->offload = hit.offload_new;
 		out->offload_udp = udp;
+		out->offload_ike = false;
 		out->offload_spi = spi;
 	}
 	out->client = in ? hit.peer : src;
@@ -430,6 +431,36 @@ static enum xlate_result xlate_esp_known(const struct xlate_ctx *x,
 				 htonl(r == XL_IN ? out->client : out->alias),
 				 l4_partial);
 	return r;
+}
+
+/*
+ * Offload on: an INFORMATIONAL exchange (liveness checks, deletes) of an
+ * established IKEv2 SA of session @s, alone on its alias, with the ports
+ * kept, in the shape the offload table matches (a whole packet without IP
+ * options, the server's port 500 or 4500), claims that SA's flow in this
+ * direction for the kernel, once.  Every exchange that sets up SAs still
+ * comes here: the kernel carries only INFORMATIONAL ones.
+ */
+static void ike_claim(const struct xlate_ctx *x, session_id s,
+		      uint32_t server, const struct pkt_info *pi, bool inbound,
+		      struct xlate_out *out)
+{
+	bool natt = pi->kind == PKT_NATT_IKE;
+	uint16_t port = inbound ? pi->sport : pi->dport;
+
+	if (!x->offload || (pi->kind != PKT_IKE && !natt) ||
+	    (natt && x->cfg->natt_lo) || port != (natt ? NATT_PORT : IKE_PORT) ||
+	    pi->ike.version != 2 || pi->ike.exchange != IKE2_EXCH_INFORMATIONAL ||
+	    !pi->ike.rspi || pi->frag != FRAG_NONE || pi->l4off != 20 ||
+	    (session_flags(x->table, s) & SESSION_F_SHARED))
+		return;
+	if (session_ike_claim(x->table, s, server, pi->ike.ispi,
+			      sa_ike_off_flag(inbound, natt)) != 1)
+		return;
+	out->offload = true;
+	out->offload_udp = natt;
+	out->offload_ike = true;
+	out->offload_spi = pi->ike.ispi;
 }
 
 static enum xlate_result xlate_one(const struct xlate_ctx *x, uint8_t *buf,
@@ -514,6 +545,8 @@ static enum xlate_result xlate_one(const struct xlate_ctx *x, uint8_t *buf,
 		session_touch(x->table, s, true, pi->len, now,
 			      kind_timeout(c, pi), c->timeout_pending);
 		track_sa(x, s, src, pi, true, own_port, now, now_ms, out);
+		if (!own_port)
+			ike_claim(x, s, src, pi, true, out);
 		session_mark(x->table, s, &out->mark_value, &out->mark_mask);
 		if (pi->frag == FRAG_FIRST)
 			session_frag_note(x->table, s, ip_id(buf), pi->proto,
@@ -571,6 +604,8 @@ static enum xlate_result xlate_one(const struct xlate_ctx *x, uint8_t *buf,
 	session_touch(x->table, s, false, pi->len, now, kind_timeout(c, pi),
 		      c->timeout_pending);
 	track_sa(x, s, dst, pi, false, xport != 0, now, now_ms, out);
+	if (!xport)
+		ike_claim(x, s, dst, pi, false, out);
 	session_mark(x->table, s, &out->mark_value, &out->mark_mask);
 	if (xport)
 		pkt_rewrite_port(buf, pi, false, xport, l4_partial);

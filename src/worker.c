@@ -134,8 +134,7 @@ static void offload_request(const struct daemon *d,
 
 	if (!off || !d->xlate.offload || !xo->offload)
 		return;
-	off->map = in ? (xo->offload_udp ? OFFLOAD_IN_UDP : OFFLOAD_IN_ESP) :
-			(xo->offload_udp ? OFFLOAD_OUT_UDP : OFFLOAD_OUT_ESP);
+	off->map = offload_map_of(in, xo->offload_udp, xo->offload_ike);
 	off->src = in ? xo->server : xo->client;
 	off->dst = in ? xo->alias : xo->server;
 	off->spi = xo->offload_spi;

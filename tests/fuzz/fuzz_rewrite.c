@@ -367,9 +367,23 @@ static void run_xlate(struct setup *s, uint8_t *p, struct pkt_info *pi,
 	if (r == XL_IN && owner != SESSION_NONE)
 		check(out.client == session_client(s->t, owner));
 	check((unsigned)r < XL_MAX);
-	/* only a translated ESP packet, of an SA the table keeps, is
-	 * handed to the kernel, and only when asked */
-	if (out.offload) {
+	/* only a translated ESP packet, of an SA the table keeps, or an
+	 * IKEv2 INFORMATIONAL message of an established IKE SA, whole and
+	 * without IP options, on the server's IKE port, is handed to the
+	 * kernel, and only when asked */
+	if (out.offload && out.offload_ike) {
+		check(offload);
+		check(r == XL_IN || r == XL_OUT);
+		check(before.kind == PKT_IKE || before.kind == PKT_NATT_IKE);
+		check(before.ike.version == 2 &&
+		      before.ike.exchange == IKE2_EXCH_INFORMATIONAL &&
+		      before.ike.rspi != 0);
+		check(before.frag == FRAG_NONE && before.l4off == 20);
+		check(out.offload_spi == before.ike.ispi);
+		check(out.offload_udp == (before.kind == PKT_NATT_IKE));
+		check((r == XL_IN ? before.sport : before.dport) ==
+		      (out.offload_udp ? NATT_PORT : IKE_PORT));
+	} else if (out.offload) {
 		check(offload);
 		check(r == XL_IN || r == XL_OUT);
 		check(before.kind == PKT_ESP || before.kind == PKT_ESP_UDP);

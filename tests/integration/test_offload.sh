@@ -3,7 +3,8 @@
 # offload on: three IPsec clients behind the router (raw ESP and ESP in UDP
 # with real encryption both ways, IKE headers).  espmasqd hands each
 # established ESP SA to the nft table of --print-rules=offload after its
-# first packets; the kernel rewrites the rest.  Checks that every reply
+# first packets, and each established IKEv2 SA's INFORMATIONAL exchanges
+# after their first; the kernel rewrites the rest.  Checks that every reply
 # arrives and nothing foreign does, that the kernel carried most of the ESP
 # and set the mark as espmasqd would, that the SAs' counters add up to the
 # packets sent (the daemon's share plus the kernel's, read back by its
@@ -173,8 +174,13 @@ check "the kernel's count read back" \
 	'[ "$(jstat offload packets)" -ge $((12 * K - 24)) ]'
 offl=$(jstat queue offloaded)
 # the peers use one SPI for raw ESP and ESP in UDP: 6 SAs, each with an
-# entry for each encapsulation
-check "12 entries handed over" '[ "$offl" = 12 ]'
+# entry for each encapsulation; and each client's IKEv2 SA on 4500 one
+# inbound (the server's INFORMATIONAL reply is the first to show both
+# SPIs)
+check "15 entries handed over" '[ "$offl" = 15 ]'
+check "kernel holds 3 inbound NAT-T IKE entries" '[ "$(elems in_ike_natt)" = 3 ]'
+check "IKE SAs show the kernel carries them inbound" \
+	'[ "$(ctl -j sessions | grep "\"kind\": *\"ike\"" | grep -c "\"offloaded\": *\"in\"")" = 3 ]'
 check "no offload errors" \
 	'[ "$(jstat queue offload_errors)" = 0 ] && [ "$(jstat offload errors)" = 0 ]'
 # each ESP SA counted every one of its packets: K raw, K in UDP
@@ -189,8 +195,9 @@ check "each ESP SA counted its $((2 * K)) packets" \
 ctl flush client 192.0.2.11 >/dev/null
 sleep 2.5
 check "flushed client's entries removed" \
-	'[ "$(elems in_esp)" = 2 ] && [ "$(elems out_esp)" = 2 ] && [ "$(elems out_udp)" = 2 ]'
-check "stale entries counted" '[ "$(jstat offload stale_removed)" = 4 ]'
+	'[ "$(elems in_esp)" = 2 ] && [ "$(elems out_esp)" = 2 ] && [ "$(elems out_udp)" = 2 ] &&
+	 [ "$(elems in_ike_natt)" = 2 ]'
+check "stale entries counted" '[ "$(jstat offload stale_removed)" = 5 ]'
 
 # a reload empties the maps; the next packets hand the SAs over again
 ctl reload >/dev/null
@@ -205,10 +212,38 @@ for i in 1 2 3; do
 done
 check "after reload: entries again" '[ "$(elems out_esp)" = 3 ]'
 
+# IKE: the INFORMATIONAL exchanges of established IKEv2 SAs (bench/gen:
+# 3 clients, 2 IKE SAs each, both SPIs set) are the kernel's after their
+# first packet each way; the peer server answers each one
+rmac=$(ip -n "${EMP}r" -br link show br0 | awk '{print $3}')
+ike0=$(jstat queue kind_ike)
+ns c1 "$GEN" -i c-e -M "$rmac" -c 3 -a 192.0.2.11 -d 203.0.113.100 -k 2 \
+	-m 0,0,1 -r 3000 -n 900 >/dev/null
+sleep 0.5
+ike_daemon=$(( $(jstat queue kind_ike) - ike0 ))
+ike_srv=$(grep '"kind": "ike"' "$tmp/server.log" | grep -c '"ispi": "1ce0000')
+echo "IKE INFORMATIONAL: the daemon decided $ike_daemon of 1800, the server got $ike_srv of 900"
+echo "out_ike: $(elems out_ike), in_ike: $(elems in_ike)"
+check "IKE: the server got all 900, from the aliases only" \
+	'[ "$ike_srv" = 900 ] &&
+	 ! grep "\"ispi\": \"1ce0000" "$tmp/server.log" | grep -q "\"src\": \"192.0.2"'
+check "IKE: 6 outbound and 6 inbound entries" \
+	'[ "$(elems out_ike)" = 6 ] && [ "$(elems in_ike)" = 6 ]'
+check "IKE: their mark entries" \
+	'[ "$(ns r nft list map ip espmasq_offload out_ike_mark | grep -c "jump mark_00000100_0000ff00")" = 6 ]'
+check "IKE: the kernel carried most of it" \
+	'[ "$ike_daemon" -ge 12 ] && [ "$ike_daemon" -le 60 ]'
+sleep 2.5		# two scans
+ikes=$(ctl -j sessions | grep '"ispi": *"1ce0000')
+check "IKE: 6 SAs offloaded both ways" \
+	'[ "$(grep -c "\"offloaded\": *\"out+in\"" <<<"$ikes")" = 6 ]'
+check "IKE: each SA counted its 300 packets" \
+	'[ "$(grep -c "\"pkts\": *\"*300\"*," <<<"$ikes")" = 6 ]'
+
 kill "$pid"
 for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 check "stopped: every map empty" \
-	'[ "$(elems in_esp)$(elems out_esp)$(elems in_udp)$(elems out_udp)" = 0000 ]'
+	'[ "$(elems in_esp)$(elems out_esp)$(elems in_udp)$(elems out_udp)$(elems in_ike)$(elems out_ike)" = 000000 ]'
 check "stopped: mark maps empty" \
 	'! ns r nft list map ip espmasq_offload in_esp_mark | grep -q jump'
 
@@ -229,10 +264,10 @@ for i in 1 2 3; do
 	check "outdated table: client $i all $K ESP-in-UDP replies" \
 		'[ "$(jq_ "$tmp/res-$i.json" "d[\"esp_udp_ok\"]")" = $K ]'
 done
-check "outdated table: client 3's 4 entries refused, counted" \
-	'[ "$(jstat queue offload_errors)" = 4 ]'
-check "outdated table: the other clients' 8 entries taken" \
-	'[ "$(jstat queue offloaded)" = 8 ]'
+check "outdated table: client 3's 5 entries refused, counted" \
+	'[ "$(jstat queue offload_errors)" = 5 ]'
+check "outdated table: the other clients' 10 entries taken" \
+	'[ "$(jstat queue offloaded)" = 10 ]'
 check "outdated table: the kernel holds theirs only" \
 	'[ "$(elems out_esp)" = 2 ] && [ "$(elems in_esp)" = 2 ] &&
 	 ! ns r nft list map ip espmasq_offload out_esp | grep -q 192.0.2.13'
@@ -241,15 +276,14 @@ check "outdated table: the refusal logged" \
 # many new SAs at once (bench/gen flat out: the 3 clients, 8 SPIs each,
 # raw and in UDP): the worker's batches then mix client 3's refused
 # entries with the others', which must all get in
-rmac=$(ip -n "${EMP}r" -br link show br0 | awk '{print $3}')
 ns c1 "$GEN" -i c-e -M "$rmac" -c 3 -a 192.0.2.11 -d 203.0.113.100 -k 8 \
 	-m 1,1,0 -r 0 -n 3000 >/dev/null
 sleep 0.5
 echo "after gen: offloaded $(jstat queue offloaded), refused $(jstat queue offload_errors)"
 check "burst of new SAs: client 3's 16 more refused" \
-	'[ "$(jstat queue offload_errors)" = 20 ]'
+	'[ "$(jstat queue offload_errors)" = 21 ]'
 check "burst of new SAs: the other 32 all taken" \
-	'[ "$(jstat queue offloaded)" = 40 ] && [ "$(elems out_esp)" = 18 ] &&
+	'[ "$(jstat queue offloaded)" = 42 ] && [ "$(elems out_esp)" = 18 ] &&
 	 [ "$(elems out_udp)" = 18 ]'
 kill "$pid"
 

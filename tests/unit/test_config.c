@@ -1314,7 +1314,24 @@ static void test_offload(void **state)
 	assert_string_equal(f->e.msg[0], "f.conf: 'offload on' does not work "
 			    "with fail-policy bypass (not implemented)");
 	assert_string_equal(f->e.msg[1], "f.conf: 'offload-scan 15' must be "
-			    "at most half the shortest ESP timeout (29 s)");
+			    "at most half the shortest ESP, IKE or pending "
+			    "timeout (29 s)");
+}
+
+/* the kernel carries IKE liveness checks too: the IKE timeout counts */
+static void test_offload_ike_timeout(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(parse(f, LINES("inside 192.0.2.0/24",
+					"alias 203.0.113.1", "offload on",
+					"offload-scan 15", "timeout ike 20s")),
+			 0);
+	assert_int_equal(config_finish(&f->c, "f.conf", &f->e), -EINVAL);
+	assert_int_equal(f->e.n, 1);
+	assert_string_equal(f->e.msg[0], "f.conf: 'offload-scan 15' must be "
+			    "at most half the shortest ESP, IKE or pending "
+			    "timeout (20 s)");
 }
 
 static void test_finish_empty(void **state)
@@ -1915,6 +1932,7 @@ int main(void)
 		T(test_client_sessions),
 		T(test_bypass_mark_overlap),
 		T(test_offload),
+		T(test_offload_ike_timeout),
 		T(test_sharing),
 		T(test_finish_empty),
 		T(test_finish_pin_only),

@@ -103,7 +103,89 @@ static void test_map_names(void **state)
 	assert_string_equal(offload_map_name(OFFLOAD_IN_UDP), "in_udp");
 	assert_string_equal(offload_map_name(OFFLOAD_OUT_ESP), "out_esp");
 	assert_string_equal(offload_map_name(OFFLOAD_OUT_UDP), "out_udp");
+	assert_string_equal(offload_map_name(OFFLOAD_IN_IKE), "in_ike");
+	assert_string_equal(offload_map_name(OFFLOAD_IN_IKE_NATT),
+			    "in_ike_natt");
+	assert_string_equal(offload_map_name(OFFLOAD_OUT_IKE), "out_ike");
+	assert_string_equal(offload_map_name(OFFLOAD_OUT_IKE_NATT),
+			    "out_ike_natt");
 	assert_null(offload_map_name(OFFLOAD_MAPS));
+}
+
+static void test_map_kinds(void **state)
+{
+	enum offload_map m;
+	int in, natt, ike;
+
+	(void)state;
+	/* offload_map_of() and the three predicates agree on every map */
+	for (ike = 0; ike < 2; ike++)
+		for (natt = 0; natt < 2; natt++)
+			for (in = 0; in < 2; in++) {
+				m = offload_map_of(in, natt, ike);
+				assert_true((unsigned)m < OFFLOAD_MAPS);
+				assert_int_equal(!!offload_map_inbound(m), in);
+				assert_int_equal(!!offload_map_natt(m), natt);
+				assert_int_equal(!!offload_map_ike(m), ike);
+			}
+	assert_int_equal(offload_map_of(1, 1, 0), OFFLOAD_IN_UDP);
+	assert_int_equal(offload_map_of(0, 1, 1), OFFLOAD_OUT_IKE_NATT);
+}
+
+/* An IKE map's key: the 8-byte initiator SPI as on the wire, 16 bytes in
+ * all, in both the element and its mark element. */
+static void test_add_ike(void **state)
+{
+	static const uint8_t ike_key[16] = {
+		0xc0, 0x00, 0x02, 0x01, 0xcb, 0x00, 0x71, 0x05,
+		0x1c, 0xe0, 0x00, 0x07, 0x00, 0x01, 0x00, 0x03,
+	};
+	struct offload_entry e = entry;
+	uint8_t buf[1024];
+	const struct nlattr *el, *tb[MAXT];
+	const struct nlmsghdr *nlh = (const void *)buf;
+	int n, len;
+
+	(void)state;
+	e.map = OFFLOAD_OUT_IKE;
+	e.spi = 0x1ce0000700010003ull;
+	e.mark_value = 1;
+	e.mark_mask = 0xff;
+	n = offload_build_add(buf, sizeof(buf), 4, &e);
+	assert_true(n > (int)nlh->nlmsg_len);
+	el = check_elem_msg(nlh, NFT(NFT_MSG_NEWSETELEM), NLM_F_CREATE, 4,
+			    "out_ike");
+	nest_table(el, tb);
+	assert_value(tb[NFTA_SET_ELEM_KEY], ike_key, sizeof(ike_key));
+	assert_value(tb[NFTA_SET_ELEM_DATA], addr_bytes, sizeof(addr_bytes));
+	len = n;
+	nlh = mnl_nlmsg_next(nlh, &len);
+	assert_true(mnl_nlmsg_ok(nlh, len));
+	el = check_elem_msg(nlh, NFT(NFT_MSG_NEWSETELEM), NLM_F_CREATE, 4,
+			    "out_ike_mark");
+	nest_table(el, tb);
+	assert_value(tb[NFTA_SET_ELEM_KEY], ike_key, sizeof(ike_key));
+
+	e.map = OFFLOAD_IN_IKE_NATT;
+	n = offload_build_del(buf, sizeof(buf), 5, &e);
+	assert_true(n > 0);
+	nlh = (const void *)buf;
+	el = check_elem_msg(nlh, NFT(DESTROYSETELEM), 0, 5, "in_ike_natt");
+	nest_table(el, tb);
+	assert_value(tb[NFTA_SET_ELEM_KEY], ike_key, sizeof(ike_key));
+	len = n;
+	nlh = mnl_nlmsg_next(nlh, &len);
+	assert_true(mnl_nlmsg_ok(nlh, len));
+	el = check_elem_msg(nlh, NFT(DESTROYSETELEM), 0, 5,
+			    "in_ike_natt_mark");
+	/* an ESP entry's SPI is 32 bits: the high ones are not sent */
+	e.map = OFFLOAD_IN_ESP;
+	e.spi = 0xffffffff12345678ull;
+	n = offload_build_del(buf, sizeof(buf), 6, &e);
+	nlh = (const void *)buf;
+	el = check_elem_msg(nlh, NFT(DESTROYSETELEM), 0, 6, "in_esp");
+	nest_table(el, tb);
+	assert_value(tb[NFTA_SET_ELEM_KEY], key_bytes, sizeof(key_bytes));
 }
 
 static void test_add_plain(void **state)
@@ -218,10 +300,12 @@ static void test_build_limits(void **state)
 static void test_flush_and_scan_requests(void **state)
 {
 	static const char *const sets[] = {
-		"in_esp", "in_udp", "out_esp", "out_udp", "in_esp_mark",
-		"in_udp_mark", "out_esp_mark", "out_udp_mark",
+		"in_esp", "in_udp", "out_esp", "out_udp", "in_ike",
+		"in_ike_natt", "out_ike", "out_ike_natt", "in_esp_mark",
+		"in_udp_mark", "out_esp_mark", "out_udp_mark", "in_ike_mark",
+		"in_ike_natt_mark", "out_ike_mark", "out_ike_natt_mark",
 	};
-	uint8_t buf[2048];
+	uint8_t buf[4096];
 	const struct nlmsghdr *nlh = (const void *)buf;
 	const struct nfgenmsg *nfg;
 	const struct nlattr *tb[MAXT];
@@ -234,7 +318,7 @@ static void test_flush_and_scan_requests(void **state)
 	assert_int_equal(nlh->nlmsg_type, NFNL_MSG_BATCH_BEGIN);
 	nfg = mnl_nlmsg_get_payload(nlh);
 	assert_int_equal(ntohs(nfg->res_id), NFNL_SUBSYS_NFTABLES);
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < 16; i++) {
 		nlh = mnl_nlmsg_next(nlh, &len);
 		assert_true(mnl_nlmsg_ok(nlh, len));
 		assert_int_equal(nlh->nlmsg_type, NFT(NFT_MSG_DELSETELEM));
@@ -334,15 +418,16 @@ static void put_counter(struct nlmsghdr *nlh, uint16_t type, const char *name,
 }
 
 /* An element as nf_tables_fill_setelem writes it. */
-static void put_dump_elem(struct nlmsghdr *nlh, const uint8_t key[12],
-			  const uint8_t addr[4], enum counter_form form,
-			  uint64_t packets, uint64_t bytes)
+static void put_dump_elem_n(struct nlmsghdr *nlh, const uint8_t *key,
+			    size_t klen, const uint8_t addr[4],
+			    enum counter_form form, uint64_t packets,
+			    uint64_t bytes)
 {
 	struct nlattr *el = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
 	struct nlattr *nest;
 
 	nest = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
-	mnl_attr_put(nlh, NFTA_DATA_VALUE, 12, key);
+	mnl_attr_put(nlh, NFTA_DATA_VALUE, klen, key);
 	mnl_attr_nest_end(nlh, nest);
 	nest = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_DATA);
 	mnl_attr_put(nlh, NFTA_DATA_VALUE, 4, addr);
@@ -357,6 +442,13 @@ static void put_dump_elem(struct nlmsghdr *nlh, const uint8_t key[12],
 		mnl_attr_nest_end(nlh, nest);
 	}
 	mnl_attr_nest_end(nlh, el);
+}
+
+static void put_dump_elem(struct nlmsghdr *nlh, const uint8_t key[12],
+			  const uint8_t addr[4], enum counter_form form,
+			  uint64_t packets, uint64_t bytes)
+{
+	put_dump_elem_n(nlh, key, 12, addr, form, packets, bytes);
 }
 
 static struct nlmsghdr *dump_start(void *buf, const char *table,
@@ -417,6 +509,48 @@ static void test_parse_handmade(void **state)
 	assert_true(s.bytes[1] == 7ull << 40);
 	/* No callback: still counts. */
 	assert_int_equal(offload_parse_elems(nlh, NULL, NULL), 2);
+}
+
+/* An IKE map's elements have 16-byte keys; a 12-byte one there is not
+ * one of ours. */
+static void test_parse_ike(void **state)
+{
+	static const uint8_t k16[16] = {
+		198, 51, 100, 9, 203, 0, 113, 5,
+		0x2e, 0x50, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00,
+	};
+	uint32_t buf[256];
+	struct seen s = { 0 };
+	struct nlmsghdr *nlh = dump_start(buf, "espmasq_offload",
+					  "in_ike_natt");
+	struct nlattr *list = mnl_attr_nest_start(nlh,
+						  NFTA_SET_ELEM_LIST_ELEMENTS);
+
+	(void)state;
+	put_dump_elem_n(nlh, k16, sizeof(k16), addr2, COUNTER_EXPR, 2, 180);
+	mnl_attr_nest_end(nlh, list);
+	assert_int_equal(offload_parse_elems(nlh, seen_fn, &s), 1);
+	assert_int_equal(s.e[0].map, OFFLOAD_IN_IKE_NATT);
+	assert_int_equal(s.e[0].src, 0xc6336409);
+	assert_int_equal(s.e[0].dst, 0xcb007105);
+	assert_true(s.e[0].spi == 0x2e50000100010000ull);
+	assert_int_equal(s.e[0].addr, 0x0a000003);
+	assert_int_equal(s.packets[0], 2);
+	assert_int_equal(s.bytes[0], 180);
+
+	s.n = 0;
+	nlh = dump_start(buf, "espmasq_offload", "out_ike");
+	list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+	put_dump_elem(nlh, key2, addr2, COUNTER_EXPR, 1, 1);
+	mnl_attr_nest_end(nlh, list);
+	assert_int_equal(offload_parse_elems(nlh, seen_fn, &s), -EPROTO);
+	/* ...and a 16-byte key in an ESP map neither */
+	nlh = dump_start(buf, "espmasq_offload", "out_esp");
+	list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+	put_dump_elem_n(nlh, k16, sizeof(k16), addr2, COUNTER_EXPR, 1, 1);
+	mnl_attr_nest_end(nlh, list);
+	assert_int_equal(offload_parse_elems(nlh, seen_fn, &s), -EPROTO);
+	assert_int_equal(s.n, 0);
 }
 
 static void test_parse_empty(void **state)
@@ -571,6 +705,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_map_names),
+		cmocka_unit_test(test_map_kinds),
+		cmocka_unit_test(test_add_ike),
 		cmocka_unit_test(test_add_plain),
 		cmocka_unit_test(test_add_mark),
 		cmocka_unit_test(test_del),
@@ -578,6 +714,7 @@ int main(void)
 		cmocka_unit_test(test_flush_and_scan_requests),
 		cmocka_unit_test(test_parse_kernel),
 		cmocka_unit_test(test_parse_handmade),
+		cmocka_unit_test(test_parse_ike),
 		cmocka_unit_test(test_parse_empty),
 		cmocka_unit_test(test_parse_truncated),
 		cmocka_unit_test(test_parse_garbled),

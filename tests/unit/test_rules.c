@@ -379,6 +379,26 @@ static void test_offload(void **state)
 	assert_non_null(strstr(out, "\t\toifname != \"eth1\" return\n"));
 	assert_non_null(strstr(out, "\t\tudp dport 4500 ip saddr set ip saddr "
 				    ". ip daddr . @th,64,32 map @out_udp\n"));
+	/* IKEv2 INFORMATIONAL exchanges by initiator SPI, after ESP */
+	assert_non_null(strstr(out, "\tmap in_ike {\n\t\ttypeof ip saddr . "
+				    "ip daddr . @th,64,64 : ip daddr\n"
+				    "\t\tcounter\n\t}\n"));
+	assert_non_null(strstr(out, "\tmap out_ike_natt {\n\t\ttypeof ip "
+				    "saddr . ip daddr . @th,96,64 : ip saddr\n"
+				    "\t\tcounter\n\t}\n"));
+	assert_non_null(strstr(out, "\tmap out_ike_natt_mark {\n\t\ttypeof "
+				    "ip saddr . ip daddr . @th,96,64 : "
+				    "verdict\n"));
+	assert_non_null(strstr(out, "map @out_udp\n"
+				    "\t\tudp dport 500 @th,200,16 0x2025 ip "
+				    "saddr . ip daddr . @th,64,64 vmap "
+				    "@out_ike_mark\n"
+				    "\t\tudp dport 500 @th,200,16 0x2025 ip "
+				    "saddr set ip saddr . ip daddr . @th,64,64 "
+				    "map @out_ike\n"));
+	assert_non_null(strstr(out, "\t\tudp sport 4500 @th,64,32 0 "
+				    "@th,232,16 0x2025 ip daddr set ip saddr . "
+				    "ip daddr . @th,96,64 map @in_ike_natt\n"));
 	assert_non_null(strstr(out, "type filter hook prerouting priority "
 				    "mangle - 10;"));
 	assert_non_null(strstr(out, "type filter hook postrouting priority "

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1481,6 +1482,210 @@ static void test_fragments_on_shared_alias(void **state)
 	teardown_fx(f);
 }
 
+/* An IKEv2 message of 64 bytes from @src to @dst on port 500 or, @natt,
+ * 4500 (after the non-ESP marker), translated with offload as set in @f. */
+static enum xlate_result ike_off(struct fx *f, uint32_t src, uint32_t dst,
+				 uint64_t ispi, uint64_t rspi, uint8_t ver,
+				 uint8_t exch, bool natt, uint32_t now,
+				 struct xlate_out *xo)
+{
+	uint8_t p[128];
+	struct pkt_info pi;
+	uint32_t s = htonl(src), d = htonl(dst);
+	uint16_t port = natt ? 4500 : 500;
+	size_t len = 64, h = 28 + (natt ? 4 : 0);
+	int i;
+
+	memset(p, 0, sizeof(p));
+	p[0] = 0x45;
+	p[3] = (uint8_t)len;
+	p[8] = 64;
+	p[9] = 17;
+	memcpy(p + 12, &s, 4);
+	memcpy(p + 16, &d, 4);
+	p[20] = p[22] = (uint8_t)(port >> 8);
+	p[21] = p[23] = (uint8_t)port;
+	p[25] = (uint8_t)(len - 20);
+	for (i = 0; i < 8; i++) {
+		p[h + i] = (uint8_t)(ispi >> (56 - 8 * i));
+		p[h + 8 + i] = (uint8_t)(rspi >> (56 - 8 * i));
+	}
+	p[h + 16] = 46;
+	p[h + 17] = ver;
+	p[h + 18] = exch;
+	p[h + 19] = IKE2_FLAG_INITIATOR;
+	p[h + 27] = (uint8_t)(len - h);
+	assert_int_equal(pkt_parse(p, len, &pi), PKT_OK);
+	return xlate_packet(&f->x, p, &pi, false, now, now * 1000u, xo);
+}
+
+/*
+ * Offload on: an IKEv2 SA's INFORMATIONAL exchanges are claimed for the
+ * kernel once per direction and port, for a session alone on its alias;
+ * nothing that sets up SAs is, nor IKEv1, nor an SA without its
+ * responder SPI, nor what needs a port of its own.  The kernel's counts
+ * come back through session_ike_credit().
+ */
+static void test_offload_ike_claim(void **state)
+{
+	static const char *const natt_ports[] = {
+		"inside 192.0.2.0/24", "alias 203.0.113.11-203.0.113.13",
+		"server 203.0.113.100/31", "alias-clients 1",
+		"natt-ports 40000-40001", NULL,
+	};
+	struct fx *f = setup_cfg(basic, 64);
+	const uint64_t I = 0x1ce0000000000001ull, R = 0x2e50000000000001ull;
+	struct session_view *sv;
+	struct sa_view *av;
+	size_t nsv, nav;
+	struct xlate_out xo;
+	uint32_t alias;
+
+	(void)state;
+	f->x.offload = true;
+	assert_int_equal(ike_off(f, CL(1), SRV, I, 0, 0x20, 34, false, 10, &xo),
+			 XL_OUT);
+	assert_false(xo.offload);
+	alias = xo.alias;
+	assert_int_equal(ike_off(f, SRV, alias, I, R, 0x20, 34, false, 10, &xo),
+			 XL_IN);
+	assert_false(xo.offload);
+	/* IKE_AUTH and CREATE_CHILD_SA set up SAs: the daemon sees them */
+	assert_int_equal(ike_off(f, CL(1), SRV, I, R, 0x20, 35, false, 10, &xo),
+			 XL_OUT);
+	assert_false(xo.offload);
+	assert_int_equal(ike_off(f, CL(1), SRV, I, R, 0x20, 36, false, 10, &xo),
+			 XL_OUT);
+	assert_false(xo.offload);
+	/* the first INFORMATIONAL out claims the flow, once */
+	assert_int_equal(ike_off(f, CL(1), SRV, I, R, 0x20, 37, false, 11, &xo),
+			 XL_OUT);
+	assert_true(xo.offload);
+	assert_true(xo.offload_ike);
+	assert_false(xo.offload_udp);
+	assert_true(xo.offload_spi == I);
+	assert_int_equal(xo.client, CL(1));
+	assert_int_equal(xo.alias, alias);
+	assert_int_equal(xo.server, SRV);
+	assert_int_equal(ike_off(f, CL(1), SRV, I, R, 0x20, 37, false, 11, &xo),
+			 XL_OUT);
+	assert_false(xo.offload);
+	/* inbound is its own flow; on 4500 too */
+	assert_int_equal(ike_off(f, SRV, alias, I, R, 0x20, 37, false, 12, &xo),
+			 XL_IN);
+	assert_true(xo.offload);
+	assert_true(xo.offload_ike);
+	assert_int_equal(xo.client, CL(1));
+	assert_int_equal(ike_off(f, SRV, alias, I, R, 0x20, 37, false, 12, &xo),
+			 XL_IN);
+	assert_false(xo.offload);
+	assert_int_equal(ike_off(f, CL(1), SRV, I, R, 0x20, 37, true, 12, &xo),
+			 XL_OUT);
+	assert_true(xo.offload);
+	assert_true(xo.offload_udp);
+	/* an IKEv1 informational (5) is not, nor a version 2.1 header the
+	 * kernel's rule would not match */
+	assert_int_equal(ike_off(f, CL(2), SRV, I + 1, R, 0x10, 5, false, 12,
+				 &xo), XL_OUT);
+	assert_int_equal(ike_off(f, CL(2), SRV, I + 1, R, 0x10, 5, false, 12,
+				 &xo), XL_OUT);
+	assert_false(xo.offload);
+
+	/* the SA shows what was claimed */
+	assert_int_equal(session_snapshot(f->t, &sv, &nsv, &av, &nav), 0);
+	assert_int_equal(nsv, 2);
+	assert_int_equal(sv[0].n_sa + sv[1].n_sa, 2);
+	for (size_t i = 0; i < nav; i++)
+		if (av[i].spi_i == I)
+			assert_int_equal(av[i].flags &
+					 (SA_F_IKE_OFF_OUT | SA_F_IKE_OFF_IN |
+					  SA_F_IKE_OFF_NATT_OUT |
+					  SA_F_IKE_OFF_NATT_IN),
+					 SA_F_IKE_OFF_OUT | SA_F_IKE_OFF_IN |
+					 SA_F_IKE_OFF_NATT_OUT);
+	free(sv);
+	free(av);
+
+	/* the kernel's counts: to the right peer only, of a claimed flow */
+	assert_int_equal(session_ike_credit(f->t, SRV, I, false, CL(1), alias,
+					    SA_F_IKE_OFF_OUT, 5, 500, 40, 30,
+					    5), 0);
+	assert_int_equal(session_ike_credit(f->t, SRV, I, true, alias, CL(1),
+					    SA_F_IKE_OFF_IN, 2, 200, 40, 30,
+					    5), 0);
+	assert_int_equal(session_ike_credit(f->t, SRV, I, true, alias, CL(2),
+					    SA_F_IKE_OFF_IN, 1, 1, 40, 30, 5),
+			 -ESTALE);
+	assert_int_equal(session_ike_credit(f->t, SRV, I, true, alias, CL(1),
+					    SA_F_IKE_OFF_NATT_IN, 1, 1, 40, 30,
+					    5), -ESTALE);
+	assert_int_equal(session_ike_credit(f->t, SRV, I + 7, false, CL(1),
+					    alias, SA_F_IKE_OFF_OUT, 1, 1, 40,
+					    30, 5), -ENOENT);
+	assert_int_equal(session_ike_credit(f->t, SRV, I, false, CL(3), alias,
+					    SA_F_IKE_OFF_OUT, 1, 1, 40, 30, 5),
+			 -ENOENT);
+	assert_int_equal(session_snapshot(f->t, &sv, &nsv, &av, &nav), 0);
+	for (size_t i = 0; i < nav; i++)
+		if (av[i].spi_i == I) {
+			/* 9 packets seen here, 7 in the kernel */
+			assert_int_equal(av[i].pkts, 9 + 7);
+			assert_int_equal(av[i].last_seen, 40);
+			assert_int_equal(av[i].deadline, 40 + 30);
+		}
+	for (size_t i = 0; i < nsv; i++)
+		if (sv[i].client == CL(1)) {
+			assert_int_equal(sv[i].pkts_out, 6 + 5);
+			assert_int_equal(sv[i].pkts_in, 3 + 2);
+			assert_int_equal(sv[i].last_seen, 40);
+		}
+	free(sv);
+	free(av);
+	/* forgotten (the kernel's maps emptied): claimed again */
+	session_offload_forget(f->t);
+	assert_int_equal(session_ike_credit(f->t, SRV, I, false, CL(1), alias,
+					    SA_F_IKE_OFF_OUT, 1, 1, 41, 30, 5),
+			 -ESTALE);
+	assert_int_equal(ike_off(f, CL(1), SRV, I, R, 0x20, 37, false, 41, &xo),
+			 XL_OUT);
+	assert_true(xo.offload);
+	/* offload off: never */
+	f->x.offload = false;
+	session_offload_forget(f->t);
+	assert_int_equal(ike_off(f, CL(1), SRV, I, R, 0x20, 37, false, 42, &xo),
+			 XL_OUT);
+	assert_false(xo.offload);
+	teardown_fx(f);
+
+	/* natt-ports: IKE on 4500 gets a port of its own, which the kernel
+	 * would not give it; on 500 it keeps its ports */
+	f = setup_cfg(natt_ports, 64);
+	f->x.offload = true;
+	assert_int_equal(ike_off(f, CL(1), SRV, I, R, 0x20, 37, true, 10, &xo),
+			 XL_OUT);
+	assert_int_equal(ike_off(f, CL(1), SRV, I, R, 0x20, 37, true, 10, &xo),
+			 XL_OUT);
+	assert_false(xo.offload);
+	assert_int_equal(ike_off(f, CL(1), SRV, I, R, 0x20, 37, false, 10, &xo),
+			 XL_OUT);
+	assert_true(xo.offload);
+	teardown_fx(f);
+
+	/* a shared alias: the daemon keeps every IKE message */
+	f = setup_cfg(shared_cfg, 64);
+	f->x.offload = true;
+	assert_int_equal(ike_off(f, CL(1), SRV, I, R, 0x20, 37, false, 10, &xo),
+			 XL_OUT);
+	assert_true(xo.offload);
+	assert_int_equal(ike_off(f, CL(2), SRV, I + 2, R, 0x20, 37, false, 10,
+				 &xo), XL_OUT);
+	assert_false(xo.offload);
+	assert_int_equal(ike_off(f, CL(2), SRV, I + 2, R, 0x20, 37, false, 10,
+				 &xo), XL_OUT);
+	assert_false(xo.offload);
+	teardown_fx(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1500,6 +1705,7 @@ int main(void)
 		cmocka_unit_test(test_bypass_mark),
 		cmocka_unit_test(test_known_sa_packets),
 		cmocka_unit_test(test_esp_fast_path_matches_full),
+		cmocka_unit_test(test_offload_ike_claim),
 		cmocka_unit_test(test_client_limit),
 		cmocka_unit_test(test_sa_learning),
 		cmocka_unit_test(test_fragments_follow_session),

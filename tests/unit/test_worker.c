@@ -69,6 +69,33 @@ static void esp(uint8_t *p, uint32_t src, uint32_t dst, uint32_t spi)
 	memcpy(p + 20, &v, 4);
 }
 
+/* An IKEv2 INFORMATIONAL request on udp/500 of the established IKE SA
+ * @ispi (responder SPI 1), 56 bytes. */
+static void ike_info(uint8_t *p, uint32_t src, uint32_t dst, uint64_t ispi)
+{
+	uint32_t s = htonl(src), t = htonl(dst);
+	int i;
+
+	memset(p, 0, 56);
+	p[0] = 0x45;
+	p[3] = 56;
+	p[8] = 64;
+	p[9] = 17;
+	memcpy(p + 12, &s, 4);
+	memcpy(p + 16, &t, 4);
+	p[20] = p[22] = 500 >> 8;
+	p[21] = p[23] = 500 & 0xff;
+	p[25] = 36;
+	for (i = 0; i < 8; i++)
+		p[28 + i] = (uint8_t)(ispi >> (56 - 8 * i));
+	p[28 + 15] = 1;
+	p[28 + 16] = 46;
+	p[28 + 17] = 0x20;
+	p[28 + 18] = 37;
+	p[28 + 19] = 0x08;
+	p[28 + 27] = 28;
+}
+
 /* An L2TP control message from/to 198.51.100.7:1701 (the NAT all
  * clients share) to/from the gateway 192.0.2.1:1701: header tunnel ID
  * @tid, Message Type @type and, when not 0, Assigned Tunnel ID @atid.
@@ -235,6 +262,30 @@ static void test_decide_offload(void **state)
 	assert_int_equal(e.dst, 0xcb00710b);
 	assert_int_equal(e.spi, 0x2002);
 	assert_int_equal(e.addr, 0xc000020b);
+	/* an IKEv2 SA's INFORMATIONAL exchanges: by the first one, keyed
+	 * by the initiator SPI */
+	pkt.len = pkt.orig_len = 56;
+	for (i = 0; i < 2; i++) {
+		ike_info(buf, 0xc000020b, 0xcb007164, 0x1ce0000100000002ull);
+		assert_int_equal(worker_decide_off(d, &c, &pkt, 5, 5000,
+						   &payload, &set_mark, &mark,
+						   &e), NF_ACCEPT);
+		assert_int_equal(e.map, i ? OFFLOAD_MAPS : OFFLOAD_OUT_IKE);
+		if (i)
+			continue;
+		assert_int_equal(e.src, 0xc000020b);
+		assert_int_equal(e.dst, 0xcb007164);
+		assert_true(e.spi == 0x1ce0000100000002ull);
+		assert_int_equal(e.addr, 0xcb00710b);
+		assert_int_equal(e.mark_value, 0x100);
+		assert_int_equal(e.mark_mask, 0xff00);
+	}
+	ike_info(buf, 0xcb007164, 0xcb00710b, 0x1ce0000100000002ull);
+	assert_int_equal(worker_decide_off(d, &c, &pkt, 5, 5000, &payload,
+					   &set_mark, &mark, &e), NF_ACCEPT);
+	assert_int_equal(e.map, OFFLOAD_IN_IKE);
+	assert_int_equal(e.addr, 0xc000020b);
+	pkt.len = pkt.orig_len = 36;
 	/* what is dropped is never handed over */
 	esp(buf, 0xc000020c, 0xcb007164, 0x1002);
 	assert_int_equal(worker_decide_off(d, &c, &pkt, 5, 5000, &payload,
@@ -249,7 +300,7 @@ static void test_decide_offload(void **state)
 						   &e), NF_ACCEPT);
 		assert_int_equal(e.map, OFFLOAD_MAPS);
 	}
-	assert_int_equal(c.rewritten, 3 + 2 + 3);
+	assert_int_equal(c.rewritten, 3 + 2 + 3 + 3);
 	freed(d);
 }
 
