@@ -39,7 +39,7 @@ SINK=${BENCH_SINK:-$top/build/bench_sink}
 EMP=ebk$$
 . "$top/tests/integration/topo.sh"
 
-smoke=0 rounds=3 clients=16 size=128 mix=6,3,1
+smoke=0 rounds=3 clients=16 size=128 mix=6,3,1 rules=iptables
 configs="plain snat q1 q1o q2 plain@2 snat@2 q1@2 q2@2 q2h@2 q2o@2"
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -49,8 +49,10 @@ while [ $# -gt 0 ]; do
 	--size) size=$2; shift ;;
 	--mix) mix=$2; shift ;;
 	--configs) configs=$2; shift ;;
+	--rules) rules=$2; shift ;;
 	*) echo "usage: bench-kernel.sh [--smoke] [--rounds N] [--clients N]" \
-		"[--size IPLEN] [--mix ESP,UDP,IKE] [--configs LIST]" >&2
+		"[--size IPLEN] [--mix ESP,UDP,IKE] [--configs LIST]" \
+		"[--rules iptables|nft]" >&2
 	   exit 2 ;;
 	esac
 	shift
@@ -187,14 +189,24 @@ cfg_up() {
 		write_conf "$1"
 		"$ESPMASQD" -f "$tmp/espmasq.conf" -t >/dev/null || return 1
 		rm -f "$tmp/espmasq.sock"
-		"$ESPMASQD" -f "$tmp/espmasq.conf" --print-rules \
-			>"$tmp/rules" || return 1
-		[ "$1" = q2h ] && sed -i 's/ --queue-cpu-fanout//' "$tmp/rules"
-		ns r iptables-restore --noflush <"$tmp/rules" || return 1
-		case $1 in
-		*o) "$ESPMASQD" -f "$tmp/espmasq.conf" --print-rules=offload |
-			ns r nft -f - || return 1 ;;
-		esac
+		if [ "$rules" = nft ]; then
+			# the nft script, the offload table included
+			"$ESPMASQD" -f "$tmp/espmasq.conf" --print-rules=nft \
+				>"$tmp/rules" || return 1
+			[ "$1" = q2h ] && sed -i 's/ fanout//' "$tmp/rules"
+			ns r nft -f "$tmp/rules" || return 1
+		else
+			"$ESPMASQD" -f "$tmp/espmasq.conf" --print-rules \
+				>"$tmp/rules" || return 1
+			[ "$1" = q2h ] &&
+				sed -i 's/ --queue-cpu-fanout//' "$tmp/rules"
+			ns r iptables-restore --noflush <"$tmp/rules" ||
+				return 1
+			case $1 in
+			*o) "$ESPMASQD" -f "$tmp/espmasq.conf" \
+				--print-rules=offload | ns r nft -f - || return 1 ;;
+			esac
+		fi
 		# BENCH_WRAP: a command to start the daemon under (chrt -f 10,
 		# nice -n -5, perf record ...)
 		ip netns exec "${EMP}r" ${BENCH_WRAP:-} "$ESPMASQD" \
@@ -212,6 +224,9 @@ cfg_up() {
 	# sessions and conntrack entries exist before anything is measured
 	gen 20000 0.2 >/dev/null
 	settle
+	# BENCH_AFTER_UP: commands to run in this script once the
+	# configuration is up, for experiments (ns r iptables -t mangle -F ...)
+	[ -z "${BENCH_AFTER_UP:-}" ] || eval "$BENCH_AFTER_UP"
 }
 
 cfg_down() {
@@ -230,6 +245,7 @@ cfg_down() {
 		ns r iptables -t "$t" -X
 	done
 	ns r nft delete table ip espmasq_offload 2>/dev/null
+	ns r nft delete table ip espmasq 2>/dev/null
 	ns r conntrack -F >/dev/null 2>&1
 	return 0
 }

@@ -165,6 +165,16 @@ static void print_iptables_skip(FILE *f, const struct config *c,
 	for (i = 0; i < c->n_inside; i++)
 		fprintf(f, "-A %s -d %s -j RETURN\n", RULES_CHAIN_IN,
 			cidr(&c->inside[i], s1));
+	if (c->n_inside == 1) {
+		/* one inside network: what does not come from it is not
+		 * queued here (iptables-nft matches that itself; iprange is
+		 * a call into the xtables module) */
+		cidr(&c->inside[0], s1);
+		fprintf(f, "-A %s ! -s %s -p esp -j RETURN\n"
+			"-A %s ! -s %s -p udp -j RETURN\n", RULES_CHAIN_OUT,
+			s1, RULES_CHAIN_OUT, s1);
+		return;
+	}
 	for (i = 0; i < nar; i++) {
 		fprintf(f, "-A %s -m iprange --src-range %s -p esp -j "
 			"RETURN\n", RULES_CHAIN_OUT, range_str(&ar[i], r1));
@@ -177,8 +187,11 @@ static void print_iptables(FILE *f, const struct config *c,
 			   const struct targets *t, const struct range *ar,
 			   size_t nar)
 {
+	/* outbound: one rule a port, as iptables-nft matches a port itself
+	 * but calls the xtables module for multiport; ESP first, as the
+	 * most common */
 	static const char *const l4[] = {
-		"-p udp -m multiport --dports 500,4500", "-p esp",
+		"-p esp", "-p udp --dport 4500", "-p udp --dport 500",
 	};
 	static const char *const l4_in[] = {
 		"-p udp -m multiport --ports 500,4500", "-p esp",
@@ -210,7 +223,7 @@ static void print_iptables(FILE *f, const struct config *c,
 	fprintf(f, "-I PREROUTING 1 -j %s\n", RULES_CHAIN_RAW);
 	for (i = 0; i < c->n_inside; i++)
 		for (j = 0; j < ns; j++)
-			for (k = 0; k < 2; k++) {
+			for (k = 0; k < 3; k++) {
 				fprintf(f, "-A %s -s %s", RULES_CHAIN_RAW,
 					cidr(&c->inside[i], s1));
 				if (c->n_servers)
@@ -258,13 +271,13 @@ static void print_iptables(FILE *f, const struct config *c,
 	}
 	for (i = 0; i < c->n_inside; i++)
 		for (j = 0; j < ns; j++)
-			for (k = 0; k < 3; k++) {
+			for (k = 0; k < 4; k++) {
 				fprintf(f, "-A %s%s -s %s", RULES_CHAIN_OUT,
 					oif, cidr(&c->inside[i], s1));
 				if (c->n_servers)
 					fprintf(f, " -d %s",
 						cidr(&c->servers[j], s2));
-				fprintf(f, " %s %s\n", k < 2 ? l4[k] : frag,
+				fprintf(f, " %s %s\n", k < 3 ? l4[k] : frag,
 					out);
 			}
 	/* errors to a server about what it sent a client, from the client
@@ -299,7 +312,7 @@ static void print_iptables(FILE *f, const struct config *c,
 			c->bypass_mark.mask);
 		for (i = 0; i < c->n_inside; i++)
 			for (j = 0; j < ns; j++)
-				for (k = 0; k < 2; k++) {
+				for (k = 0; k < 3; k++) {
 					fprintf(f, "-A %s%s -s %s",
 						RULES_CHAIN_NAT, oif,
 						cidr(&c->inside[i], s1));
@@ -551,8 +564,9 @@ static unsigned offload_marks(const struct config *c, struct mark *out)
 
 /*
  * The offload table: for each direction, raw ESP and ESP in UDP on the
- * server's port 4500, whole packets without IP options (the shape the
- * daemon's fast path takes), looked up by source . destination . SPI;
+ * server's port 4500, whole packets (a first fragment's later ones go to
+ * the daemon, which must see the first), looked up by source .
+ * destination . SPI;
  * then the INFORMATIONAL exchanges of IKEv2 SAs on the server's port 500
  * or 4500 (after the non-ESP marker), by source . destination . IKE
  * initiator SPI.  The mark goes first: its vmap jumps to a chain that
@@ -612,8 +626,9 @@ static void print_offload(FILE *f, const struct config *c)
 		if (c->outside[0])
 			fprintf(f, "\t\t%s != \"%s\" return\n",
 				d ? "oifname" : "iifname", c->outside);
-		fprintf(f, "\t\tip hdrlength != 5 return\n"
-			"\t\tip frag-off & 0x3fff != 0 return\n");
+		/* IP options are no matter: the SPI and ports are read at
+		 * the transport header, and the checksums are updated */
+		fprintf(f, "\t\tip frag-off & 0x3fff != 0 return\n");
 		for (k = 0; k < 4; k++) {
 			if (n)
 				fprintf(f, "\t\t%s ip saddr . ip daddr . %s "
