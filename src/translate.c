@@ -439,7 +439,8 @@ static enum xlate_result xlate_esp_known(const struct xlate_ctx *x,
  * kept, in the shape the offload table matches (a whole packet without IP
  * options, the server's port 500 or 4500), claims that SA's flow in this
  * direction for the kernel, once.  Every exchange that sets up SAs still
- * comes here: the kernel carries only INFORMATIONAL ones.
+ * comes here: the kernel carries only INFORMATIONAL ones.  Called only
+ * with x->offload.
  */
 static void ike_claim(const struct xlate_ctx *x, session_id s,
 		      uint32_t server, const struct pkt_info *pi, bool inbound,
@@ -448,7 +449,7 @@ static void ike_claim(const struct xlate_ctx *x, session_id s,
 	bool natt = pi->kind == PKT_NATT_IKE;
 	uint16_t port = inbound ? pi->sport : pi->dport;
 
-	if (!x->offload || (pi->kind != PKT_IKE && !natt) ||
+	if ((pi->kind != PKT_IKE && !natt) ||
 	    (natt && x->cfg->natt_lo) || port != (natt ? NATT_PORT : IKE_PORT) ||
 	    pi->ike.version != 2 || pi->ike.exchange != IKE2_EXCH_INFORMATIONAL ||
 	    !pi->ike.rspi || pi->frag != FRAG_NONE || pi->l4off != 20 ||
@@ -545,7 +546,7 @@ static enum xlate_result xlate_one(const struct xlate_ctx *x, uint8_t *buf,
 		session_touch(x->table, s, true, pi->len, now,
 			      kind_timeout(c, pi), c->timeout_pending);
 		track_sa(x, s, src, pi, true, own_port, now, now_ms, out);
-		if (!own_port)
+		if (x->offload && !own_port)
 			ike_claim(x, s, src, pi, true, out);
 		session_mark(x->table, s, &out->mark_value, &out->mark_mask);
 		if (pi->frag == FRAG_FIRST)
@@ -604,7 +605,7 @@ static enum xlate_result xlate_one(const struct xlate_ctx *x, uint8_t *buf,
 	session_touch(x->table, s, false, pi->len, now, kind_timeout(c, pi),
 		      c->timeout_pending);
 	track_sa(x, s, dst, pi, false, xport != 0, now, now_ms, out);
-	if (!xport)
+	if (x->offload && !xport)
 		ike_claim(x, s, dst, pi, false, out);
 	session_mark(x->table, s, &out->mark_value, &out->mark_mask);
 	if (xport)
