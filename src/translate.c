@@ -436,9 +436,10 @@ static enum xlate_result xlate_esp_known(const struct xlate_ctx *x,
 /*
  * Offload on: an INFORMATIONAL exchange (liveness checks, deletes) of an
  * established IKEv2 SA of session @s, alone on its alias, with the ports
- * kept, in the shape the offload table matches (a whole packet without IP
- * options, the server's port 500 or 4500), claims that SA's flow in this
- * direction for the kernel, once.  Every exchange that sets up SAs still
+ * kept, on the server's port 500 or 4500, claims that SA's flow in this
+ * direction for the kernel, once (from a whole packet without IP options,
+ * as the ESP fast path; the kernel then takes the flow's every shape but
+ * fragments).  Every exchange that sets up SAs still
  * comes here: the kernel carries only INFORMATIONAL ones.  Called only
  * with x->offload.
  */
