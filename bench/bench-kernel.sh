@@ -26,6 +26,13 @@
 #
 #   bench-kernel.sh [--smoke] [--rounds N] [--clients N] [--size IPLEN]
 #                   [--mix ESP,UDP,IKE] [--configs "plain snat q1 q2 ..."]
+#                   [--rules iptables|nft]
+#
+# --rules nft loads espmasqd's nft script instead of its iptables rules
+# (it needs the kernel's nft queue expression, CONFIG_NFT_QUEUE).  From
+# the environment: BENCH_CONF, more daemon directives, a line each;
+# BENCH_WRAP, a command to start the daemon under (chrt -f 10, perf ...);
+# BENCH_AFTER_UP, commands run here once a configuration is up.
 #
 # Needs root.  Prints numbers; never fails on timing.  Exits 1 only when
 # something is broken: set-up failed, the daemon died, nothing arrived,
