@@ -39,9 +39,11 @@ struct offload_stats {
 	uint64_t scans, scan_errors;
 	uint64_t entries;		/* entries seen, summed over scans */
 	uint64_t pkts, bytes;		/* what the kernel translated */
+	uint64_t ike_pkts;		/* ...of it, IKE messages */
 	uint64_t stale;			/* entries removed: the SA is gone */
 	uint64_t errors;		/* entries that could not be removed */
 	uint32_t last_entries, last_scan_ms;
+	uint32_t last_ike_entries;	/* of last_entries, IKE flows */
 };
 
 struct daemon {

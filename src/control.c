@@ -479,12 +479,15 @@ void control_stats(struct daemon *d, struct evbuffer *o)
 
 		evbuffer_add_printf(o,
 			"stat scope=offload state=%s entries=%" PRIu32
+			" ike_entries=%" PRIu32
 			" scans=%" PRIu64 " scan_errors=%" PRIu64
 			" last_scan_ms=%" PRIu32 " packets=%" PRIu64
+			" ike_packets=%" PRIu64
 			" bytes=%" PRIu64 " stale_removed=%" PRIu64
 			" errors=%" PRIu64 "%s%s\n",
-			f->on ? "on" : "off", f->last_entries, f->scans,
-			f->scan_errors, f->last_scan_ms, f->pkts, f->bytes,
+			f->on ? "on" : "off", f->last_entries,
+			f->last_ike_entries, f->scans, f->scan_errors,
+			f->last_scan_ms, f->pkts, f->ike_pkts, f->bytes,
 			f->stale, f->errors, f->on ? "" : " why=",
 			f->on ? "" : f->why_off);
 	}

@@ -209,6 +209,10 @@ static void offload_seen(void *ctx, const struct offload_entry *e,
 	d->off_stats.last_entries++;
 	d->off_stats.pkts += pkts;
 	d->off_stats.bytes += bytes;
+	if (offload_map_ike(e->map)) {
+		d->off_stats.last_ike_entries++;
+		d->off_stats.ike_pkts += pkts;
+	}
 	if (r >= 0)
 		return;
 	if (s->n_stale == s->cap) {
@@ -238,6 +242,7 @@ static void offload_scan_now(struct daemon *d)
 	if (n > 0)
 		d->off_stats.errors += (uint64_t)n;
 	d->off_stats.last_entries = 0;
+	d->off_stats.last_ike_entries = 0;
 	n = offload_scan(d->off, offload_seen, &s);
 	d->off_stats.scans++;
 	if (n < 0) {

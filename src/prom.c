@@ -21,7 +21,8 @@ static bool gauge(const char *scope, const char *key)
 {
 	static const char *const g[] = {
 		"active", "sa_active", "gate_held_ms_max", "held_wait_ms_max",
-		"kernel_waiting", "capacity", "entries", "last_scan_ms",
+		"kernel_waiting", "capacity", "entries", "ike_entries",
+		"last_scan_ms",
 	};
 	unsigned i;
 

@@ -239,6 +239,11 @@ check "IKE: 6 SAs offloaded both ways" \
 	'[ "$(grep -c "\"offloaded\": *\"out+in\"" <<<"$ikes")" = 6 ]'
 check "IKE: each SA counted its 300 packets" \
 	'[ "$(grep -c "\"pkts\": *\"*300\"*," <<<"$ikes")" = 6 ]'
+# the stats: 12 IKE flows (and the peers' 3 inbound NAT-T ones), and
+# what the kernel carried of them
+check "IKE: the stats count the kernel's IKE entries and packets" \
+	'[ "$(jstat offload ike_entries)" = 15 ] &&
+	 [ "$(jstat offload ike_packets)" -ge $((1800 - 12)) ]'
 
 kill "$pid"
 for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

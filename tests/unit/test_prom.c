@@ -96,7 +96,8 @@ static void test_names_types_labels(void **state)
 static void test_words_skipped(void **state)
 {
 	static const char *const recs[] = {
-		"scope=offload state=off entries=0 scans=4 why=table-missing",
+		"scope=offload state=off entries=0 ike_entries=0 scans=4 "
+		"ike_packets=7 why=table-missing",
 		NULL,
 	};
 	char *out = render(recs);
@@ -107,6 +108,10 @@ static void test_words_skipped(void **state)
 	assert_non_null(strstr(out, "# TYPE espmasq_offload_entries gauge\n"
 				    "espmasq_offload_entries 0\n"));
 	assert_non_null(strstr(out, "espmasq_offload_scans_total 4\n"));
+	/* how many of the entries are IKE flows: a level too */
+	assert_non_null(strstr(out, "# TYPE espmasq_offload_ike_entries gauge\n"
+				    "espmasq_offload_ike_entries 0\n"));
+	assert_non_null(strstr(out, "espmasq_offload_ike_packets_total 7\n"));
 	free(out);
 }
 
