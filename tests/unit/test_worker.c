@@ -54,18 +54,28 @@ static void freed(struct daemon *d)
 	free(d);
 }
 
-/* raw ESP, 36 bytes, valid IP checksum not needed for the decision */
-static void esp(uint8_t *p, uint32_t src, uint32_t dst, uint32_t spi)
+/* An IPv4 header of @len bytes in all, zeroed after it; the IP checksum
+ * is not needed for the decision. */
+static void ip4(uint8_t *p, uint8_t len, uint8_t proto, uint32_t src,
+		uint32_t dst)
 {
-	uint32_t s = htonl(src), t = htonl(dst), v = htonl(spi);
+	uint32_t s = htonl(src), t = htonl(dst);
 
-	memset(p, 0, 36);
+	memset(p, 0, len);
 	p[0] = 0x45;
-	p[3] = 36;
+	p[3] = len;
 	p[8] = 64;
-	p[9] = 50;
+	p[9] = proto;
 	memcpy(p + 12, &s, 4);
 	memcpy(p + 16, &t, 4);
+}
+
+/* raw ESP, 36 bytes */
+static void esp(uint8_t *p, uint32_t src, uint32_t dst, uint32_t spi)
+{
+	uint32_t v = htonl(spi);
+
+	ip4(p, 36, 50, src, dst);
 	memcpy(p + 20, &v, 4);
 }
 
@@ -73,16 +83,9 @@ static void esp(uint8_t *p, uint32_t src, uint32_t dst, uint32_t spi)
  * @ispi (responder SPI 1), 56 bytes. */
 static void ike_info(uint8_t *p, uint32_t src, uint32_t dst, uint64_t ispi)
 {
-	uint32_t s = htonl(src), t = htonl(dst);
 	int i;
 
-	memset(p, 0, 56);
-	p[0] = 0x45;
-	p[3] = 56;
-	p[8] = 64;
-	p[9] = 17;
-	memcpy(p + 12, &s, 4);
-	memcpy(p + 16, &t, 4);
+	ip4(p, 56, 17, src, dst);
 	p[20] = p[22] = 500 >> 8;
 	p[21] = p[23] = 500 & 0xff;
 	p[25] = 36;
