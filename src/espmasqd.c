@@ -185,23 +185,23 @@ static void offload_seen(void *ctx, const struct offload_entry *e,
 	struct daemon *d = s->d;
 	bool in = offload_map_inbound(e->map);
 	bool udp = offload_map_natt(e->map);
+	/* inbound the key is server . alias, outbound client . server */
+	uint32_t server = in ? e->src : e->dst, local = in ? e->dst : e->src;
 	const struct config *c;
 	int r;
 
 	pthread_mutex_lock(&d->table_lock);
 	c = d->cfg;
 	if (offload_map_ike(e->map))
-		r = session_ike_credit(d->table, in ? e->src : e->dst, e->spi,
-				       in, in ? e->dst : e->src, e->addr,
-				       sa_ike_off_flag(in, udp), pkts, bytes,
-				       s->now, c->timeout_ike,
+		r = session_ike_credit(d->table, server, e->spi, in, local,
+				       e->addr, sa_ike_off_flag(in, udp), pkts,
+				       bytes, s->now, c->timeout_ike,
 				       c->timeout_pending);
 	else
-		r = session_esp_credit(d->table, in ? e->src : e->dst,
+		r = session_esp_credit(d->table, server,
 				       in ? SA_ESP_IN : SA_ESP_OUT,
-				       (uint32_t)e->spi, in ? e->dst : e->src,
-				       e->addr, udp ? SA_F_NATT : 0, pkts,
-				       bytes, s->now,
+				       (uint32_t)e->spi, local, e->addr,
+				       udp ? SA_F_NATT : 0, pkts, bytes, s->now,
 				       udp ? c->timeout_natt : c->timeout_esp,
 				       c->timeout_pending);
 	pthread_mutex_unlock(&d->table_lock);
