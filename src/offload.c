@@ -503,7 +503,7 @@ struct offload *offload_open(int *err)
 		ret = -ENOMEM;
 		goto fail;
 	}
-	o->tx = malloc(TX_SIZE);
+	o->tx = calloc(1, TX_SIZE);	/* as in offload_flush() */
 	o->rx = malloc(RX_SIZE);
 	if (!o->tx || !o->rx) {
 		ret = -ENOMEM;
@@ -728,7 +728,8 @@ static int wait_acks(struct offload *o, uint32_t seq, int want)
 
 int offload_flush(struct offload *o)
 {
-	uint8_t buf[4096];
+	/* zeroed: libmnl need not clear the padding of attributes */
+	uint8_t buf[4096] = { 0 };
 	uint32_t seq = next_seq(o);
 	int len;
 
@@ -806,7 +807,7 @@ static int scan_map(struct offload *o, enum offload_map m,
 		[NLMSG_DONE] = scan_done_cb,
 		[NLMSG_OVERRUN] = scan_noop_cb,
 	};
-	uint8_t req[256];
+	uint8_t req[256] = { 0 };	/* as in offload_flush() */
 	uint32_t seq = next_seq(o);
 	int len, ret;
 
