@@ -173,8 +173,11 @@ write_conf() {
 		q1*) echo "queues 0"; echo "cpu 0 $other_cpu" ;;
 		q2*) echo "queues 0-1"; echo "cpu 0 0"; echo "cpu 1 $other_cpu" ;;
 		esac
+		# the default is auto: say which, so that q1, q2 measure
+		# every packet through the daemon
 		case $1 in
 		*o) echo "offload on" ;;
+		*) echo "offload off" ;;
 		esac
 		# more directives to try (batch, rcvbuf, queue-maxlen ...),
 		# one per line

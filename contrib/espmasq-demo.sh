@@ -35,6 +35,11 @@ control $tmp/espmasq.sock
 CONF
 echo "--- configuration:"; grep -v control "$tmp/espmasq.conf"
 "$ESPMASQD" -f "$tmp/espmasq.conf" --print-rules | ns r iptables-restore --noflush
+# offload auto (the default): with its nft table, the kernel rewrites
+# established ESP itself; without it, espmasqd translates every packet
+"$ESPMASQD" -f "$tmp/espmasq.conf" --print-rules=offload |
+	ns r nft -f - 2>/dev/null ||
+	echo "(the offload table did not load: espmasqd translates every packet)"
 ns_bg r "$ESPMASQD" -f "$tmp/espmasq.conf" -d 2>"$tmp/daemon.log"
 for _ in $(seq 50); do [ -S "$tmp/espmasq.sock" ] && break; sleep 0.1; done
 
@@ -53,6 +58,21 @@ sleep 5
 for i in 1 2 3; do
 	for _ in $(seq 200); do [ -s "$tmp/res-$i.json" ] && break; sleep 0.1; done
 done
+echo; echo "--- who translated what (espmasqctl stats):"
+"$ESPMASQCTL" -s "$tmp/espmasq.sock" -j stats | "$PYTHON" -c '
+import json, sys
+queued = kernel = 0
+state = "off"
+for line in sys.stdin:
+    r = json.loads(line)
+    if r.get("scope") == "queue":
+        queued += int(r["packets"])
+    elif r.get("scope") == "offload":
+        state = r["state"]
+        kernel = int(r["packets"])
+print("espmasqd decided %d packets (IKE, and the first of each ESP SA); "
+      "offload %s: the kernel rewrote %d established ESP packets itself"
+      % (queued, state, kernel))'
 echo; echo "--- results:"
 ok=0
 for i in 1 2 3; do

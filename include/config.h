@@ -89,6 +89,11 @@ enum fail_policy {
 	FAIL_POLICY_BYPASS,
 };
 
+/* 'offload on|off|auto': auto is on unless fail-policy bypass or a
+ * timeout too short for the counter reads rules it out (config_finish()
+ * decides; offload_why says why not). */
+enum offload_mode { OFFLOAD_OFF, OFFLOAD_ON, OFFLOAD_AUTO };
+
 struct config {
 	enum config_mode mode;
 	/* mode gateway: which bits of a packet's mark name its SA */
@@ -131,8 +136,11 @@ struct config {
 	uint32_t queue_maxlen;		/* kernel queue length per queue */
 	uint32_t rcvbuf;		/* netlink socket buffer, bytes */
 	uint32_t batch;			/* packets per receive / verdict burst */
-	bool offload;			/* established ESP rewritten by nft */
+	bool offload;			/* established ESP rewritten by nft:
+					 * what offload_mode came to */
+	uint8_t offload_mode;		/* enum offload_mode, as written */
 	uint32_t offload_scan;		/* seconds between counter reads */
+	const char *offload_why;	/* auto and off: why (static text) */
 
 	char control[CONFIG_SUN_PATH_MAX];
 	char state[CONFIG_PATH_MAX];	/* "" = not kept */

@@ -71,6 +71,7 @@ struct daemon {
 	struct log_limit lim_offload;
 
 	struct offload *off;		/* offload on: the main thread's */
+	struct event *offload_ev;	/* its scans; main thread */
 	struct offload_stats off_stats;	/* main thread */
 };
 
@@ -94,6 +95,15 @@ int daemon_reload(struct daemon *d, struct config_errors *e,
 /* Logs what daemon_reload() did (@why: "SIGHUP", "espmasqctl reload"). */
 void daemon_reload_log(const char *why, int err, const struct config_errors *e,
 		       const struct reload_result *res);
+
+/* Offload on: reads the kernel's counters now, as the timer does, so that
+ * what the control socket shows next counts every packet so far.  Main
+ * thread only. */
+void daemon_offload_sync(struct daemon *d);
+
+/* Starts, stops or re-times the offload as the configuration now says,
+ * @old the one before a reload (NULL at start).  Main thread only. */
+void daemon_offload_reconf(struct daemon *d, const struct config *old);
 
 /* Seconds on the monotonic clock: cheap (vDSO), read once per burst. */
 uint32_t daemon_now(void);

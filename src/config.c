@@ -786,10 +786,15 @@ static int config_do_gate_hold(struct config_ctx *x, char **argv)
 
 static int config_do_offload(struct config_ctx *x, char **argv)
 {
-	if (strcmp(argv[0], "on") && strcmp(argv[0], "off"))
-		return config_error(x, "'offload' takes on or off, not %s",
-				    argv[0]);
-	x->c->offload = !strcmp(argv[0], "on");
+	if (!strcmp(argv[0], "on"))
+		x->c->offload_mode = OFFLOAD_ON;
+	else if (!strcmp(argv[0], "off"))
+		x->c->offload_mode = OFFLOAD_OFF;
+	else if (!strcmp(argv[0], "auto"))
+		x->c->offload_mode = OFFLOAD_AUTO;
+	else
+		return config_error(x, "'offload' takes on, off or auto, not "
+				    "%s", argv[0]);
 	return 0;
 }
 
@@ -1023,7 +1028,7 @@ static const struct config_directive config_directives[] = {
 	  "alias-clients N|unlimited", config_do_alias_clients },
 	{ "natt-ports", 1, 1, ONCE_NATT_PORTS, "natt-ports LOW-HIGH|off",
 	  config_do_natt_ports },
-	{ "offload", 1, 1, ONCE_OFFLOAD, "offload on|off",
+	{ "offload", 1, 1, ONCE_OFFLOAD, "offload on|off|auto",
 	  config_do_offload },
 	{ "offload-scan", 1, 1, ONCE_OFFLOAD_SCAN, "offload-scan SECONDS",
 	  config_do_offload_scan },
@@ -1068,6 +1073,7 @@ void config_init(struct config *c)
 	c->client_sessions = 256;
 	c->gate_hold_ms = 2000;
 	c->offload = false;
+	c->offload_mode = OFFLOAD_AUTO;
 	c->offload_scan = 2;
 	c->alias_clients = 0;
 	c->queue_maxlen = 4096;
@@ -1279,21 +1285,17 @@ static bool config_check_bypass_mark(const struct config *c, const char *file,
 
 /* The kernel's offload copies translations, not the heartbeat that
  * fail-policy bypass stands on; and it must report activity well before
- * any session it carries would time out. */
-static bool config_check_offload(const struct config *c, const char *file,
+ * any session it carries would time out.  'offload auto' (the default)
+ * is on where 'offload on' would be allowed, the counters then read at
+ * most every half of the shortest timeout. */
+static bool config_check_offload(struct config *c, const char *file,
 				 struct config_errors *errs)
 {
 	uint32_t shortest = c->timeout_esp;
 	bool ok = true;
 
-	if (!c->offload)
-		return true;
-	if (c->fail_policy == FAIL_POLICY_BYPASS) {
-		config_err(errs, file, 0,
-			   "'offload on' does not work with fail-policy "
-			   "bypass (not implemented)");
-		ok = false;
-	}
+	c->offload = false;
+	c->offload_why = NULL;
 	if (c->timeout_natt < shortest)
 		shortest = c->timeout_natt;
 	if (c->timeout_pending < shortest)
@@ -1301,6 +1303,31 @@ static bool config_check_offload(const struct config *c, const char *file,
 	/* the kernel carries IKE liveness checks too */
 	if (c->timeout_ike < shortest)
 		shortest = c->timeout_ike;
+	if (c->offload_mode == OFFLOAD_OFF) {
+		c->offload_why = "offload off";
+		return true;
+	}
+	if (c->offload_mode == OFFLOAD_AUTO) {
+		if (c->fail_policy == FAIL_POLICY_BYPASS) {
+			c->offload_why = "fail-policy bypass";
+			return true;
+		}
+		if (!c->seen_line[ONCE_OFFLOAD_SCAN]) {
+			if (shortest < 2) {
+				c->offload_why = "a timeout under 2 s";
+				return true;
+			}
+			if (2 * c->offload_scan > shortest)
+				c->offload_scan = shortest / 2;
+		}
+	}
+	c->offload = true;
+	if (c->fail_policy == FAIL_POLICY_BYPASS) {
+		config_err(errs, file, 0,
+			   "'offload on' does not work with fail-policy "
+			   "bypass (not implemented)");
+		ok = false;
+	}
 	if (2 * c->offload_scan > shortest) {
 		config_err(errs, file, 0,
 			   "'offload-scan %u' must be at most half the "

@@ -220,6 +220,7 @@ static int cmd_sessions(struct control *c, struct evbuffer *o, int argc,
 	}
 	if (d->gw)
 		return gw_sessions(c, o, &f);
+	daemon_offload_sync(d);
 	pthread_mutex_lock(&d->table_lock);
 	err = session_snapshot(d->table, &sv, &nsv, &av, &nav);
 	pthread_mutex_unlock(&d->table_lock);
@@ -392,6 +393,8 @@ static int cmd_flush(struct control *c, struct evbuffer *o, int argc,
 
 static int cmd_stats(struct control *c, struct evbuffer *o)
 {
+	/* the packets the kernel carried so far, counted */
+	daemon_offload_sync(c->d);
 	evbuffer_add_printf(o, "ok\n");
 	control_stats(c->d, o);
 	return 0;

@@ -45,7 +45,7 @@ static void usage(FILE *f)
 "            needs: iptables (iptables-restore --noflush input, default)\n"
 "            or nft (nft -f input, the offload table included), or\n"
 "            offload (nft -f input: only the offload table, which\n"
-"            'offload on' needs beside iptables rules)\n"
+"            'offload on' or auto needs beside iptables rules)\n"
 "  -V, --version\n");
 }
 
@@ -270,21 +270,37 @@ static void offload_scan_now(struct daemon *d)
 	d->off_stats.last_scan_ms = daemon_now_ms() - t0;
 }
 
+static void offload_start(struct daemon *d, bool first);
+
+void daemon_offload_sync(struct daemon *d)
+{
+	if (d->off)
+		offload_scan_now(d);
+}
+
 static void on_offload_timer(evutil_socket_t fd, short what, void *arg)
 {
+	struct daemon *d = arg;
+
 	(void)fd;
 	(void)what;
-	offload_scan_now(arg);
+	if (d->off)
+		offload_scan_now(d);
+	else
+		offload_start(d, false);
 }
 
 /*
  * Offload on: the kernel's maps must be there, empty (entries of an
  * earlier run name SAs this one may not know), and readable with their
  * counters reset.  When they are not, the daemon translates everything
- * itself and says why.
+ * itself and says why (at start; @first), and tries again at each
+ * offload-scan tick, so that rules applied after the daemon started
+ * still count.
  */
-static void offload_start(struct daemon *d)
+static void offload_start(struct daemon *d, bool first)
 {
+	bool auto_ = d->cfg->offload_mode == OFFLOAD_AUTO;
 	int err;
 
 	d->off = offload_open(&err);
@@ -298,11 +314,19 @@ static void offload_start(struct daemon *d)
 	}
 	if (!err) {
 		d->off_stats.on = true;
+		d->off_stats.why_off[0] = '\0';
+		/* the workers read it under the lock, per burst */
+		pthread_mutex_lock(&d->table_lock);
 		d->xlate.offload = true;
-		log_info("offload on: established ESP flows are rewritten "
-			 "by table ip %s", RULES_OFFLOAD_TABLE);
+		pthread_mutex_unlock(&d->table_lock);
+		log_info("offload %s: established ESP flows are rewritten "
+			 "by table ip %s%s", auto_ ? "auto" : "on",
+			 RULES_OFFLOAD_TABLE, first ? "" : " (loaded after "
+			 "espmasqd started)");
 		return;
 	}
+	offload_close(d->off);
+	d->off = NULL;
 	/* one word, for the stats line */
 	if (err == -ENOENT)
 		snprintf(d->off_stats.why_off, sizeof(d->off_stats.why_off),
@@ -316,15 +340,60 @@ static void offload_start(struct daemon *d)
 	else
 		snprintf(d->off_stats.why_off, sizeof(d->off_stats.why_off),
 			 "errno-%d", -err);
-	log_msg(LOG_ERR, "offload: cannot use table ip %s: %s%s; apply its "
+	if (!first)
+		return;
+	/* auto: the admin did not ask for it, and loses nothing */
+	log_msg(auto_ ? LOG_NOTICE : LOG_ERR,
+		"offload%s: cannot use table ip %s: %s%s; apply its "
 		"rules (espmasq-rules apply, or espmasqd --print-rules=offload "
-		"| nft -f -).  Translating everything here instead",
-		RULES_OFFLOAD_TABLE, strerror(-err),
+		"| nft -f -).  Translating everything here until it comes",
+		auto_ ? " auto" : "", RULES_OFFLOAD_TABLE, strerror(-err),
 		err == -ENOENT ? " (table or map missing)" :
 		err == -EINVAL || err == -EOPNOTSUPP ? " (needs Linux 6.5 or "
 		"later)" : "");
-	offload_close(d->off);
-	d->off = NULL;
+}
+
+void daemon_offload_reconf(struct daemon *d, const struct config *old)
+{
+	const struct config *c = d->cfg;
+	struct timeval otv = { c->offload_scan, 0 };
+
+	if (!c->offload) {
+		if (c->offload_mode == OFFLOAD_AUTO &&
+		    (!old || old->offload))
+			log_info("offload auto: off (%s): espmasqd translates "
+				 "every packet", c->offload_why);
+		if (d->offload_ev)
+			event_del(d->offload_ev);
+		if (!d->off)
+			return;
+		/* the kernel must not go on with what it was handed */
+		pthread_mutex_lock(&d->table_lock);
+		d->xlate.offload = false;
+		session_offload_forget(d->table);
+		pthread_mutex_unlock(&d->table_lock);
+		if (offload_flush(d->off))
+			log_msg(LOG_ERR, "offload: cannot empty table ip %s",
+				RULES_OFFLOAD_TABLE);
+		offload_close(d->off);
+		d->off = NULL;
+		d->off_stats.on = false;
+		snprintf(d->off_stats.why_off, sizeof(d->off_stats.why_off),
+			 "off");
+		return;
+	}
+	if (old && old->offload && old->offload_scan == c->offload_scan)
+		return;
+	if (!d->off)
+		offload_start(d, true);
+	/* scans, or tries again to open the table */
+	if (!d->offload_ev)
+		d->offload_ev = event_new(d->base, -1, EV_PERSIST,
+					  on_offload_timer, d);
+	else
+		event_del(d->offload_ev);
+	if (!d->offload_ev || event_add(d->offload_ev, &otv) < 0)
+		fatalx("cannot arm the offload timer");
 }
 
 static void on_metrics_timer(evutil_socket_t fd, short what, void *arg)
@@ -345,7 +414,7 @@ static int run(struct daemon *d, bool foreground)
 {
 	static const int signums[3] = { SIGTERM, SIGINT, SIGHUP };
 	struct event *sigs[3] = { 0 }, *tick = NULL, *save = NULL;
-	struct event *expire = NULL, *offload_ev = NULL;
+	struct event *expire = NULL;
 	struct timeval slice = { 0, EXPIRE_EVERY_MS * 1000 };
 	struct event *metrics = NULL;
 	struct timeval one = { 1, 0 }, every = { STATE_INTERVAL, 0 };
@@ -387,17 +456,8 @@ static int run(struct daemon *d, bool foreground)
 			fatalx("cannot arm the state timer");
 	}
 
-	if (d->cfg->offload && !d->gw) {
-		struct timeval otv = { d->cfg->offload_scan, 0 };
-
-		offload_start(d);
-		if (d->off) {
-			offload_ev = event_new(d->base, -1, EV_PERSIST,
-					       on_offload_timer, d);
-			if (!offload_ev || event_add(offload_ev, &otv) < 0)
-				fatalx("cannot arm the offload timer");
-		}
-	}
+	if (!d->gw)
+		daemon_offload_reconf(d, NULL);
 	d->workers = calloc(d->cfg->n_queues, sizeof(*d->workers));
 	if (!d->workers)
 		fatalx("out of memory");
@@ -469,8 +529,8 @@ out:
 		offload_close(d->off);
 		d->off = NULL;
 	}
-	if (offload_ev)
-		event_free(offload_ev);
+	if (d->offload_ev)
+		event_free(d->offload_ev);
 	/* the workers are gone: the table is what the next run gets */
 	if (!err && d->cfg->state[0])
 		state_write(d);

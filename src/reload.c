@@ -48,10 +48,10 @@ static void restart_only(const struct config *o, const struct config *n,
 		problem(e, "control-group");
 	if (strcmp(o->user, n->user))
 		problem(e, "user");
-	if (o->offload != n->offload)
+	/* what auto comes to, and offload-scan, change without a restart
+	 * (daemon_offload_reconf()) */
+	if (o->offload_mode != n->offload_mode)
 		problem(e, "offload");
-	if (o->offload_scan != n->offload_scan)
-		problem(e, "offload-scan");
 	if (o->fail_policy != n->fail_policy)
 		problem(e, "fail-policy");
 	if (o->bypass_mark.value != n->bypass_mark.value ||
@@ -201,6 +201,8 @@ static int reload_into(struct daemon *d, struct config *n,
 		session_offload_forget(d->table);
 	}
 	pthread_mutex_unlock(&d->table_lock);
+	if (!d->gw)
+		daemon_offload_reconf(d, old);
 	free(old);
 	alias_pool_free(old_pool);
 	res->aliases = n->n_aliases;

@@ -646,19 +646,26 @@ int worker_new(struct daemon *d, unsigned index, uint16_t queue, int cpu,
 		err = -ENOMEM;
 		goto fail;
 	}
-	if (d->xlate.offload) {
+	/* offload on or auto: the table may come later, after a reload
+	 * too (daemon_offload_reconf()) */
+	if (!d->gw && d->cfg->offload_mode != OFFLOAD_OFF) {
 		w->off_req = calloc(d->cfg->batch, sizeof(*w->off_req));
 		if (!w->off_req) {
 			err = -ENOMEM;
 			goto fail;
 		}
 		w->off = offload_open(&err);
-		if (!w->off) {
+		if (!w->off && d->cfg->offload_mode == OFFLOAD_ON) {
 			log_msg(LOG_ERR, "queue %u: cannot open the nftables "
 				"socket for offload: %s", queue,
 				strerror(-err));
 			goto fail;
 		}
+		if (!w->off)
+			log_msg(LOG_NOTICE, "queue %u: offload auto: cannot "
+				"open the nftables socket (%s): this queue's "
+				"packets are all translated here", queue,
+				strerror(-err));
 	}
 	w->q = queue_open(&qp);
 	if (!w->q) {

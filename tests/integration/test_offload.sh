@@ -58,9 +58,12 @@ offload-scan 1
 CONF
 "$ESPMASQD" -f "$tmp/espmasq.conf" -t >/dev/null || exit 1
 
-# without the table, espmasqd says so and translates everything itself
+# without the table, espmasqd says so and translates everything itself;
+# with auto (no offload line) as with on, it takes the table when it comes
 "$ESPMASQD" -f "$tmp/espmasq.conf" --print-rules |
 	ns r iptables-restore --noflush || { echo "rules failed"; exit 1; }
+cp "$tmp/espmasq.conf" "$tmp/on.conf"
+grep -v "^offload on" "$tmp/on.conf" >"$tmp/espmasq.conf"
 daemon_start daemon0.log
 check "daemon up without the offload table" '[ -S "$tmp/espmasq.sock" ]'
 # jstat SCOPE KEY: KEY of the stats record of SCOPE, summed over records
@@ -75,9 +78,18 @@ for line in sys.stdin:
 print(s)' "$1" "$2"; }
 check "stats: offload off, table missing" \
 	'[ "$(jstat offload state)" = off ] && [ "$(jstat offload why)" = table-missing ]'
-check "log: offload table missing named" \
-	'grep -q "cannot use table ip espmasq_offload" "$tmp/daemon0.log"'
+check "log: offload table missing named, auto said" \
+	'grep -q "notice: offload auto: cannot use table ip espmasq_offload" "$tmp/daemon0.log"'
+"$ESPMASQD" -f "$tmp/espmasq.conf" --print-rules=offload |
+	ns r nft -f - || { echo "offload rules failed"; exit 1; }
+for _ in $(seq 30); do
+	[ "$(jstat offload state)" = on ] && break; sleep 0.1
+done
+check "auto: the table loaded later is taken" \
+	'[ "$(jstat offload state)" = on ] &&
+	 grep -q "offload auto: .* (loaded after espmasqd started)" "$tmp/daemon0.log"'
 kill "$pid"; wait "$pid" 2>/dev/null
+cp "$tmp/on.conf" "$tmp/espmasq.conf"
 
 "$ESPMASQD" -f "$tmp/espmasq.conf" --print-rules=offload |
 	ns r nft -f - || { echo "offload rules failed"; exit 1; }
@@ -291,9 +303,53 @@ check "burst of new SAs: the other 32 all taken" \
 	'[ "$(jstat queue offloaded)" = 42 ] && [ "$(elems out_esp)" = 18 ] &&
 	 [ "$(elems out_udp)" = 18 ]'
 kill "$pid"
+for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+
+# espmasqctl reads the kernel's counters before it answers: with auto and
+# offload-scan 15, the IKE SAs count all 300 of their messages at once
+grep -v "^offload\|^mark client 192.0.2.13" "$tmp/on.conf" >"$tmp/espmasq.conf"
+echo "offload-scan 15" >>"$tmp/espmasq.conf"
+"$ESPMASQD" -f "$tmp/espmasq.conf" --print-rules=offload |
+	ns r nft -f - || { echo "offload rules failed"; exit 1; }
+daemon_start daemon3.log
+check "auto: offload on at start" '[ "$(jstat offload state)" = on ]'
+: >"$tmp/server.log"
+server_up
+sleep 1
+ns c1 "$GEN" -i c-e -M "$rmac" -c 3 -a 192.0.2.11 -d 203.0.113.100 -k 2 \
+	-m 0,0,1 -r 3000 -n 900 >/dev/null
+sleep 0.5
+ikes=$(ctl -j sessions | grep '"ispi": *"1ce0000')
+check "auto: each IKE SA counted its 300 packets, read on request" \
+	'[ "$(grep -c "\"pkts\": *\"*300\"*," <<<"$ikes")" = 6 ]'
+# a reload that rules the offload out (auto, a timeout under 2 s) empties
+# the maps and queues everything; one that allows it again brings it back
+offrec() { ctl -j stats | grep -c '"scope": *"offload"'; }
+cp "$tmp/espmasq.conf" "$tmp/auto.conf"
+# (an offload-scan written would be checked against it: an error)
+grep -v "^offload-scan" "$tmp/auto.conf" >"$tmp/espmasq.conf"
+echo "timeout nat-t 1s" >>"$tmp/espmasq.conf"
+check "auto: a reload with a 1 s timeout is taken" 'ctl reload >/dev/null'
+check "auto: ...offload off, the maps emptied" \
+	'[ "$(offrec)" = 0 ] && [ "$(elems out_ike)" = 0 ] && [ "$(elems in_ike)" = 0 ]'
+check "auto: ...and the log says why" \
+	'grep -q "offload auto: off (a timeout under 2 s)" "$tmp/daemon3.log"'
+cp "$tmp/auto.conf" "$tmp/espmasq.conf"
+check "auto: a reload without it is taken" 'ctl reload >/dev/null'
+check "auto: ...offload on again" '[ "$(jstat offload state)" = on ]'
+server_up
+sleep 1
+ns c1 "$GEN" -i c-e -M "$rmac" -c 3 -a 192.0.2.11 -d 203.0.113.100 -k 2 \
+	-m 0,0,1 -r 3000 -n 900 >/dev/null
+sleep 0.5
+check "auto: ...the IKE flows handed over again" \
+	'[ "$(elems out_ike)" = 6 ] && [ "$(elems in_ike)" = 6 ]'
+kill "$pid"
 
 if [ $fail != 0 ]; then
-	echo "--- daemon logs:"; cat "$tmp/daemon.log" "$tmp/daemon2.log"
+	echo "--- daemon logs:"
+	cat "$tmp/daemon0.log" "$tmp/daemon.log" "$tmp/daemon2.log" \
+		"$tmp/daemon3.log"
 fi
 echo "offload: $pass passed, $fail failed"
 [ $fail = 0 ]

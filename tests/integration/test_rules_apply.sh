@@ -84,8 +84,27 @@ check "back: the NAT's four jumps, no gateway rule" \
 	'[ "$(grep -cE "^-A [A-Z]+ -j ESPMASQ-" <<<"$save")" = 4 ] &&
 	 ! grep -q -- "-A ESPMASQ-GW" <<<"$save"'
 offtab() { ip netns exec $ns nft list table ip espmasq_offload >/dev/null 2>&1; }
+check "no offload line (auto): its nft table loaded" offtab
+# an nft that cannot load the table (as on a kernel before 6.5): auto
+# goes on without it, on does not
+printf '#!/bin/sh\necho "nft: cannot load" >&2\nexit 1\n' >"$tmp/badnft"
+chmod +x "$tmp/badnft"
+badrules() { ip netns exec $ns env ESPMASQD="$ESPMASQD" NFT="$tmp/badnft" \
+	"$here/../../contrib/espmasq-rules" -f "$tmp/e.conf" "$@"; }
+check "auto: nft failing, apply still succeeds" \
+	'badrules apply 2>"$tmp/bad.err"'
+check "auto: ...and says it goes on without the table" \
+	'grep -q "offload auto: table espmasq_offload not loaded" "$tmp/bad.err" &&
+	 grep -q "nft: cannot load" "$tmp/bad.err"'
+check "auto: no nft at all, apply still succeeds" \
+	'ip netns exec $ns env ESPMASQD="$ESPMASQD" NFT=/nonexistent/nft \
+	 "$here/../../contrib/espmasq-rules" -f "$tmp/e.conf" apply 2>"$tmp/bad.err" &&
+	 grep -q "offload auto: no nft" "$tmp/bad.err"'
 cp "$tmp/e.conf" "$tmp/nooff.conf"
+echo "offload off" >>"$tmp/nooff.conf"
 echo "offload on" >>"$tmp/e.conf"
+check "on: nft failing, apply fails" '! badrules apply 2>/dev/null'
+
 check "apply with offload on" "rules apply"
 check "offload: its nft table loaded" offtab
 check "offload: its maps there" \
@@ -96,7 +115,7 @@ cp "$tmp/nooff.conf" "$tmp/e.conf"
 check "apply with offload off" "rules apply"
 check "offload off: its table gone" '! offtab'
 check "offload off: show leaves it out" '! rules show | grep -q espmasq_offload'
-echo "offload on" >>"$tmp/e.conf"
+sed -i 's/^offload off$/offload on/' "$tmp/e.conf"
 check "apply with offload on again" "rules apply"
 check "remove" "rules remove"
 check "remove: the offload table gone too" '! offtab'

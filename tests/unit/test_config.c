@@ -1288,25 +1288,26 @@ static void test_bypass_mark_overlap(void **state)
 			    "overlaps bypass-mark 0x40000000/0x40000000");
 }
 
-/* offload: off by default; on, it cannot stand with fail-policy bypass,
+/* offload: auto by default; on, it cannot stand with fail-policy bypass,
  * and its counters must come back well within the shortest timeout */
 static void test_offload(void **state)
 {
 	struct fx *f = *state;
 
-	assert_false(f->c.offload);
+	assert_int_equal(f->c.offload_mode, OFFLOAD_AUTO);
 	assert_int_equal(f->c.offload_scan, 2);
 	expect_error(LINES("offload yes"),
-		     "f.conf:1: 'offload' takes on or off, not yes");
+		     "f.conf:1: 'offload' takes on, off or auto, not yes");
 	expect_error(LINES("offload-scan 0"), "f.conf:1: 'offload-scan' "
 		     "(seconds) must be 1 to 60, not 0");
 	assert_int_equal(parse(f, LINES("inside 192.0.2.0/24",
 					"alias 203.0.113.1", "offload on",
 					"offload-scan 15")), 0);
-	assert_true(f->c.offload);
+	assert_int_equal(f->c.offload_mode, OFFLOAD_ON);
 	assert_int_equal(f->c.offload_scan, 15);
 	/* the default pending timeout is 30 s */
 	assert_int_equal(config_finish(&f->c, "f.conf", &f->e), 0);
+	assert_true(f->c.offload);
 	assert_int_equal(parse(f, LINES("timeout pending 29s",
 					"fail-policy bypass")), 0);
 	assert_int_equal(config_finish(&f->c, "f.conf", &f->e), -EINVAL);
@@ -1316,6 +1317,77 @@ static void test_offload(void **state)
 	assert_string_equal(f->e.msg[1], "f.conf: 'offload-scan 15' must be "
 			    "at most half the shortest ESP, IKE or pending "
 			    "timeout (29 s)");
+}
+
+/* what 'offload off' and 'offload auto' (the default, no line) come to */
+static const struct {
+	const char *l1, *l2;		/* after inside and alias; NULL: none */
+	bool offload;
+	uint32_t scan;
+	const char *why;		/* NULL: on */
+} offload_cases[] = {
+	{ NULL, NULL, true, 2, NULL },
+	{ "offload auto", NULL, true, 2, NULL },
+	{ "offload off", NULL, false, 2, "offload off" },
+	{ "fail-policy bypass", NULL, false, 2, "fail-policy bypass" },
+	{ "offload off", "fail-policy bypass", false, 2, "offload off" },
+	/* the counters read at half the shortest timeout, at most */
+	{ "timeout esp 3s", NULL, true, 1, NULL },
+	{ "timeout ike 5s", NULL, true, 2, NULL },
+	{ "timeout pending 2s", NULL, true, 1, NULL },
+	{ "timeout nat-t 1s", NULL, false, 2, "a timeout under 2 s" },
+	/* an offload-scan written is kept, and checked as with on */
+	{ "offload-scan 4", NULL, true, 4, NULL },
+	{ "offload-scan 4", "fail-policy bypass", false, 4,
+	  "fail-policy bypass" },
+};
+
+static void test_offload_auto(void **state)
+{
+	struct fx *f = *state;
+	size_t i;
+
+	for (i = 0; i < sizeof(offload_cases) / sizeof(offload_cases[0]);
+	     i++) {
+		const char *lines[5] = { "inside 192.0.2.0/24",
+					 "alias 203.0.113.1",
+					 offload_cases[i].l1,
+					 offload_cases[i].l1 ?
+					 offload_cases[i].l2 : NULL, NULL };
+
+		config_init(&f->c);
+		f->e.n = 0;
+		assert_int_equal(parse(f, lines), 0);
+		assert_int_equal(config_finish(&f->c, "f.conf", &f->e), 0);
+		assert_int_equal(f->e.n, 0);
+		if (f->c.offload != offload_cases[i].offload ||
+		    f->c.offload_scan != offload_cases[i].scan)
+			fail_msg("case %zu (%s): offload %d scan %u", i,
+				 offload_cases[i].l1 ? offload_cases[i].l1 :
+				 "-", f->c.offload, f->c.offload_scan);
+		if (offload_cases[i].why)
+			assert_string_equal(f->c.offload_why,
+					    offload_cases[i].why);
+		else
+			assert_null(f->c.offload_why);
+	}
+	/* a scan too slow for a timeout is an error with auto too */
+	config_init(&f->c);
+	f->e.n = 0;
+	assert_int_equal(parse(f, LINES("inside 192.0.2.0/24",
+					"alias 203.0.113.1", "offload-scan 4",
+					"timeout esp 7s")), 0);
+	assert_int_equal(config_finish(&f->c, "f.conf", &f->e), -EINVAL);
+	assert_int_equal(f->e.n, 1);
+	assert_string_equal(f->e.msg[0], "f.conf: 'offload-scan 4' must be "
+			    "at most half the shortest ESP, IKE or pending "
+			    "timeout (7 s)");
+	/* gateway mode has no offload */
+	config_init(&f->c);
+	f->e.n = 0;
+	assert_int_equal(parse(f, LINES("mode gateway")), 0);
+	assert_int_equal(config_finish(&f->c, "f.conf", &f->e), 0);
+	assert_false(f->c.offload);
 }
 
 /* the kernel carries IKE liveness checks too: the IKE timeout counts */
@@ -1932,6 +2004,7 @@ int main(void)
 		T(test_client_sessions),
 		T(test_bypass_mark_overlap),
 		T(test_offload),
+		T(test_offload_auto),
 		T(test_offload_ike_timeout),
 		T(test_sharing),
 		T(test_finish_empty),

@@ -46,6 +46,18 @@ static const char *const conf[] = {
 	NULL,
 };
 
+static const char *const conf_off[] = {
+	"inside 192.0.2.0/25",
+	"outside eth1",
+	"alias 203.0.113.11-203.0.113.13",
+	"pin 192.0.2.20 203.0.113.14",
+	"pin 192.0.2.21 203.0.113.40",
+	"server 198.51.100.0/24",
+	"queues 0-1",
+	"offload off",
+	NULL,
+};
+
 static void test_iptables(void **state)
 {
 	int rc;
@@ -480,16 +492,30 @@ static void test_offload(void **state)
 	}
 
 	/* offload off: the table goes, and nothing else mentions it */
-	out = render(conf, RULES_OFFLOAD, &rc);
+	out = render(conf_off, RULES_OFFLOAD, &rc);
 	assert_int_equal(rc, 0);
 	assert_non_null(strstr(out, "delete table ip espmasq_offload\n"));
 	assert_null(strstr(out, "espmasq_offload {"));
 	free(out);
-	out = render(conf, RULES_NFT, &rc);
+	out = render(conf_off, RULES_NFT, &rc);
 	assert_null(strstr(out, "espmasq_offload"));
 	free(out);
-	out = render(conf, RULES_IPTABLES, &rc);
+	out = render(conf_off, RULES_IPTABLES, &rc);
 	assert_null(strstr(out, "RETURN"));
+	free(out);
+
+	/* no offload line: auto, the table comes, marked so that
+	 * espmasq-rules goes on without it where nft cannot load it */
+	out = render(conf, RULES_OFFLOAD, &rc);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "table ip espmasq_offload {\n"));
+	assert_non_null(strstr(out, "\n# offload auto\n"));
+	free(out);
+	out = render(off, RULES_OFFLOAD, &rc);
+	assert_null(strstr(out, "# offload auto"));
+	free(out);
+	out = render(conf, RULES_IPTABLES, &rc);
+	assert_non_null(strstr(out, "-A ESPMASQ-OUT ! -o eth1 -j RETURN\n"));
 	free(out);
 }
 
