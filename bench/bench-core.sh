@@ -3,8 +3,9 @@
 # In-core benchmark per packet kind: time per packet at 1,000 and at
 # 1,000,000 sessions (rounds interleaved, median), instructions per packet
 # from callgrind (parse to rewrite, deterministic) at both sizes, and the
-# memory a session costs.  Prints numbers; fails only if the benchmark
-# itself fails, never on timing.
+# memory a session costs, and the memory's own cost per random cache line
+# at both sizes (the floor under the flatness target).  Prints numbers;
+# fails only if the benchmark itself fails, never on timing.
 #
 #   bench/bench-core.sh [-b BUILD_DIR] [--small N] [--large N] [--rounds N]
 set -u
@@ -55,7 +56,23 @@ for k in esp esp-udp ike natt-ike mix; do
 	fi
 	ratio=$(awk -v a="$s" -v b="$l" 'BEGIN { if (a > 0) printf "%.2f", b / a; else print "-" }')
 	printf '%-9s %12s %12s %7s %14s %14s\n' $k "$s" "$l" "$ratio" "$is" "$il"
+	[ $k = esp ] && esp_small=$s
 done
 rm -f /tmp/bc-$$-s /tmp/bc-$$-l
 "$bin" -s "$large" -n 1 -k esp | grep -E "memory|expiry"
+# The floor under the flatness target: what a random cache line costs at
+# each size with a burst of reads in flight.  A lookup that reads k lines
+# of its own per packet costs at least k times the difference more at the
+# large size, whatever the design.
+probe() { "$bin" -m -s "$1" -n "$pkts" || status=1; }
+ps=$(probe "$small"); pl=$(probe "$large")
+echo "$ps"; echo "$pl"
+par() { sed -n 's/.*, \([0-9.]*\) ns with .*/\1/p'; }
+ls_=$(echo "$ps" | par) ll=$(echo "$pl" | par)
+awk -v e="${esp_small:-}" -v a="$ls_" -v b="$ll" 'BEGIN {
+	if (e == "" || e <= 0 || a == "" || b == "") exit
+	d = b - a
+	if (d < 0) d = 0	# noise: both sizes in the cache
+	printf "bench-core: a random line costs %.1f ns more at the large size; an ESP packet (%d ns at the small size) reading 1 line of its own: at least %.2fx, 2 lines: %.2fx\n", d, e, (e + d) / e, (e + 2 * d) / e
+}'
 exit $status

@@ -9,6 +9,14 @@
  * per kind).
  *
  *   bench_core [-s SESSIONS] [-n PACKETS] [-k esp|esp-udp|ike|natt-ike|mix]
+ *   bench_core -m [-s SESSIONS] [-n READS]
+ *
+ * -m measures the memory instead: the time of one random cache-line read
+ * in an array as big as the session table of SESSIONS sessions, one read
+ * at a time (each address from the last line read) and 32 at a time
+ * (prefetched together, as a worker's burst does).  The second is the
+ * least any lookup that reads even one line of its own per packet can
+ * cost at that size.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -18,6 +26,7 @@
 #include <unistd.h>
 
 #include "alias.h"
+#include "bigmem.h"
 #include "config.h"
 #include "csum.h"
 #include "packet.h"
@@ -269,6 +278,74 @@ static int establish(struct bench *b, unsigned long s, uint32_t server)
 	return 0;
 }
 
+#define LINE 64
+#define PROBE_BURST 32
+
+static uint64_t xorshift(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/*
+ * ns per random line read in @bytes of memory (THP, as the table), @reads
+ * reads: one at a time, each line holding the index of the next (a random
+ * cycle through all lines, so nothing can be read ahead), and in bursts of
+ * PROBE_BURST prefetched lines then read.  The sums are printed so that
+ * the compiler keeps the reads.
+ */
+static int mem_probe(size_t bytes, unsigned long reads)
+{
+	size_t n = bytes / LINE, i, j;
+	uint64_t *m, x = 0x9e3779b97f4a7c15ull, sum = 0, cur = 0;
+	double t0, dep, par;
+	unsigned long r;
+
+	if (n < 2)
+		n = 2;
+	m = big_calloc(n, LINE);
+	if (!m) {
+		fprintf(stderr, "bench_core: out of memory\n");
+		return 1;
+	}
+	/* Sattolo's shuffle: one cycle through every line */
+	for (i = 0; i < n; i++)
+		m[i * (LINE / 8)] = i;
+	for (i = n - 1; i > 0; i--) {
+		uint64_t tmp;
+
+		j = (size_t)(xorshift(&x) % i);
+		tmp = m[i * (LINE / 8)];
+		m[i * (LINE / 8)] = m[j * (LINE / 8)];
+		m[j * (LINE / 8)] = tmp;
+	}
+	t0 = now_s();
+	for (r = 0; r < reads; r++)
+		cur = m[cur * (LINE / 8)];
+	dep = (now_s() - t0) * 1e9 / reads;
+	t0 = now_s();
+	for (r = 0; r < reads; r += PROBE_BURST) {
+		size_t at[PROBE_BURST];
+		unsigned k;
+
+		for (k = 0; k < PROBE_BURST; k++) {
+			at[k] = (size_t)(xorshift(&x) % n) * (LINE / 8);
+			__builtin_prefetch(&m[at[k]]);
+		}
+		for (k = 0; k < PROBE_BURST; k++)
+			sum += m[at[k]];
+	}
+	par = (now_s() - t0) * 1e9 / r;
+	printf("bench-core: memory of %zu bytes (%zu lines): %.1f ns per "
+	       "random line read alone, %.1f ns with %d in flight "
+	       "(sums %llu %llu)\n", n * LINE, n, dep, par, PROBE_BURST,
+	       (unsigned long long)cur, (unsigned long long)(sum & 0xff));
+	big_free(m, n, LINE);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long sessions = 1000, packets = 2000000, i, n_srv;
@@ -279,11 +356,13 @@ int main(int argc, char **argv)
 	struct alias_pool *pool;
 	struct bench b = { .kind = K_MIX };
 	double t0, t1;
-	int opt, kk;
+	int opt, kk, probe = 0;
 	char line[128];
 
-	while ((opt = getopt(argc, argv, "s:n:k:")) != -1) {
-		if (opt == 's') {
+	while ((opt = getopt(argc, argv, "s:n:k:m")) != -1) {
+		if (opt == 'm') {
+			probe = 1;
+		} else if (opt == 's') {
 			sessions = strtoul(optarg, NULL, 0);
 		} else if (opt == 'n') {
 			packets = strtoul(optarg, NULL, 0);
@@ -300,12 +379,20 @@ int main(int argc, char **argv)
 			b.kind = (enum kind)kk;
 		} else {
 			fprintf(stderr, "usage: bench_core [-s SESSIONS] "
-				"[-n PACKETS] [-k KIND]\n");
+				"[-n PACKETS] [-k KIND] | -m [-s SESSIONS] "
+				"[-n READS]\n");
 			return 2;
 		}
 	}
 	if (!cfg || !sessions || sessions > 4000000)
 		return 2;
+	lim.max_sessions = (uint32_t)sessions;
+	lim.max_sas = (uint32_t)sessions * 4;
+	lim.per_client = 0;
+	if (probe) {
+		free(cfg);
+		return mem_probe(session_table_bytes(&lim), packets);
+	}
 	/* 250 aliases; enough servers that every client gets one free */
 	n_srv = sessions / 250 + 1;
 	config_init(cfg);
@@ -317,9 +404,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", e.msg[0]);
 		return 1;
 	}
-	lim.max_sessions = (uint32_t)sessions;
-	lim.max_sas = (uint32_t)sessions * 4;
-	lim.per_client = 0;
 	t = session_table_new(&lim);
 	pool = alias_pool_new(cfg);
 	b.pk = malloc(2 * sessions * PKT_LEN);
