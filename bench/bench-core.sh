@@ -64,8 +64,9 @@ rm -f /tmp/bc-$$-s /tmp/bc-$$-l
 # each size with a burst of reads in flight.  A lookup that reads k lines
 # of its own per packet costs at least k times the difference more at the
 # large size, whatever the design.
-probe() { "$bin" -m -s "$1" -n "$pkts" || status=1; }
-ps=$(probe "$small"); pl=$(probe "$large")
+# (not in a function: status set in a $(...) would be lost)
+ps=$("$bin" -m -s "$small" -n "$pkts") || status=1
+pl=$("$bin" -m -s "$large" -n "$pkts") || status=1
 echo "$ps"; echo "$pl"
 par() { sed -n 's/.*, \([0-9.]*\) ns with .*/\1/p'; }
 ls_=$(echo "$ps" | par) ll=$(echo "$pl" | par)

@@ -384,7 +384,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!cfg || !sessions || sessions > 4000000)
+	if (!cfg || !sessions || sessions > 4000000 || !packets)
 		return 2;
 	lim.max_sessions = (uint32_t)sessions;
 	lim.max_sas = (uint32_t)sessions * 4;
