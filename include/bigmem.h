@@ -9,7 +9,8 @@
 
 #include <stddef.h>
 
-/* @n zeroed elements of @size bytes, or NULL (errno set). */
+/* @n zeroed elements of @size bytes, aligned to a cache line (64 bytes),
+ * or NULL (errno set). */
 void *big_calloc(size_t n, size_t size);
 /* Frees what big_calloc(@n, @size) returned (NULL is fine). */
 void big_free(void *p, size_t n, size_t size);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "bigmem.h"
@@ -22,8 +23,16 @@ void *big_calloc(size_t n, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (n * size < HUGE_SZ)
-		return calloc(n ? n : 1, size ? size : 1);
+	if (n * size < HUGE_SZ) {
+		/* cache-line aligned, as the pages below are: an SA is one
+		 * line (session.c) */
+		len = n * size;
+		len = ((len ? len : 1) + 63) & ~(size_t)63;
+		p = aligned_alloc(64, len);
+		if (p)
+			memset(p, 0, len);
+		return p;
+	}
 	len = big_len(n, size);
 	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

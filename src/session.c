@@ -28,15 +28,52 @@ struct binding {
 	uint64_t pkts_out, pkts_in, bytes_out, bytes_in;
 };
 
+/*
+ * One cache line.  An ESP SA holds what its packets need of their session
+ * (its addresses, its mark, whether the fast path may take them) and
+ * counts them itself, so that an ESP packet reads its hash bucket and its
+ * SA and nothing else.  A session's totals are then its own counts plus
+ * those of its ESP SAs (an SA's are added to it when it expires), and an
+ * SA with SA_F_FAST going outbound keeps its session alive as long as it
+ * lives itself (live_deadline()).
+ */
 struct sa {
-	uint64_t spi_i, spi_r;
+	_Alignas(64) uint64_t key;	/* sa_key(): IKE, the initiator SPI;
+					 * ESP, the server << 32 | the SPI */
+	union {
+		uint64_t spi_r;		/* IKE: the responder SPI */
+		struct {
+			uint32_t local;	/* out: the client; in: the alias */
+			uint32_t peer;	/* ...and what its packets get */
+		} esp;
+	} u;
 	uint32_t owner;			/* binding link */
 	uint32_t next_hash;		/* also the free list */
 	uint32_t next_sib;
 	uint32_t last_seen, deadline;
 	uint8_t kind, version, flags, exchange;
+	uint32_t mark_value, mark_mask;	/* ESP: its session's */
 	uint64_t pkts, bytes;
 };
+
+_Static_assert(sizeof(struct sa) == 64, "an SA is one cache line");
+
+/* An ESP SA of a session that has had a reply and is alone on its alias:
+ * session_esp_known() takes its packets (kept by fast_update()).  The
+ * table's own: snapshots never show it. */
+#define SA_F_FAST 0x80
+_Static_assert(!(SA_F_FAST & (SA_F_NATT | SA_F_OFFLOAD_ANY)),
+	       "SA_F_FAST is a flag of its own");
+
+static inline uint64_t sa_key(uint32_t server, uint8_t kind, uint64_t spi)
+{
+	return kind == SA_IKE ? spi : (uint64_t)server << 32 | (uint32_t)spi;
+}
+
+static inline uint64_t sa_spi(const struct sa *a)
+{
+	return a->kind == SA_IKE ? a->key : (uint32_t)a->key;
+}
 
 /* Which client the first fragment of an inbound datagram went to, so its
  * later fragments (no ports, no SPI) follow on a shared alias. */
@@ -178,6 +215,85 @@ static inline struct binding *B(const struct session_table *t, uint32_t link)
 	return &t->b[link - 1];
 }
 
+static inline bool later(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) > 0;
+}
+
+/* Sets SA_F_FAST on @b's ESP SAs, or clears it, as @b's flags now say.
+ * An SA that loses it hands @b the life and the last use it gave it. */
+static void fast_update(struct session_table *t, struct binding *b)
+{
+	bool fast = (b->flags & (SESSION_F_REPLIED | SESSION_F_SHARED)) ==
+		    SESSION_F_REPLIED;
+	uint32_t l;
+
+	for (l = b->sa_head; l; l = t->sa[l - 1].next_sib) {
+		struct sa *a = &t->sa[l - 1];
+
+		if (a->kind == SA_IKE)
+			continue;
+		if (fast) {
+			a->flags |= SA_F_FAST;
+			continue;
+		}
+		if (!(a->flags & SA_F_FAST))
+			continue;
+		a->flags &= (uint8_t)~SA_F_FAST;
+		if (a->kind == SA_ESP_OUT && later(a->deadline, b->deadline))
+			b->deadline = a->deadline;
+		if (later(a->last_seen, b->last_seen))
+			b->last_seen = a->last_seen;
+	}
+}
+
+/* When @b is due: its own deadline, or a later one of an outbound SA
+ * that the fast path extends (SA_F_FAST comes with a reply, so that is
+ * the full life, as touch() would give). */
+static uint32_t live_deadline(const struct session_table *t,
+			      const struct binding *b)
+{
+	uint32_t d = b->deadline, l;
+
+	for (l = b->sa_head; l; l = t->sa[l - 1].next_sib) {
+		const struct sa *a = &t->sa[l - 1];
+
+		if (a->kind == SA_ESP_OUT && (a->flags & SA_F_FAST) &&
+		    later(a->deadline, d))
+			d = a->deadline;
+	}
+	return d;
+}
+
+/* ESP SA @a, going, leaves its counts to its session @b. */
+static void sa_fold(struct binding *b, const struct sa *a)
+{
+	if (a->kind == SA_ESP_OUT) {
+		b->pkts_out += a->pkts;
+		b->bytes_out += a->bytes;
+	} else if (a->kind == SA_ESP_IN) {
+		b->pkts_in += a->pkts;
+		b->bytes_in += a->bytes;
+	} else {
+		return;
+	}
+	if (later(a->last_seen, b->last_seen))
+		b->last_seen = a->last_seen;
+}
+
+/* ESP SA @a now counts @pkts packets and @bytes bytes that @b counted. */
+static void sa_takes(struct binding *b, const struct sa *a, uint64_t pkts,
+		     uint64_t bytes)
+{
+	uint64_t *p = a->kind == SA_ESP_OUT ? &b->pkts_out : &b->pkts_in;
+	uint64_t *y = a->kind == SA_ESP_OUT ? &b->bytes_out : &b->bytes_in;
+
+	/* never below 0: a caller that did not count them there first (or
+	 * a state file that says so) loses nothing but its own mistake */
+	*p -= *p < pkts ? *p : pkts;
+	*y -= *y < bytes ? *y : bytes;
+}
+
 /* The slot of @client in the count map: its own, or the empty one where
  * it would go. */
 static uint32_t cc_slot(const struct session_table *t, uint32_t client)
@@ -280,10 +396,13 @@ static void group_mark(struct session_table *t, uint32_t alias,
 
 		if (b->alias != alias || b->server != server)
 			continue;
+		if (!shared == !(b->flags & SESSION_F_SHARED))
+			continue;
 		if (shared)
 			b->flags |= SESSION_F_SHARED;
 		else
 			b->flags &= (uint16_t)~SESSION_F_SHARED;
+		fast_update(t, b);
 	}
 }
 
@@ -325,6 +444,10 @@ session_id session_add(struct session_table *t, uint32_t client,
 	return l;
 }
 
+static struct sa *sa_get(struct session_table *t, session_id s,
+			 uint32_t server, enum sa_kind kind, uint64_t spi,
+			 int *created);
+
 session_id session_restore(struct session_table *t,
 			   const struct session_view *v)
 {
@@ -358,23 +481,30 @@ int session_sa_restore(struct session_table *t, session_id s,
 {
 	struct binding *b = B(t, s);
 	struct sa *x;
-	int r;
+	int created;
 
-	if (a->kind >= SA_KIND_MAX)
+	/* an ESP SPI has 32 bits */
+	if (a->kind >= SA_KIND_MAX ||
+	    (a->kind != SA_IKE && (a->spi_i >> 32 || a->spi_r)))
 		return -EINVAL;
-	r = session_sa_touch(t, s, b->server, (enum sa_kind)a->kind, a->spi_i,
-			     a->spi_r, a->version, a->exchange, a->flags, 0,
-			     a->last_seen, 0);
-	if (r < 0)
-		return r;
-	if (!r)
+	x = sa_get(t, s, b->server, (enum sa_kind)a->kind, a->spi_i, &created);
+	if (!x)
+		return -ENOSPC;
+	if (!created)
 		return -EEXIST;
-	/* a new SA goes first in its session's list */
-	x = &t->sa[b->sa_head - 1];
+	if (a->kind == SA_IKE) {
+		x->u.spi_r = a->spi_r;
+		x->exchange = a->exchange;
+	}
+	x->version = a->version;
+	x->flags |= a->flags & (uint8_t)~SA_F_FAST;
 	x->last_seen = a->last_seen;
 	x->deadline = a->deadline;
 	x->pkts = a->pkts;
 	x->bytes = a->bytes;
+	/* the session's totals, restored, include the SA's */
+	if (a->kind != SA_IKE)
+		sa_takes(b, x, a->pkts, a->bytes);
 	return 0;
 }
 
@@ -400,10 +530,11 @@ void session_mark(const struct session_table *t, session_id s,
 	*mask = B(t, s)->mark_mask;
 }
 
-static inline __attribute__((always_inline)) void
-touch(struct binding *b, bool inbound, uint32_t bytes, uint32_t now,
-      uint32_t timeout, uint32_t pending)
+/* Returns whether this was the first reply (fast_update() is then due). */
+static bool touch(struct binding *b, bool inbound, uint32_t bytes,
+		  uint32_t now, uint32_t timeout, uint32_t pending)
 {
+	bool first = false;
 	uint32_t until;
 
 	b->last_seen = now;
@@ -413,8 +544,9 @@ touch(struct binding *b, bool inbound, uint32_t bytes, uint32_t now,
 		/* replies do not hold the alias for a client that is gone;
 		 * only the first one turns the pending life into a full one */
 		if (b->flags & SESSION_F_REPLIED)
-			return;
+			return false;
 		b->flags |= SESSION_F_REPLIED;
+		first = true;
 		until = now + timeout;
 	} else {
 		b->pkts_out++;
@@ -422,22 +554,26 @@ touch(struct binding *b, bool inbound, uint32_t bytes, uint32_t now,
 		until = now + ((b->flags & SESSION_F_REPLIED) ? timeout :
 			       pending);
 	}
-	if ((int32_t)(until - b->deadline) > 0)
+	if (later(until, b->deadline))
 		b->deadline = until;
+	return first;
 }
 
 void session_touch(struct session_table *t, session_id s, bool inbound,
 		   uint32_t bytes, uint32_t now, uint32_t timeout,
 		   uint32_t pending)
 {
-	touch(B(t, s), inbound, bytes, now, timeout, pending);
+	struct binding *b = B(t, s);
+
+	if (touch(b, inbound, bytes, now, timeout, pending))
+		fast_update(t, b);
 }
 
 static void sa_unhash(struct session_table *t, uint32_t l)
 {
 	struct sa *a = &t->sa[l - 1];
 	const struct binding *b = B(t, a->owner);
-	uint32_t *pp = &t->sa_bkt[hash_sa(t, b->server, a->kind, a->spi_i)];
+	uint32_t *pp = &t->sa_bkt[hash_sa(t, b->server, a->kind, sa_spi(a))];
 
 	while (*pp && *pp != l)
 		pp = &t->sa[*pp - 1].next_hash;
@@ -455,92 +591,112 @@ static void sa_release(struct session_table *t, uint32_t l)
 	t->cnt.sa_active--;
 }
 
+/* SA (@kind, @spi) of session @s, on @server, found or made (*@created
+ * then 1); NULL when it cannot be made (counted). */
+static struct sa *sa_get(struct session_table *t, session_id s,
+			 uint32_t server, enum sa_kind kind, uint64_t spi,
+			 int *created)
+{
+	struct binding *b = B(t, s);
+	uint32_t h = hash_sa(t, server, (uint8_t)kind,
+			     kind == SA_IKE ? spi : (uint32_t)spi);
+	uint64_t key = sa_key(server, (uint8_t)kind, spi);
+	uint32_t l = t->sa_bkt[h];
+	struct sa *a;
+
+	*created = 0;
+	for (; l; l = a->next_hash) {
+		a = &t->sa[l - 1];
+		if (a->owner == s && a->kind == kind && a->key == key)
+			return a;
+	}
+	/* one session cannot take the pool: a sender of random SPIs posing
+	 * as its server would, on an alias of its own */
+	if (b->n_sa >= SESSION_MAX_SAS) {
+		t->cnt.sa_refused_session++;
+		return NULL;
+	}
+	l = t->free_sa;
+	if (!l) {
+		t->cnt.sa_refused_full++;
+		return NULL;
+	}
+	a = &t->sa[l - 1];
+	t->free_sa = a->next_hash;
+	memset(a, 0, sizeof(*a));
+	a->key = key;
+	a->owner = s;
+	a->kind = (uint8_t)kind;
+	if (kind != SA_IKE) {
+		a->u.esp.local = kind == SA_ESP_OUT ? b->client : b->alias;
+		a->u.esp.peer = kind == SA_ESP_OUT ? b->alias : b->client;
+		a->mark_value = b->mark_value;
+		a->mark_mask = b->mark_mask;
+		if ((b->flags & (SESSION_F_REPLIED | SESSION_F_SHARED)) ==
+		    SESSION_F_REPLIED)
+			a->flags = SA_F_FAST;
+	}
+	a->next_hash = t->sa_bkt[h];
+	t->sa_bkt[h] = l;
+	a->next_sib = b->sa_head;
+	b->sa_head = l;
+	b->n_sa++;
+	t->cnt.sa_created++;
+	t->cnt.sa_active++;
+	*created = 1;
+	return a;
+}
+
 int session_sa_touch(struct session_table *t, session_id s, uint32_t server,
 		     enum sa_kind kind, uint64_t spi_i, uint64_t spi_r,
 		     uint8_t version, uint8_t exchange, uint8_t flags,
 		     uint32_t bytes, uint32_t now, uint32_t timeout)
 {
-	struct binding *b = B(t, s);
-	uint32_t h = hash_sa(t, server, (uint8_t)kind, spi_i);
-	uint32_t l = t->sa_bkt[h];
-	struct sa *a;
-	int created = 0;
+	int created;
+	struct sa *a = sa_get(t, s, server, kind, spi_i, &created);
 
-	while (l) {
-		a = &t->sa[l - 1];
-		if (a->owner == s && a->kind == kind && a->spi_i == spi_i)
-			break;
-		l = a->next_hash;
+	if (!a)
+		return -ENOSPC;
+	if (kind == SA_IKE) {
+		if (spi_r && !a->u.spi_r)
+			a->u.spi_r = spi_r;
+		a->exchange = exchange;
 	}
-	if (!l) {
-		/* one session cannot take the pool: a sender of random SPIs
-		 * posing as its server would, on an alias of its own */
-		if (b->n_sa >= SESSION_MAX_SAS) {
-			t->cnt.sa_refused_session++;
-			return -ENOSPC;
-		}
-		l = t->free_sa;
-		if (!l) {
-			t->cnt.sa_refused_full++;
-			return -ENOSPC;
-		}
-		a = &t->sa[l - 1];
-		t->free_sa = a->next_hash;
-		memset(a, 0, sizeof(*a));
-		a->spi_i = spi_i;
-		a->owner = s;
-		a->kind = (uint8_t)kind;
-		a->next_hash = t->sa_bkt[h];
-		t->sa_bkt[h] = l;
-		a->next_sib = b->sa_head;
-		b->sa_head = l;
-		b->n_sa++;
-		t->cnt.sa_created++;
-		t->cnt.sa_active++;
-		created = 1;
-	}
-	a = &t->sa[l - 1];
-	if (spi_r && !a->spi_r)
-		a->spi_r = spi_r;
 	if (version)
 		a->version = version;
-	if (kind == SA_IKE)
-		a->exchange = exchange;
-	a->flags |= flags;
+	a->flags |= flags & (uint8_t)~SA_F_FAST;
 	a->pkts++;
 	a->bytes += bytes;
 	a->last_seen = now;
 	a->deadline = now + timeout;
+	/* an ESP SA counts its packets for its session */
+	if (kind != SA_IKE)
+		sa_takes(B(t, s), a, 1, bytes);
 	return created;
 }
 
 /* The ESP SA (@kind, @spi) of @server's session with, outbound, client
  * @local or, inbound, alias @local, and in *@bp that session; or NULL. */
-static inline __attribute__((always_inline)) struct sa *
-esp_find(const struct session_table *t, uint32_t server, enum sa_kind kind,
-	 uint32_t spi, uint32_t local, struct binding **bp)
+static struct sa *esp_find(const struct session_table *t, uint32_t server,
+			   enum sa_kind kind, uint32_t spi, uint32_t local,
+			   struct binding **bp)
 {
 	uint32_t l = t->sa_bkt[hash_sa(t, server, (uint8_t)kind, spi)];
-	struct binding *b;
+	uint64_t key = sa_key(server, (uint8_t)kind, spi);
 	struct sa *a;
 
 	for (; l; l = a->next_hash) {
 		a = &t->sa[l - 1];
-		if (a->spi_i != spi || a->kind != kind)
-			continue;
-		b = B(t, a->owner);
-		if (b->server == server &&
-		    (kind == SA_ESP_OUT ? b->client : b->alias) == local) {
-			*bp = b;
+		if (a->key == key && a->kind == kind &&
+		    a->u.esp.local == local) {
+			*bp = B(t, a->owner);
 			return a;
 		}
 	}
 	return NULL;
 }
 
-/* The fast path's own search, not esp_find(): through that helper the
- * compiler made this function 6 instructions longer per packet
- * (callgrind, bench_core). */
+/* The hash bucket, then the SA: the session is not read (see struct sa). */
 session_id session_esp_known(struct session_table *t, uint32_t server,
 			     enum sa_kind kind, uint32_t spi, uint32_t local,
 			     uint8_t flags, uint32_t bytes, uint32_t now,
@@ -548,28 +704,26 @@ session_id session_esp_known(struct session_table *t, uint32_t server,
 			     struct session_hit *hit)
 {
 	uint32_t l = t->sa_bkt[hash_sa(t, server, (uint8_t)kind, spi)];
-	struct binding *b;
+	uint64_t key = (uint64_t)server << 32 | spi;
 	struct sa *a;
 
+	/* before the first reply the full path gives the pending life */
+	(void)pending;
 	for (; l; l = a->next_hash) {
 		a = &t->sa[l - 1];
-		if (a->spi_i != spi || a->kind != kind)
+		if (a->key != key || a->kind != kind ||
+		    a->u.esp.local != local)
 			continue;
-		b = B(t, a->owner);
-		if (b->server != server ||
-		    (kind == SA_ESP_OUT ? b->client : b->alias) != local)
-			continue;
-		if (b->flags & SESSION_F_SHARED)
+		if (!(a->flags & SA_F_FAST))
 			return SESSION_NONE;
-		touch(b, kind == SA_ESP_IN, bytes, now, timeout, pending);
 		a->flags |= flags & SA_F_NATT;
 		a->pkts++;
 		a->bytes += bytes;
 		a->last_seen = now;
 		a->deadline = now + timeout;
-		hit->peer = kind == SA_ESP_OUT ? b->alias : b->client;
-		hit->mark_value = b->mark_value;
-		hit->mark_mask = b->mark_mask;
+		hit->peer = a->u.esp.peer;
+		hit->mark_value = a->mark_value;
+		hit->mark_mask = a->mark_mask;
 		if (flags & SESSION_ESP_CLAIM) {
 			uint8_t off = flags & SA_F_NATT ? SA_F_OFFLOADED_UDP :
 					  SA_F_OFFLOADED;
@@ -584,23 +738,29 @@ session_id session_esp_known(struct session_table *t, uint32_t server,
 
 /* @pkts packets (at least 1) and @bytes bytes the kernel carried of SA @a
  * of session @b, as if they had been seen now. */
-static void credit(struct binding *b, struct sa *a, bool in, uint64_t pkts,
-		   uint64_t bytes, uint32_t now, uint32_t timeout,
-		   uint32_t pending)
+static void credit(struct session_table *t, struct binding *b, struct sa *a,
+		   bool in, uint64_t pkts, uint64_t bytes, uint32_t now,
+		   uint32_t timeout, uint32_t pending)
 {
-	touch(b, in, 0, now, timeout, pending);
+	a->pkts += pkts;
+	a->bytes += bytes;
+	a->last_seen = now;
+	a->deadline = now + timeout;
+	/* a fast ESP SA keeps its session as it is (see struct sa) */
+	if (a->flags & SA_F_FAST)
+		return;
+	if (touch(b, in, 0, now, timeout, pending))
+		fast_update(t, b);
 	/* touch() counted one packet and no bytes */
-	if (in) {
+	if (a->kind != SA_IKE) {
+		sa_takes(b, a, 1, 0);
+	} else if (in) {
 		b->pkts_in += pkts - 1;
 		b->bytes_in += bytes;
 	} else {
 		b->pkts_out += pkts - 1;
 		b->bytes_out += bytes;
 	}
-	a->pkts += pkts;
-	a->bytes += bytes;
-	a->last_seen = now;
-	a->deadline = now + timeout;
 }
 
 int session_esp_credit(struct session_table *t, uint32_t server,
@@ -611,8 +771,11 @@ int session_esp_credit(struct session_table *t, uint32_t server,
 {
 	bool in = kind == SA_ESP_IN;
 	struct binding *b;
-	struct sa *a = esp_find(t, server, kind, spi, local, &b);
+	struct sa *a;
 
+	if (kind != SA_ESP_OUT && kind != SA_ESP_IN)
+		return -EINVAL;
+	a = esp_find(t, server, kind, spi, local, &b);
 	if (!a)
 		return -ENOENT;
 	/* what the kernel did must be what this table would do */
@@ -621,7 +784,7 @@ int session_esp_credit(struct session_table *t, uint32_t server,
 		return -ESTALE;
 	if (!pkts)
 		return 0;
-	credit(b, a, in, pkts, bytes, now, timeout, pending);
+	credit(t, b, a, in, pkts, bytes, now, timeout, pending);
 	return 0;
 }
 
@@ -637,7 +800,7 @@ static struct sa *ike_find(const struct session_table *t, uint32_t server,
 
 	for (; l; l = a->next_hash) {
 		a = &t->sa[l - 1];
-		if (a->spi_i != spi || a->kind != SA_IKE)
+		if (a->key != spi || a->kind != SA_IKE)
 			continue;
 		b = B(t, a->owner);
 		if (b->server != server)
@@ -681,7 +844,7 @@ int session_ike_credit(struct session_table *t, uint32_t server,
 		return -ESTALE;
 	if (!pkts)
 		return 0;
-	credit(b, a, inbound, pkts, bytes, now, timeout, pending);
+	credit(t, b, a, inbound, pkts, bytes, now, timeout, pending);
 	return 0;
 }
 
@@ -725,7 +888,6 @@ void session_esp_prefetch(const struct session_table *t,
 		pf[i].v = l;
 		if (l) {
 			__builtin_prefetch(&t->sa[l - 1]);
-			__builtin_prefetch((const char *)&t->sa[l] - 1);
 		} else {
 			pf[i].kind = SA_KIND_MAX;
 		}
@@ -733,18 +895,13 @@ void session_esp_prefetch(const struct session_table *t,
 	for (step = 0; step < PF_CHAIN_STEPS; step++)
 		for (i = 0; i < n; i++) {
 			const struct sa *a;
-			const struct binding *b;
 
 			if (pf[i].kind >= SA_KIND_MAX)
 				continue;
 			a = &t->sa[pf[i].v - 1];
-			if (a->spi_i == pf[i].spi && a->kind == pf[i].kind) {
+			if (a->key == ((uint64_t)pf[i].server << 32 |
+				       pf[i].spi) && a->kind == pf[i].kind) {
 				pf[i].kind = SA_KIND_MAX;	/* done */
-				if (!a->owner)
-					continue;
-				b = B(t, a->owner);
-				__builtin_prefetch(b);
-				__builtin_prefetch((const char *)(b + 1) - 1);
 				continue;
 			}
 			pf[i].v = a->next_hash;
@@ -752,9 +909,7 @@ void session_esp_prefetch(const struct session_table *t,
 				pf[i].kind = SA_KIND_MAX;
 				continue;
 			}
-			a = &t->sa[a->next_hash - 1];
-			__builtin_prefetch(a);
-			__builtin_prefetch((const char *)(a + 1) - 1);
+			__builtin_prefetch(&t->sa[a->next_hash - 1]);
 		}
 }
 
@@ -780,15 +935,19 @@ session_id session_by_spi(const struct session_table *t, uint32_t alias,
 			  uint32_t server, enum sa_kind kind, uint64_t spi,
 			  unsigned *owners)
 {
-	uint32_t l = t->sa_bkt[hash_sa(t, server, (uint8_t)kind, spi)];
+	uint32_t l;
+	uint64_t key = sa_key(server, (uint8_t)kind, spi);
 	session_id found = SESSION_NONE;
 
 	*owners = 0;
+	if (kind != SA_IKE && spi >> 32)
+		return SESSION_NONE;
+	l = t->sa_bkt[hash_sa(t, server, (uint8_t)kind, spi)];
 	for (; l; l = t->sa[l - 1].next_hash) {
 		const struct sa *a = &t->sa[l - 1];
 		const struct binding *b;
 
-		if (a->kind != kind || a->spi_i != spi)
+		if (a->kind != kind || a->key != key)
 			continue;
 		b = B(t, a->owner);
 		if (b->alias != alias || b->server != server ||
@@ -1174,6 +1333,8 @@ static unsigned expire_slot(struct session_table *t, uint32_t i, uint32_t now,
 
 	if (!b->in_use)
 		return 0;
+	if (expired(b->deadline, now))
+		b->deadline = live_deadline(t, b);
 	if (expired(b->deadline, now)) {
 		if (fn)
 			fn(ctx, b->client, b->server, b->alias);
@@ -1188,6 +1349,7 @@ static unsigned expire_slot(struct session_table *t, uint32_t i, uint32_t now,
 
 		if (expired(a->deadline, now)) {
 			*pp = a->next_sib;
+			sa_fold(b, a);
 			sa_unhash(t, sl);
 			sa_release(t, sl);
 			b->n_sa--;
@@ -1282,7 +1444,7 @@ int session_snapshot(const struct session_table *t, struct session_view **sv,
 			.alias = b->alias, .flags = b->flags,
 			.mark_value = b->mark_value, .mark_mask = b->mark_mask,
 			.created = b->created, .last_seen = b->last_seen,
-			.deadline = b->deadline, .pkts_out = b->pkts_out,
+			.deadline = live_deadline(t, b), .pkts_out = b->pkts_out,
 			.pkts_in = b->pkts_in, .bytes_out = b->bytes_out,
 			.bytes_in = b->bytes_in, .first_sa = (uint32_t)ai,
 			.gate_until_ms = b->gate_until_ms,
@@ -1295,10 +1457,23 @@ int session_snapshot(const struct session_table *t, struct session_view **sv,
 		for (sl = b->sa_head; sl && ai < na; sl = t->sa[sl - 1].next_sib) {
 			const struct sa *a = &t->sa[sl - 1];
 
+			/* the session's totals include its ESP SAs' */
+			if (a->kind == SA_ESP_OUT) {
+				v[bi].pkts_out += a->pkts;
+				v[bi].bytes_out += a->bytes;
+			} else if (a->kind == SA_ESP_IN) {
+				v[bi].pkts_in += a->pkts;
+				v[bi].bytes_in += a->bytes;
+			}
+			if (a->kind != SA_IKE &&
+			    later(a->last_seen, v[bi].last_seen))
+				v[bi].last_seen = a->last_seen;
 			w[ai++] = (struct sa_view){
-				.spi_i = a->spi_i, .spi_r = a->spi_r,
+				.spi_i = sa_spi(a),
+				.spi_r = a->kind == SA_IKE ? a->u.spi_r : 0,
 				.kind = a->kind, .version = a->version,
-				.flags = a->flags, .exchange = a->exchange,
+				.flags = a->flags & (uint8_t)~SA_F_FAST,
+				.exchange = a->exchange,
 				.last_seen = a->last_seen,
 				.deadline = a->deadline, .pkts = a->pkts,
 				.bytes = a->bytes,

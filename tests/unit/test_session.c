@@ -423,6 +423,8 @@ static void test_offload_claim_credit(void **state)
 
 	(void)state;
 	a = session_add(t, C(1), S(100), S(11), 0, 0x100, 0xff00, 10, 30);
+	/* as the full path does: the session, then its SA */
+	session_touch(t, a, true, 60, 10, 30, 30);
 	assert_int_equal(session_sa_touch(t, a, S(100), SA_ESP_IN, 0x5000, 0,
 					  0, 0, 0, 60, 10, 30), 1);
 	/* without a claim nothing is handed over: the credit below finds
@@ -451,10 +453,9 @@ static void test_offload_claim_credit(void **state)
 	assert_int_equal(session_snapshot(t, &sv, &nsv, &av, &nav), 0);
 	assert_int_equal(nsv, 1);
 	assert_int_equal(nav, 1);
-	/* three packets of 100 bytes came through the daemon; the SA's
-	 * first touch counted one of 60 */
-	assert_int_equal(sv[0].pkts_in, 3 + 40);
-	assert_int_equal(sv[0].bytes_in, 300 + 4000);
+	/* one packet of 60 and three of 100 bytes came through the daemon */
+	assert_int_equal(sv[0].pkts_in, 1 + 3 + 40);
+	assert_int_equal(sv[0].bytes_in, 60 + 300 + 4000);
 	assert_int_equal(sv[0].last_seen, 50);
 	assert_int_equal(av[0].pkts, 1 + 3 + 40);
 	assert_int_equal(av[0].bytes, 60 + 300 + 4000);
@@ -492,6 +493,7 @@ static void test_offload_claim_credit(void **state)
 
 	/* outbound, the kernel's counts keep the session as packets do:
 	 * due at 80 + 30, while the inbound SA is due at 72 + 30 */
+	session_touch(t, a, false, 60, 73, 30, 5);
 	assert_int_equal(session_sa_touch(t, a, S(100), SA_ESP_OUT, 0x6000, 0,
 					  0, 0, 0, 60, 73, 30), 1);
 	assert_int_equal(session_esp_known(t, S(100), SA_ESP_OUT, 0x6000,
@@ -512,6 +514,104 @@ static void test_offload_claim_credit(void **state)
 	assert_int_equal(session_esp_credit(t, S(100), SA_ESP_OUT, 0x6000,
 					    C(1), S(11), 0, 1, 1, 111, 30, 5),
 			 -ENOENT);
+	session_table_free(t);
+}
+
+/* ESP SAs carry the fast path: only once their session has had a reply
+ * and while it is alone on its alias; they count its packets, which it
+ * keeps when they go, and an outbound one keeps it alive as its packets
+ * would. */
+static void test_esp_fast_sa(void **state)
+{
+	struct session_table *t = mk(8, 32);
+	struct session_hit hit;
+	struct session_view *sv;
+	struct sa_view *av;
+	size_t nsv, nav;
+	session_id a, b;
+	unsigned i;
+
+	(void)state;
+	a = session_add(t, C(1), S(100), S(11), 0, 0x100, 0xff00, 10, 5);
+	session_touch(t, a, false, 100, 10, 30, 5);
+	assert_int_equal(session_sa_touch(t, a, S(100), SA_ESP_OUT, 0x6000, 0,
+					  0, 0, 0, 100, 10, 30), 1);
+	/* no reply yet: the full path's, which gives the pending life */
+	assert_int_equal(session_esp_known(t, S(100), SA_ESP_OUT, 0x6000, C(1),
+					   0, 100, 11, 30, 5, &hit),
+			 SESSION_NONE);
+	session_touch(t, a, true, 100, 12, 30, 5);
+	assert_int_equal(session_sa_touch(t, a, S(100), SA_ESP_IN, 0x5000, 0,
+					  0, 0, 0, 100, 12, 30), 1);
+	assert_int_equal(session_esp_known(t, S(100), SA_ESP_IN, 0x5000, S(11),
+					   0, 100, 13, 30, 5, &hit), a);
+	assert_int_equal(hit.peer, C(1));
+	/* the SA learned before the reply is fast now too */
+	for (i = 0; i < 10; i++) {
+		assert_int_equal(session_esp_known(t, S(100), SA_ESP_OUT,
+						   0x6000, C(1), 0, 50, 20,
+						   30, 5, &hit), a);
+		assert_int_equal(hit.peer, S(11));
+		assert_int_equal(hit.mark_value, 0x100);
+		assert_int_equal(hit.mark_mask, 0xff00);
+	}
+	/* another client's SPI, server or address: not this SA */
+	assert_int_equal(session_esp_known(t, S(101), SA_ESP_OUT, 0x6000, C(1),
+					   0, 50, 20, 30, 5, &hit),
+			 SESSION_NONE);
+	assert_int_equal(session_esp_known(t, S(100), SA_ESP_OUT, 0x6000, C(2),
+					   0, 50, 20, 30, 5, &hit),
+			 SESSION_NONE);
+	assert_int_equal(session_esp_known(t, S(100), SA_ESP_IN, 0x6000, S(11),
+					   0, 50, 20, 30, 5, &hit),
+			 SESSION_NONE);
+	assert_int_equal(session_snapshot(t, &sv, &nsv, &av, &nav), 0);
+	assert_int_equal(nsv, 1);
+	assert_int_equal(sv[0].pkts_out, 1 + 10);
+	assert_int_equal(sv[0].bytes_out, 100 + 500);
+	assert_int_equal(sv[0].pkts_in, 2);
+	assert_int_equal(sv[0].bytes_in, 200);
+	assert_int_equal(sv[0].last_seen, 20);
+	assert_int_equal(sv[0].deadline, 20 + 30);
+	assert_int_equal(nav, 2);
+	for (i = 0; i < nav; i++) {
+		assert_int_equal(av[i].flags, 0);	/* its own flag unshown */
+		assert_int_equal(av[i].spi_r, 0);
+		assert_int_equal(av[i].pkts, av[i].kind == SA_ESP_OUT ? 11 : 2);
+	}
+	free(sv);
+	free(av);
+
+	/* shared: the full path's again; the session keeps what its SAs
+	 * gave it */
+	b = session_add(t, C(2), S(100), S(11), 0, 0, 0, 21, 5);
+	assert_int_not_equal(b, SESSION_NONE);
+	assert_int_equal(session_esp_known(t, S(100), SA_ESP_OUT, 0x6000, C(1),
+					   0, 50, 21, 30, 5, &hit),
+			 SESSION_NONE);
+	assert_int_equal(session_expire(t, 30), 1);	/* b, pending */
+	assert_int_equal(session_snapshot(t, &sv, &nsv, &av, &nav), 0);
+	assert_int_equal(nsv, 1);
+	assert_int_equal(sv[0].deadline, 20 + 30);
+	assert_int_equal(sv[0].pkts_out, 11);
+	free(sv);
+	free(av);
+	/* alone again: fast again */
+	assert_int_equal(session_esp_known(t, S(100), SA_ESP_OUT, 0x6000, C(1),
+					   0, 50, 31, 30, 5, &hit), a);
+	/* the inbound SA goes at 13 + 30, its counts stay */
+	assert_int_equal(session_expire(t, 44), 0);
+	assert_int_equal(session_snapshot(t, &sv, &nsv, &av, &nav), 0);
+	assert_int_equal(nav, 1);
+	assert_int_equal(sv[0].pkts_in, 2);
+	assert_int_equal(sv[0].bytes_in, 200);
+	assert_int_equal(sv[0].pkts_out, 12);
+	assert_int_equal(sv[0].deadline, 31 + 30);
+	free(sv);
+	free(av);
+	/* the outbound one kept it until 31 + 30 */
+	assert_int_equal(session_expire(t, 60), 0);
+	assert_int_equal(session_expire(t, 61), 1);
 	session_table_free(t);
 }
 
@@ -536,6 +636,7 @@ int main(void)
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_expire_step),
 		cmocka_unit_test(test_offload_claim_credit),
+		cmocka_unit_test(test_esp_fast_sa),
 		cmocka_unit_test(test_bad_limits),
 	};
 
