@@ -615,6 +615,97 @@ static void test_esp_fast_sa(void **state)
 	session_table_free(t);
 }
 
+/* The SA pool through random adds and expiries on a small table (the
+ * same SPIs in every session, so that their buckets collide): every SA
+ * stays found by the fast path, none that went is, and the pool holds
+ * exactly its limit. */
+static void test_sa_pool_churn(void **state)
+{
+	enum { NS = 16, MAXSA = 100, SPIS = 40 };
+	static uint32_t dl[NS][2][SPIS];	/* deadline; 0: none */
+	struct session_table *t = mk(NS, MAXSA);
+	struct session_counters c;
+	struct session_hit hit;
+	session_id sid[NS];
+	uint32_t rnd = 777, now = 100, alive = 0, i, k, j, step;
+
+	(void)state;
+	memset(dl, 0, sizeof(dl));
+	for (i = 0; i < NS; i++) {
+		sid[i] = session_add(t, C(i), S(100), S(10 + i), 0, 0, 0, now,
+				     1000000);
+		assert_int_not_equal(sid[i], SESSION_NONE);
+		session_touch(t, sid[i], true, 10, now, 1000000, 1000000);
+	}
+	for (step = 0; step < 30000; step++) {
+		uint32_t to;
+		enum sa_kind kind;
+		int r;
+
+		rnd = rnd * 1103515245u + 12345u;
+		i = (rnd >> 4) % NS;
+		k = (rnd >> 9) & 1;
+		j = (rnd >> 10) % SPIS;
+		to = 1 + (rnd >> 20) % 20;
+		kind = k ? SA_ESP_IN : SA_ESP_OUT;
+		session_touch(t, sid[i], k, 10, now, 1000000, 1000000);
+		r = session_sa_touch(t, sid[i], S(100), kind, 0x100 + j, 0, 0,
+				     0, 0, 10, now, to);
+		if (dl[i][k][j]) {
+			assert_int_equal(r, 0);
+			dl[i][k][j] = now + to;
+		} else if (alive == MAXSA) {
+			assert_int_equal(r, -ENOSPC);
+		} else {
+			assert_int_equal(r, 1);
+			dl[i][k][j] = now + to;
+			alive++;
+		}
+		if (step % 10 == 9) {
+			now++;
+			assert_int_equal(session_expire(t, now), 0);
+			for (i = 0; i < NS; i++)
+				for (k = 0; k < 2; k++)
+					for (j = 0; j < SPIS; j++)
+						if (dl[i][k][j] &&
+						    (int32_t)(now -
+							      dl[i][k][j]) >= 0) {
+							dl[i][k][j] = 0;
+							alive--;
+						}
+		}
+		if (step % 300 != 299)
+			continue;
+		session_counters(t, &c);
+		assert_int_equal(c.sa_active, alive);
+		for (i = 0; i < NS; i++)
+			for (k = 0; k < 2; k++)
+				for (j = 0; j < SPIS; j++) {
+					/* the same deadline back */
+					session_id got = session_esp_known(
+						t, S(100),
+						k ? SA_ESP_IN : SA_ESP_OUT,
+						0x100 + j, k ? S(10 + i) : C(i),
+						0, 10, now, dl[i][k][j] - now,
+						1, &hit);
+
+					if (!dl[i][k][j]) {
+						assert_int_equal(got,
+								 SESSION_NONE);
+						continue;
+					}
+					assert_int_equal(got, sid[i]);
+					assert_int_equal(hit.peer,
+							 k ? C(i) : S(10 + i));
+				}
+	}
+	/* it got full at times and emptied at times */
+	session_counters(t, &c);
+	assert_true(c.sa_refused_full > 0);
+	assert_true(c.sa_expired > 1000);
+	session_table_free(t);
+}
+
 static void test_bad_limits(void **state)
 {
 	struct session_limits lim = { 0, 10, 0 };
@@ -637,6 +728,7 @@ int main(void)
 		cmocka_unit_test(test_expire_step),
 		cmocka_unit_test(test_offload_claim_credit),
 		cmocka_unit_test(test_esp_fast_sa),
+		cmocka_unit_test(test_sa_pool_churn),
 		cmocka_unit_test(test_bad_limits),
 	};
 
