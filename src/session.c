@@ -34,8 +34,8 @@ struct binding {
  * counts them itself, so that an ESP packet reads its hash bucket and its
  * SA and nothing else.  A session's totals are then its own counts plus
  * those of its ESP SAs (an SA's are added to it when it expires), and an
- * SA with SA_F_FAST going outbound keeps its session alive as long as it
- * lives itself (live_deadline()).
+ * outbound SA of a session that has had a reply keeps it alive as long as
+ * it lives itself (live_deadline()).
  */
 struct sa {
 	_Alignas(64) uint64_t key;	/* sa_key(): IKE, the initiator SPI;
@@ -51,19 +51,29 @@ struct sa {
 	uint32_t next_hash;		/* also the free list */
 	uint32_t next_sib;
 	uint32_t last_seen, deadline;
-	uint8_t kind, version, flags, exchange;
+	uint8_t kind, version, flags;
+	union {
+		uint8_t exchange;	/* IKE: the last exchange type seen */
+		uint8_t state;		/* ESP: ESP_ALONE, ESP_REPLIED */
+	} x;
 	uint32_t mark_value, mark_mask;	/* ESP: its session's */
 	uint64_t pkts, bytes;
 };
 
 _Static_assert(sizeof(struct sa) == 64, "an SA is one cache line");
 
-/* An ESP SA of a session that has had a reply and is alone on its alias:
- * session_esp_known() takes its packets (kept by fast_update()).  The
- * table's own: snapshots never show it. */
-#define SA_F_FAST 0x80
-_Static_assert(!(SA_F_FAST & (SA_F_NATT | SA_F_OFFLOAD_ANY)),
-	       "SA_F_FAST is a flag of its own");
+/* What an ESP SA knows of its session (kept by fast_update()): alone on
+ * its alias, session_esp_known() takes its packets; with a reply too, the
+ * SA carries the session's life (ESP_FULL). */
+#define ESP_ALONE	0x01
+#define ESP_REPLIED	0x02
+#define ESP_FULL	(ESP_ALONE | ESP_REPLIED)
+
+static inline uint8_t esp_state(const struct binding *b)
+{
+	return (uint8_t)((b->flags & SESSION_F_SHARED ? 0 : ESP_ALONE) |
+			 (b->flags & SESSION_F_REPLIED ? ESP_REPLIED : 0));
+}
 
 static inline uint64_t sa_key(uint32_t server, uint8_t kind, uint64_t spi)
 {
@@ -220,12 +230,11 @@ static inline bool later(uint32_t a, uint32_t b)
 	return (int32_t)(a - b) > 0;
 }
 
-/* Sets SA_F_FAST on @b's ESP SAs, or clears it, as @b's flags now say.
- * An SA that loses it hands @b the life and the last use it gave it. */
+/* Tells @b's ESP SAs what its flags now say.  An SA that stops carrying
+ * its life hands @b the life and the last use it gave it. */
 static void fast_update(struct session_table *t, struct binding *b)
 {
-	bool fast = (b->flags & (SESSION_F_REPLIED | SESSION_F_SHARED)) ==
-		    SESSION_F_REPLIED;
+	uint8_t st = esp_state(b);
 	uint32_t l;
 
 	for (l = b->sa_head; l; l = t->sa[l - 1].next_sib) {
@@ -233,23 +242,20 @@ static void fast_update(struct session_table *t, struct binding *b)
 
 		if (a->kind == SA_IKE)
 			continue;
-		if (fast) {
-			a->flags |= SA_F_FAST;
-			continue;
+		if (a->x.state == ESP_FULL && st != ESP_FULL) {
+			if (a->kind == SA_ESP_OUT &&
+			    later(a->deadline, b->deadline))
+				b->deadline = a->deadline;
+			if (later(a->last_seen, b->last_seen))
+				b->last_seen = a->last_seen;
 		}
-		if (!(a->flags & SA_F_FAST))
-			continue;
-		a->flags &= (uint8_t)~SA_F_FAST;
-		if (a->kind == SA_ESP_OUT && later(a->deadline, b->deadline))
-			b->deadline = a->deadline;
-		if (later(a->last_seen, b->last_seen))
-			b->last_seen = a->last_seen;
+		a->x.state = st;
 	}
 }
 
 /* When @b is due: its own deadline, or a later one of an outbound SA
- * that the fast path extends (SA_F_FAST comes with a reply, so that is
- * the full life, as touch() would give). */
+ * that carries its life (ESP_FULL: after a reply, so the full life, as
+ * touch() would give). */
 static uint32_t live_deadline(const struct session_table *t,
 			      const struct binding *b)
 {
@@ -258,7 +264,7 @@ static uint32_t live_deadline(const struct session_table *t,
 	for (l = b->sa_head; l; l = t->sa[l - 1].next_sib) {
 		const struct sa *a = &t->sa[l - 1];
 
-		if (a->kind == SA_ESP_OUT && (a->flags & SA_F_FAST) &&
+		if (a->kind == SA_ESP_OUT && a->x.state == ESP_FULL &&
 		    later(a->deadline, d))
 			d = a->deadline;
 	}
@@ -494,10 +500,10 @@ int session_sa_restore(struct session_table *t, session_id s,
 		return -EEXIST;
 	if (a->kind == SA_IKE) {
 		x->u.spi_r = a->spi_r;
-		x->exchange = a->exchange;
+		x->x.exchange = a->exchange;
 	}
 	x->version = a->version;
-	x->flags |= a->flags & (uint8_t)~SA_F_FAST;
+	x->flags |= a->flags;
 	x->last_seen = a->last_seen;
 	x->deadline = a->deadline;
 	x->pkts = a->pkts;
@@ -632,9 +638,7 @@ static struct sa *sa_get(struct session_table *t, session_id s,
 		a->u.esp.peer = kind == SA_ESP_OUT ? b->alias : b->client;
 		a->mark_value = b->mark_value;
 		a->mark_mask = b->mark_mask;
-		if ((b->flags & (SESSION_F_REPLIED | SESSION_F_SHARED)) ==
-		    SESSION_F_REPLIED)
-			a->flags = SA_F_FAST;
+		a->x.state = esp_state(b);
 	}
 	a->next_hash = t->sa_bkt[h];
 	t->sa_bkt[h] = l;
@@ -660,11 +664,11 @@ int session_sa_touch(struct session_table *t, session_id s, uint32_t server,
 	if (kind == SA_IKE) {
 		if (spi_r && !a->u.spi_r)
 			a->u.spi_r = spi_r;
-		a->exchange = exchange;
+		a->x.exchange = exchange;
 	}
 	if (version)
 		a->version = version;
-	a->flags |= flags & (uint8_t)~SA_F_FAST;
+	a->flags |= flags;
 	a->pkts++;
 	a->bytes += bytes;
 	a->last_seen = now;
@@ -696,7 +700,8 @@ static struct sa *esp_find(const struct session_table *t, uint32_t server,
 	return NULL;
 }
 
-/* The hash bucket, then the SA: the session is not read (see struct sa). */
+/* The hash bucket, then the SA: the session is read only before its
+ * first reply, for its pending life (see struct sa). */
 session_id session_esp_known(struct session_table *t, uint32_t server,
 			     enum sa_kind kind, uint32_t spi, uint32_t local,
 			     uint8_t flags, uint32_t bytes, uint32_t now,
@@ -707,15 +712,23 @@ session_id session_esp_known(struct session_table *t, uint32_t server,
 	uint64_t key = (uint64_t)server << 32 | spi;
 	struct sa *a;
 
-	/* before the first reply the full path gives the pending life */
-	(void)pending;
 	for (; l; l = a->next_hash) {
 		a = &t->sa[l - 1];
 		if (a->key != key || a->kind != kind ||
 		    a->u.esp.local != local)
 			continue;
-		if (!(a->flags & SA_F_FAST))
-			return SESSION_NONE;
+		if (a->x.state != ESP_FULL) {
+			struct binding *b = B(t, a->owner);
+
+			/* shared, or the first reply, which makes the
+			 * session's life a full one: the full path's */
+			if (!(a->x.state & ESP_ALONE) || kind == SA_ESP_IN)
+				return SESSION_NONE;
+			/* no reply yet: the pending life, as touch() */
+			b->last_seen = now;
+			if (later(now + pending, b->deadline))
+				b->deadline = now + pending;
+		}
 		a->flags |= flags & SA_F_NATT;
 		a->pkts++;
 		a->bytes += bytes;
@@ -746,8 +759,9 @@ static void credit(struct session_table *t, struct binding *b, struct sa *a,
 	a->bytes += bytes;
 	a->last_seen = now;
 	a->deadline = now + timeout;
-	/* a fast ESP SA keeps its session as it is (see struct sa) */
-	if (a->flags & SA_F_FAST)
+	/* an ESP SA that carries its session's life keeps it so (see
+	 * struct sa) */
+	if (a->kind != SA_IKE && a->x.state == ESP_FULL)
 		return;
 	if (touch(b, in, 0, now, timeout, pending))
 		fast_update(t, b);
@@ -1472,8 +1486,9 @@ int session_snapshot(const struct session_table *t, struct session_view **sv,
 				.spi_i = sa_spi(a),
 				.spi_r = a->kind == SA_IKE ? a->u.spi_r : 0,
 				.kind = a->kind, .version = a->version,
-				.flags = a->flags & (uint8_t)~SA_F_FAST,
-				.exchange = a->exchange,
+				.flags = a->flags,
+				.exchange = a->kind == SA_IKE ?
+					    a->x.exchange : 0,
 				.last_seen = a->last_seen,
 				.deadline = a->deadline, .pkts = a->pkts,
 				.bytes = a->bytes,

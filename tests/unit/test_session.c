@@ -517,10 +517,10 @@ static void test_offload_claim_credit(void **state)
 	session_table_free(t);
 }
 
-/* ESP SAs carry the fast path: only once their session has had a reply
- * and while it is alone on its alias; they count its packets, which it
- * keeps when they go, and an outbound one keeps it alive as its packets
- * would. */
+/* ESP SAs carry the fast path while their session is alone on its alias
+ * (before its first reply outbound only, giving it the pending life);
+ * they count its packets, which it keeps when they go, and once it has
+ * had a reply an outbound one keeps it alive as its packets would. */
 static void test_esp_fast_sa(void **state)
 {
 	struct session_table *t = mk(8, 32);
@@ -536,10 +536,32 @@ static void test_esp_fast_sa(void **state)
 	session_touch(t, a, false, 100, 10, 30, 5);
 	assert_int_equal(session_sa_touch(t, a, S(100), SA_ESP_OUT, 0x6000, 0,
 					  0, 0, 0, 100, 10, 30), 1);
-	/* no reply yet: the full path's, which gives the pending life */
+	/* no reply yet: outbound, the pending life (11 + 5, not 11 + 30) */
 	assert_int_equal(session_esp_known(t, S(100), SA_ESP_OUT, 0x6000, C(1),
+					   0, 100, 11, 30, 5, &hit), a);
+	assert_int_equal(hit.peer, S(11));
+	assert_int_equal(session_snapshot(t, &sv, &nsv, &av, &nav), 0);
+	assert_int_equal(sv[0].deadline, 11 + 5);
+	assert_int_equal(sv[0].pkts_out, 2);
+	free(sv);
+	free(av);
+	/* inbound, the first reply is the full path's (it makes the life a
+	 * full one); without it the session goes when pending */
+	assert_int_equal(session_flush(t), 1);
+	a = session_add(t, C(1), S(100), S(11), 0, 0x100, 0xff00, 10, 5);
+	session_touch(t, a, false, 100, 10, 30, 5);
+	assert_int_equal(session_sa_touch(t, a, S(100), SA_ESP_OUT, 0x6000, 0,
+					  0, 0, 0, 100, 10, 30), 1);
+	assert_int_equal(session_sa_touch(t, a, S(100), SA_ESP_IN, 0x5000, 0,
+					  0, 0, 0, 100, 10, 30), 1);
+	assert_int_equal(session_esp_known(t, S(100), SA_ESP_IN, 0x5000, S(11),
 					   0, 100, 11, 30, 5, &hit),
 			 SESSION_NONE);
+	assert_int_equal(session_expire(t, 15), 1);	/* pending: gone */
+	a = session_add(t, C(1), S(100), S(11), 0, 0x100, 0xff00, 10, 5);
+	session_touch(t, a, false, 100, 10, 30, 5);
+	assert_int_equal(session_sa_touch(t, a, S(100), SA_ESP_OUT, 0x6000, 0,
+					  0, 0, 0, 100, 10, 30), 1);
 	session_touch(t, a, true, 100, 12, 30, 5);
 	assert_int_equal(session_sa_touch(t, a, S(100), SA_ESP_IN, 0x5000, 0,
 					  0, 0, 0, 100, 12, 30), 1);
