@@ -262,6 +262,10 @@ bool session_prefetch_worth(const struct session_table *t);
  * is then found without waiting for the session to be read.
  * Returns 0, 1 when the SA is new, or -ENOSPC when the SA pool is full
  * (counted; the packet is still translated, only not itemized).
+ * An ESP SA counts its packets for its session (snapshots add them to the
+ * session's totals, and the session keeps them when the SA expires): it
+ * takes this packet over from the session, so call this after
+ * session_touch() for the same packet.
  */
 int session_sa_touch(struct session_table *t, session_id s, uint32_t server,
 		     enum sa_kind kind, uint64_t spi_i, uint64_t spi_r,
