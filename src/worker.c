@@ -465,8 +465,9 @@ static void on_hold_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 /* The ESP fast path of a large table misses the cache a few times per
- * packet (bucket, SA, the next SA of a chain): prefetching a whole burst, one step for
- * all its packets at a time, lets those of different packets overlap. */
+ * packet (bucket, SA, the next SA of a chain): prefetching a whole burst,
+ * one step for all its packets at a time, lets those of different packets
+ * overlap. */
 static void prefetch_burst(struct worker *w, unsigned n)
 {
 	unsigned i;
