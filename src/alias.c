@@ -9,10 +9,13 @@ struct alias_pool {
 	unsigned n_all;
 	uint32_t *dyn;		/* unpinned aliases, in config order */
 	unsigned n_dyn;
-	/* every alias again, open addressing (0: empty), at most half
-	 * full: alias_pool_has() runs for every packet */
+	/* every alias again, open addressing (0: empty), at most a
+	 * quarter full: alias_pool_has() runs for every packet, mostly
+	 * for addresses it does not hold (1.4 probes then, not 2.5 as half
+	 * full), the most of them outside [lo, hi] (no probe at all) */
 	uint32_t *set;
 	uint32_t set_mask;
+	uint32_t lo, hi;		/* the lowest alias and the highest */
 	const struct config *cfg;
 };
 
@@ -65,7 +68,9 @@ struct alias_pool *alias_pool_new_keep(const struct config *c,
 	for (i = 0; i < n; i++)
 		if (!p->n_all || p->all[p->n_all - 1] != p->all[i])
 			p->all[p->n_all++] = p->all[i];
-	for (p->set_mask = 1; p->set_mask < 2 * p->n_all + 1;)
+	p->lo = p->n_all ? p->all[0] : 1;
+	p->hi = p->n_all ? p->all[p->n_all - 1] : 0;
+	for (p->set_mask = 1; p->set_mask < 4 * p->n_all + 1;)
 		p->set_mask <<= 1;
 	p->set = calloc(p->set_mask, sizeof(uint32_t));
 	if (!p->set) {
@@ -99,6 +104,8 @@ bool alias_pool_has(const struct alias_pool *p, uint32_t addr)
 {
 	uint32_t h = set_slot(addr, p->set_mask);
 
+	if (addr - p->lo > p->hi - p->lo)
+		return false;
 	/* never full, so an empty slot ends every probe */
 	while (p->set[h]) {
 		if (p->set[h] == addr)

@@ -60,6 +60,7 @@ static void test_membership(void **state)
 	assert_true(alias_pool_has(p, EX(60)));
 	assert_false(alias_pool_has(p, EX(15)));
 	assert_false(alias_pool_has(p, EX(10)));
+	assert_false(alias_pool_has(p, EX(61)));	/* above the highest */
 	assert_false(alias_pool_has(p, CL(50)));
 	/* .13 is pinned, so three are left for automatic picking */
 	assert_int_equal(alias_pool_free_count(p), 3);
