@@ -158,21 +158,23 @@ core_burst(const struct bench *b, uint8_t (*work)[PKT_LEN], unsigned n,
 {
 	uint8_t *bufs[BURST] = { 0 };
 	uint32_t lens[BURST] = { 0 };
+	struct xlate_hint hints[BURST];
 	struct pkt_info pi;
 	struct xlate_out xo;
 	unsigned i, ok = 0;
 	uint8_t kind;
+	bool hinted;
 
 	for (i = 0; i < n; i++) {
 		bufs[i] = work[i];
 		lens[i] = PKT_LEN;
 	}
-	xlate_prefetch(&b->x, bufs, lens, n);
+	hinted = xlate_prefetch(&b->x, bufs, lens, n, hints);
 	for (i = 0; i < n; i++) {
 		enum xlate_result r;
 
 		r = xlate_esp_fast(&b->x, work[i], PKT_LEN, false, 2, &xo,
-				   &kind);
+				   &kind, hinted ? &hints[i] : NULL);
 		if (r == XL_MAX) {
 			if (pkt_parse(work[i], PKT_LEN, &pi) != PKT_OK)
 				continue;

@@ -186,7 +186,8 @@ bool session_client_full(struct session_table *t, uint32_t client);
  * (nothing changed) when the packet needs the full path.  With
  * SESSION_ESP_CLAIM in @flags, hit->offload_new is set for the first such
  * packet of the SA in each encapsulation (raw, or in UDP with SA_F_NATT):
- * the caller hands it to the kernel.  Without, it is left alone.
+ * the caller hands it to the kernel.  Without, it is left alone.  @hint:
+ * the SA session_esp_prefetch() found for the packet, or 0 (looked up).
  */
 #define SESSION_ESP_CLAIM	0x80
 struct session_hit {
@@ -194,10 +195,11 @@ struct session_hit {
 	uint32_t mark_value, mark_mask;
 	bool offload_new;		/* see SESSION_ESP_CLAIM */
 };
-session_id session_esp_known(struct session_table *t, uint32_t server,
-			     enum sa_kind kind, uint32_t spi, uint32_t local,
-			     uint8_t flags, uint32_t bytes, uint32_t now,
-			     uint32_t timeout, uint32_t pending,
+typedef uint32_t session_sa_hint;
+session_id session_esp_known(struct session_table *t, session_sa_hint hint,
+			     uint32_t server, enum sa_kind kind, uint32_t spi,
+			     uint32_t local, uint8_t flags, uint32_t bytes,
+			     uint32_t now, uint32_t timeout, uint32_t pending,
 			     struct session_hit *hit);
 
 /*
@@ -238,22 +240,31 @@ int session_ike_credit(struct session_table *t, uint32_t server,
 void session_offload_forget(struct session_table *t);
 
 /*
- * Prefetching for session_esp_known() over a burst of @n packets, each
- * given by its @pf (server, kind, SPI; kind SA_KIND_MAX: none): the hash
- * buckets of all, then their first SAs, then the sessions of the SAs that
- * match or the next SAs of their chains, and so on for a few steps.  Only
- * a hint to the cache: results are the same without it, but the cache
- * misses of many packets overlap instead of following one another.
+ * The lookups of session_esp_known() for a burst of @n packets (at most
+ * SESSION_PF_MAX), each given by its @pf (server, kind, SPI, local address
+ * as there; kind SA_KIND_MAX: none), done one step for all at a time, so
+ * that the cache misses of many packets overlap instead of following one
+ * another: the hash buckets of all, then their first SAs, then the next
+ * SAs of the chains that go on, to their ends.  Each packet's @hint is
+ * then the SA it found, or 0 (none): given to session_esp_known() it
+ * spares it the lookup, and stays right whatever the table does meanwhile
+ * (a hint to an SA gone or moved is only not taken).
  */
+#define SESSION_PF_MAX 64
 struct session_pf {
-	uint32_t server, spi, v;
+	uint32_t server, spi, local;
 	uint8_t kind;			/* enum sa_kind; SA_KIND_MAX: none */
+	uint32_t v;			/* the lookup's own */
+	session_sa_hint hint;		/* out */
 };
 void session_esp_prefetch(const struct session_table *t,
 			  struct session_pf *pf, unsigned n);
 /* Whether the table has outgrown the cache enough for prefetching to pay
  * for itself (below that, it only costs instructions). */
 bool session_prefetch_worth(const struct session_table *t);
+/* From how many bytes of sessions and SAs in use it does (4 MiB unless
+ * set; tests set 0 to take that path whatever the size). */
+void session_set_prefetch_from(struct session_table *t, size_t bytes);
 
 /*
  * Records an SA of session @s (found or created): IKE by @spi_i (the

@@ -84,14 +84,29 @@ enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
 			       struct xlate_out *out);
 
 /*
- * Cache prefetching for a burst of @n packets (@bufs, @lens: raw, not yet
- * parsed), ahead of their xlate_esp_fast() / xlate_packet(): for each one
- * that may take the ESP fast path, what its lookup will read (see
- * session_esp_prefetch()).  Nothing is changed: a packet it misjudges is
- * only not prefetched.
+ * What xlate_prefetch() found of a packet for its xlate_esp_fast(): its
+ * shape and SPI, its direction, and the SA its lookup will find.  It holds
+ * while the config and the alias pool stay (the table lock held): the
+ * table itself may change meanwhile (see session_esp_prefetch()).
  */
-void xlate_prefetch(const struct xlate_ctx *x, uint8_t *const *bufs,
-		    const uint32_t *lens, unsigned n);
+struct xlate_hint {
+	uint32_t spi;
+	session_sa_hint sa;
+	uint8_t kind;		/* PKT_ESP, PKT_ESP_UDP; PKT_KIND_MAX: not the
+				 * fast path's (it declines at once) */
+	bool in;		/* to an alias */
+};
+
+/*
+ * The first step of the fast path for a burst of @n packets (@bufs, @lens:
+ * raw, not yet parsed), ahead of their xlate_esp_fast(), when the table
+ * has outgrown the cache: the checks and lookups of all, a step for all at
+ * a time, so that their cache misses overlap (see session_esp_prefetch()).
+ * Returns true with each packet's @hints entry set, or false (a table in
+ * the cache: nothing to gain).  Nothing is changed either way.
+ */
+bool xlate_prefetch(const struct xlate_ctx *x, uint8_t *const *bufs,
+		    const uint32_t *lens, unsigned n, struct xlate_hint *hints);
 
 /*
  * The fast path of an established ESP flow, to try before pkt_parse():
@@ -103,11 +118,13 @@ void xlate_prefetch(const struct xlate_ctx *x, uint8_t *const *bufs,
  * the packet needs the full path.  Declining, it leaves *@kind
  * PKT_KIND_MAX, or the packet's kind when it got as far as the lookup:
  * then the caller sets esp_missed in the packet's pkt_info, so that
- * xlate_packet() does not look it up again.
+ * xlate_packet() does not look it up again.  @hint: what xlate_prefetch()
+ * found of this packet, or NULL; the result is the same either way.
  */
 enum xlate_result xlate_esp_fast(const struct xlate_ctx *x, uint8_t *buf,
 				 uint32_t len, bool l4_partial, uint32_t now,
-				 struct xlate_out *out, uint8_t *kind);
+				 struct xlate_out *out, uint8_t *kind,
+				 const struct xlate_hint *hint);
 
 const char *xlate_result_name(enum xlate_result r);
 

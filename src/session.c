@@ -118,8 +118,12 @@ struct session_table {
 	uint64_t seed;
 	uint32_t gate_hold_ms;		/* the hold of the last gate taken */
 	uint32_t expire_at;		/* where session_expire_step() goes on */
+	size_t pf_min;			/* see session_prefetch_worth() */
 	struct session_counters cnt;
 };
+
+/* below this much of SAs and sessions, the lookups hit the cache anyway */
+#define PF_MIN_BYTES ((size_t)4 << 20)
 
 static inline uint32_t hash_pair(const struct session_table *t, uint32_t a,
 				 uint32_t b)
@@ -184,6 +188,7 @@ struct session_table *session_table_new(const struct session_limits *lim)
 	t->in_bkt = big_calloc(nb, sizeof(uint32_t));
 	t->sa_bkt = big_calloc(nsa, sizeof(uint32_t));
 	t->per_client = lim->per_client;
+	t->pf_min = PF_MIN_BYTES;
 	if (t->per_client) {
 		t->cc_mask = 2 * nb - 1;
 		t->cc = big_calloc(2 * (size_t)nb, sizeof(*t->cc));
@@ -592,6 +597,7 @@ static void sa_release(struct session_table *t, uint32_t l)
 	struct sa *a = &t->sa[l - 1];
 
 	a->owner = 0;
+	a->kind = SA_KIND_MAX;		/* found by no lookup, no hint */
 	a->next_hash = t->free_sa;
 	t->free_sa = l;
 	t->cnt.sa_active--;
@@ -700,53 +706,65 @@ static struct sa *esp_find(const struct session_table *t, uint32_t server,
 	return NULL;
 }
 
-/* The hash bucket, then the SA: the session is read only before its
- * first reply, for its pending life (see struct sa). */
-session_id session_esp_known(struct session_table *t, uint32_t server,
-			     enum sa_kind kind, uint32_t spi, uint32_t local,
-			     uint8_t flags, uint32_t bytes, uint32_t now,
-			     uint32_t timeout, uint32_t pending,
+/* The hash bucket, then the SA, or only the SA @hint names when it is
+ * still the one: the session is read only before its first reply, for its
+ * pending life (see struct sa). */
+session_id session_esp_known(struct session_table *t, session_sa_hint hint,
+			     uint32_t server, enum sa_kind kind, uint32_t spi,
+			     uint32_t local, uint8_t flags, uint32_t bytes,
+			     uint32_t now, uint32_t timeout, uint32_t pending,
 			     struct session_hit *hit)
 {
-	uint32_t l = t->sa_bkt[hash_sa(t, server, (uint8_t)kind, spi)];
 	uint64_t key = (uint64_t)server << 32 | spi;
 	struct sa *a;
+	uint32_t l;
 
-	for (; l; l = a->next_hash) {
+	/* a released SA has no kind (sa_release()), so a hint to one that
+	 * went since matches nothing, and one to its slot's next SA
+	 * matches only that SA's own packets */
+	if (hint) {
+		a = &t->sa[hint - 1];
+		if (a->key == key && a->kind == kind &&
+		    a->u.esp.local == local)
+			goto found;
+	}
+	for (l = t->sa_bkt[hash_sa(t, server, (uint8_t)kind, spi)]; l;
+	     l = a->next_hash) {
 		a = &t->sa[l - 1];
-		if (a->key != key || a->kind != kind ||
-		    a->u.esp.local != local)
-			continue;
-		if (a->x.state != ESP_FULL) {
-			struct binding *b = B(t, a->owner);
-
-			/* shared, or the first reply, which makes the
-			 * session's life a full one: the full path's */
-			if (!(a->x.state & ESP_ALONE) || kind == SA_ESP_IN)
-				return SESSION_NONE;
-			/* no reply yet: the pending life, as touch() */
-			b->last_seen = now;
-			if (later(now + pending, b->deadline))
-				b->deadline = now + pending;
-		}
-		a->flags |= flags & SA_F_NATT;
-		a->pkts++;
-		a->bytes += bytes;
-		a->last_seen = now;
-		a->deadline = now + timeout;
-		hit->peer = a->u.esp.peer;
-		hit->mark_value = a->mark_value;
-		hit->mark_mask = a->mark_mask;
-		if (flags & SESSION_ESP_CLAIM) {
-			uint8_t off = flags & SA_F_NATT ? SA_F_OFFLOADED_UDP :
-					  SA_F_OFFLOADED;
-
-			hit->offload_new = !(a->flags & off);
-			a->flags |= off;
-		}
-		return a->owner;
+		if (a->key == key && a->kind == kind &&
+		    a->u.esp.local == local)
+			goto found;
 	}
 	return SESSION_NONE;
+found:
+	if (a->x.state != ESP_FULL) {
+		struct binding *b = B(t, a->owner);
+
+		/* shared, or the first reply, which makes the session's
+		 * life a full one: the full path's */
+		if (!(a->x.state & ESP_ALONE) || kind == SA_ESP_IN)
+			return SESSION_NONE;
+		/* no reply yet: the pending life, as touch() */
+		b->last_seen = now;
+		if (later(now + pending, b->deadline))
+			b->deadline = now + pending;
+	}
+	a->flags |= flags & SA_F_NATT;
+	a->pkts++;
+	a->bytes += bytes;
+	a->last_seen = now;
+	a->deadline = now + timeout;
+	hit->peer = a->u.esp.peer;
+	hit->mark_value = a->mark_value;
+	hit->mark_mask = a->mark_mask;
+	if (flags & SESSION_ESP_CLAIM) {
+		uint8_t off = flags & SA_F_NATT ? SA_F_OFFLOADED_UDP :
+				  SA_F_OFFLOADED;
+
+		hit->offload_new = !(a->flags & off);
+		a->flags |= off;
+	}
+	return a->owner;
 }
 
 /* @pkts packets (at least 1) and @bytes bytes the kernel carried of SA @a
@@ -870,60 +888,61 @@ void session_offload_forget(struct session_table *t)
 		t->sa[i].flags &= (uint8_t)~SA_F_OFFLOAD_ANY;
 }
 
-/* chain steps after the first SA: a match among the first few SAs of a
- * chain is prefetched with its session */
-#define PF_CHAIN_STEPS 2
-/* below this much of SAs and sessions, the lookups hit the cache anyway */
-#define PF_MIN_BYTES ((size_t)4 << 20)
 
 bool session_prefetch_worth(const struct session_table *t)
 {
 	return (size_t)t->cnt.sa_active * sizeof(struct sa) +
-	       (size_t)t->cnt.active * sizeof(struct binding) >= PF_MIN_BYTES;
+	       (size_t)t->cnt.active * sizeof(struct binding) >= t->pf_min;
+}
+
+void session_set_prefetch_from(struct session_table *t, size_t bytes)
+{
+	t->pf_min = bytes;
 }
 
 void session_esp_prefetch(const struct session_table *t,
 			  struct session_pf *pf, unsigned n)
 {
-	unsigned i, step;
+	uint8_t at[SESSION_PF_MAX];	/* the packets still looked up */
+	unsigned i, k, m = 0, j;
 
-	for (i = 0; i < n; i++)
-		if (pf[i].kind < SA_KIND_MAX) {
-			pf[i].v = hash_sa(t, pf[i].server, pf[i].kind,
-					  pf[i].spi);
-			__builtin_prefetch(&t->sa_bkt[pf[i].v]);
-		}
+	if (n > SESSION_PF_MAX)
+		n = SESSION_PF_MAX;
 	for (i = 0; i < n; i++) {
-		uint32_t l;
-
+		pf[i].hint = 0;
 		if (pf[i].kind >= SA_KIND_MAX)
 			continue;
-		l = t->sa_bkt[pf[i].v];
-		pf[i].v = l;
-		if (l) {
-			__builtin_prefetch(&t->sa[l - 1]);
-		} else {
-			pf[i].kind = SA_KIND_MAX;
-		}
+		pf[i].v = hash_sa(t, pf[i].server, pf[i].kind, pf[i].spi);
+		__builtin_prefetch(&t->sa_bkt[pf[i].v]);
+		at[m++] = (uint8_t)i;
 	}
-	for (step = 0; step < PF_CHAIN_STEPS; step++)
-		for (i = 0; i < n; i++) {
-			const struct sa *a;
+	for (k = j = 0; k < m; k++) {
+		struct session_pf *p = &pf[at[k]];
+		uint32_t l = t->sa_bkt[p->v];
 
-			if (pf[i].kind >= SA_KIND_MAX)
-				continue;
-			a = &t->sa[pf[i].v - 1];
-			if (a->key == ((uint64_t)pf[i].server << 32 |
-				       pf[i].spi) && a->kind == pf[i].kind) {
-				pf[i].kind = SA_KIND_MAX;	/* done */
+		if (!l)
+			continue;
+		p->v = l;
+		__builtin_prefetch(&t->sa[l - 1]);
+		at[j++] = at[k];
+	}
+	/* to the end of every chain: each step is the few packets whose
+	 * chains go on so far */
+	for (m = j; m; m = j)
+		for (k = j = 0; k < m; k++) {
+			struct session_pf *p = &pf[at[k]];
+			const struct sa *a = &t->sa[p->v - 1];
+
+			if (a->key == ((uint64_t)p->server << 32 | p->spi) &&
+			    a->kind == p->kind && a->u.esp.local == p->local) {
+				p->hint = p->v;
 				continue;
 			}
-			pf[i].v = a->next_hash;
-			if (!a->next_hash) {
-				pf[i].kind = SA_KIND_MAX;
+			if (!a->next_hash)
 				continue;
-			}
-			__builtin_prefetch(&t->sa[a->next_hash - 1]);
+			p->v = a->next_hash;
+			__builtin_prefetch(&t->sa[p->v - 1]);
+			at[j++] = at[k];
 		}
 }
 

@@ -367,12 +367,11 @@ static session_id demux(const struct xlate_ctx *x, const struct pkt_info *pi,
  */
 static inline __attribute__((always_inline)) enum xlate_result
 esp_lookup_as(const struct xlate_ctx *x, uint32_t src, uint32_t dst,
-	      uint32_t spi, bool udp, uint32_t len, uint32_t now,
-	      struct xlate_out *out, bool offload)
+	      uint32_t spi, bool udp, bool in, session_sa_hint hint,
+	      uint32_t len, uint32_t now, struct xlate_out *out, bool offload)
 {
 	const struct config *c = x->cfg;
 	struct session_hit hit;
-	bool in = alias_pool_has(x->pool, dst);
 	uint8_t flags = udp ? SA_F_NATT : 0;
 
 	if (!in && (!config_is_inside(c, src) || !config_is_server(c, dst)))
@@ -380,7 +379,7 @@ esp_lookup_as(const struct xlate_ctx *x, uint32_t src, uint32_t dst,
 	/* the kernel rewrites addresses, not ports */
 	if (offload && (!udp || !c->natt_lo))
 		flags |= SESSION_ESP_CLAIM;
-	if (session_esp_known(x->table, in ? src : dst,
+	if (session_esp_known(x->table, hint, in ? src : dst,
 			      in ? SA_ESP_IN : SA_ESP_OUT, spi, in ? dst : src,
 			      flags, len, now,
 			      udp ? c->timeout_natt : c->timeout_esp,
@@ -403,11 +402,14 @@ esp_lookup_as(const struct xlate_ctx *x, uint32_t src, uint32_t dst,
 /* Two copies, so that without offload the packet pays for one test. */
 static inline __attribute__((always_inline)) enum xlate_result
 esp_lookup(const struct xlate_ctx *x, uint32_t src, uint32_t dst, uint32_t spi,
-	   bool udp, uint32_t len, uint32_t now, struct xlate_out *out)
+	   bool udp, bool in, session_sa_hint hint, uint32_t len, uint32_t now,
+	   struct xlate_out *out)
 {
 	if (x->offload)
-		return esp_lookup_as(x, src, dst, spi, udp, len, now, out, true);
-	return esp_lookup_as(x, src, dst, spi, udp, len, now, out, false);
+		return esp_lookup_as(x, src, dst, spi, udp, in, hint, len, now,
+				     out, true);
+	return esp_lookup_as(x, src, dst, spi, udp, in, hint, len, now, out,
+			     false);
 }
 
 /*
@@ -421,10 +423,11 @@ static enum xlate_result xlate_esp_known(const struct xlate_ctx *x,
 					 bool l4_partial, uint32_t now,
 					 struct xlate_out *out)
 {
-	enum xlate_result r = esp_lookup(x, ntohl(pi->saddr),
-					 ntohl(pi->daddr), pi->spi,
-					 pi->kind == PKT_ESP_UDP, pi->len, now,
-					 out);
+	uint32_t dst = ntohl(pi->daddr);
+	enum xlate_result r = esp_lookup(x, ntohl(pi->saddr), dst, pi->spi,
+					 pi->kind == PKT_ESP_UDP,
+					 alias_pool_has(x->pool, dst), 0,
+					 pi->len, now, out);
 
 	if (r != XL_MAX)
 		pkt_rewrite_addr(buf, pi, r == XL_IN,
@@ -650,54 +653,80 @@ static inline uint16_t rd16be(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-/* Step 0 of the prefetch: the SA a packet's lookup will look for. */
-static void prefetch_key(const struct xlate_ctx *x, const uint8_t *buf,
-			 uint32_t len, struct session_pf *pf)
+/*
+ * The packets the fast path takes, checked as pkt_parse() would check them
+ * (this shape only): a whole IPv4 packet, IHL 5, the total length the
+ * data's, neither MF nor an offset, of ESP or, natt-ports off, of ESP in
+ * UDP to or from port 4500 with an SPI that is not a reserved one.
+ * Otherwise h->kind is PKT_KIND_MAX (pkt_parse() says why, if it is bad).
+ */
+static inline __attribute__((always_inline)) void
+esp_shape(const struct xlate_ctx *x, const uint8_t *buf, uint32_t len,
+	  struct xlate_hint *h)
 {
-	uint32_t src, dst, spi, ihl;
-	bool in;
+	const uint8_t *l4 = buf + 20;
 
-	pf->kind = SA_KIND_MAX;
-	/* unfragmented IPv4 only (MF clear, offset 0) */
-	if (!buf || len < 28 || buf[0] >> 4 != 4 || (buf[6] & 0x3f) || buf[7])
+	h->kind = PKT_KIND_MAX;
+	h->sa = 0;
+	if (len < 28 || buf[0] != 0x45 || rd16be(buf + 2) != len ||
+	    (rd16be(buf + 6) & 0x3fff))
 		return;
-	ihl = (buf[0] & 0x0fu) * 4u;
-	src = rd32be(buf + 12);
-	dst = rd32be(buf + 16);
-	in = alias_pool_has(x->pool, dst);
-	if (buf[9] == IPPROTO_ESP_ && len >= ihl + 8) {
-		spi = rd32be(buf + ihl);
-	} else if (buf[9] == 17 && !x->cfg->natt_lo && len >= ihl + 16 &&
-		   /* the server's side: the source inbound, else the
-		    * destination */
-		   rd16be(buf + ihl + (in ? 0 : 2)) == NATT_PORT) {
-		spi = rd32be(buf + ihl + 8);	/* 0: the non-ESP marker */
+	if (buf[9] == IPPROTO_ESP_) {
+		h->spi = rd32be(l4);
+	} else if (buf[9] == 17 && !x->cfg->natt_lo && len >= 36 &&
+		   rd16be(l4 + 4) == len - 20 &&
+		   (rd16be(l4) == NATT_PORT || rd16be(l4 + 2) == NATT_PORT) &&
+		   rd32be(l4 + 8) != 0) {
+		h->spi = rd32be(l4 + 8);
 	} else {
 		return;
 	}
-	if (!spi)
+	if (h->spi < 256)
 		return;
-	pf->server = in ? src : dst;
-	pf->kind = in ? SA_ESP_IN : SA_ESP_OUT;
-	pf->spi = spi;
+	h->kind = buf[9] == IPPROTO_ESP_ ? PKT_ESP : PKT_ESP_UDP;
+	h->in = alias_pool_has(x->pool, rd32be(buf + 16));
 }
 
-#define PF_CHUNK 64
-
-void xlate_prefetch(const struct xlate_ctx *x, uint8_t *const *bufs,
-		    const uint32_t *lens, unsigned n)
+bool xlate_prefetch(const struct xlate_ctx *x, uint8_t *const *bufs,
+		    const uint32_t *lens, unsigned n, struct xlate_hint *hints)
 {
-	struct session_pf pf[PF_CHUNK];
+	struct session_pf pf[SESSION_PF_MAX];
 	unsigned at, i, m;
 
-	if (n < 2 || !session_prefetch_worth(x->table))
-		return;
+	/* a table in the cache: each packet's own lookup costs less than
+	 * handing it over */
+	if (!session_prefetch_worth(x->table))
+		return false;
 	for (at = 0; at < n; at += m) {
-		m = n - at < PF_CHUNK ? n - at : PF_CHUNK;
-		for (i = 0; i < m; i++)
-			prefetch_key(x, bufs[at + i], lens[at + i], &pf[i]);
+		m = n - at < SESSION_PF_MAX ? n - at : SESSION_PF_MAX;
+		for (i = 0; i < m; i++) {
+			struct xlate_hint *h = &hints[at + i];
+			const uint8_t *buf = bufs[at + i];
+			uint32_t src, dst;
+
+			if (buf) {
+				esp_shape(x, buf, lens[at + i], h);
+			} else {
+				h->kind = PKT_KIND_MAX;
+				h->sa = 0;
+			}
+			if (h->kind == PKT_KIND_MAX) {
+				pf[i] = (struct session_pf){
+					.kind = SA_KIND_MAX };
+				continue;
+			}
+			src = rd32be(buf + 12);
+			dst = rd32be(buf + 16);
+			pf[i].server = h->in ? src : dst;
+			pf[i].local = h->in ? dst : src;
+			pf[i].spi = h->spi;
+			pf[i].kind = h->in ? SA_ESP_IN : SA_ESP_OUT;
+		}
 		session_esp_prefetch(x->table, pf, m);
+		for (i = 0; i < m; i++)
+			hints[at + i].sa = pf[i].hint;
 	}
+	return true;
 }
 
 /* Sets the address at @off (12: source, 16: destination) of a whole
@@ -730,39 +759,26 @@ static inline void fast_set_addr(uint8_t *buf, unsigned off, uint32_t addr,
 
 enum xlate_result xlate_esp_fast(const struct xlate_ctx *x, uint8_t *buf,
 				 uint32_t len, bool l4_partial, uint32_t now,
-				 struct xlate_out *out, uint8_t *kind)
+				 struct xlate_out *out, uint8_t *kind,
+				 const struct xlate_hint *hint)
 {
-	const struct config *c = x->cfg;
-	const uint8_t *l4 = buf + 20;
+	struct xlate_hint own;
 	enum xlate_result r;
-	uint32_t spi, peer;
+	uint32_t peer;
 	bool udp;
 
-	*kind = PKT_KIND_MAX;
-	/* what pkt_parse() checks, for this shape of packet only: IHL 5,
-	 * the total length the data's, neither MF nor an offset */
-	if (len < 28 || buf[0] != 0x45 || rd16be(buf + 2) != len ||
-	    (rd16be(buf + 6) & 0x3fff))
-		return XL_MAX;
-	if (buf[9] == IPPROTO_ESP_) {
-		udp = false;
-		spi = rd32be(l4);
-	} else if (buf[9] == 17 && !c->natt_lo && len >= 36 &&
-		   rd16be(l4 + 4) == len - 20 &&
-		   (rd16be(l4) == NATT_PORT || rd16be(l4 + 2) == NATT_PORT) &&
-		   rd32be(l4 + 8) != 0) {
-		udp = true;
-		spi = rd32be(l4 + 8);
-	} else {
-		return XL_MAX;
+	if (!hint) {
+		esp_shape(x, buf, len, &own);
+		hint = &own;
 	}
-	if (spi < 256)
-		return XL_MAX;		/* malformed: pkt_parse() says why */
-	/* from here on the full path would look this packet up the same
-	 * way: *@kind tells it not to again */
-	*kind = udp ? PKT_ESP_UDP : PKT_ESP;
-	r = esp_lookup(x, rd32be(buf + 12), rd32be(buf + 16), spi, udp, len, now,
-		       out);
+	/* a packet of this shape the full path would look up the same way:
+	 * *@kind tells it not to again */
+	*kind = hint->kind;
+	if (hint->kind == PKT_KIND_MAX)
+		return XL_MAX;
+	udp = hint->kind == PKT_ESP_UDP;
+	r = esp_lookup(x, rd32be(buf + 12), rd32be(buf + 16), hint->spi, udp,
+		       hint->in, hint->sa, len, now, out);
 	if (r == XL_MAX)
 		return XL_MAX;
 	out->created = false;

@@ -33,6 +33,7 @@ struct worker {
 	struct queue_pkt *pkts;
 	uint8_t **pf_buf;		/* the burst, for xlate_prefetch() */
 	uint32_t *pf_len;
+	struct xlate_hint *hints;	/* ...and what it found of each */
 	struct offload *off;		/* offload on: this thread's socket */
 	struct offload_entry *off_req;	/* SAs to hand over after the burst */
 	unsigned off_n;
@@ -151,7 +152,8 @@ static uint32_t decide(struct daemon *d, struct worker_counters *c,
 		       uint8_t *data, uint32_t len, uint32_t skbinfo,
 		       uint32_t pkt_mark, uint32_t now, uint32_t now_ms,
 		       bool first, bool *payload, bool *set_mark,
-		       uint32_t *mark, struct offload_entry *off)
+		       uint32_t *mark, struct offload_entry *off,
+		       const struct xlate_hint *hint)
 {
 	struct pkt_info pi;
 	struct xlate_out xo;
@@ -161,7 +163,8 @@ static uint32_t decide(struct daemon *d, struct worker_counters *c,
 	bool partial;
 
 	partial = skbinfo & NFQA_SKB_CSUMNOTREADY;
-	r = xlate_esp_fast(&d->xlate, data, len, partial, now, &xo, &pi.kind);
+	r = xlate_esp_fast(&d->xlate, data, len, partial, now, &xo, &pi.kind,
+			   hint);
 	if (r != XL_MAX) {
 		/* an established ESP flow: nothing to log, nobody to tell */
 		if (first)
@@ -304,10 +307,13 @@ uint32_t worker_decide(struct daemon *d, struct worker_counters *c,
 				 mark, NULL);
 }
 
-uint32_t worker_decide_off(struct daemon *d, struct worker_counters *c,
+/* worker_decide_off(), with what xlate_prefetch() found of the packet
+ * (@hint, or NULL) */
+static uint32_t decide_pkt(struct daemon *d, struct worker_counters *c,
 			   struct queue_pkt *pkt, uint32_t now,
 			   uint32_t now_ms, bool *payload, bool *set_mark,
-			   uint32_t *mark, struct offload_entry *off)
+			   uint32_t *mark, struct offload_entry *off,
+			   const struct xlate_hint *hint)
 {
 	if (off)
 		off->map = OFFLOAD_MAPS;
@@ -324,7 +330,16 @@ uint32_t worker_decide_off(struct daemon *d, struct worker_counters *c,
 		return NF_DROP;
 	}
 	return decide(d, c, pkt->data, pkt->len, pkt->skbinfo, pkt->mark, now,
-		      now_ms, true, payload, set_mark, mark, off);
+		      now_ms, true, payload, set_mark, mark, off, hint);
+}
+
+uint32_t worker_decide_off(struct daemon *d, struct worker_counters *c,
+			   struct queue_pkt *pkt, uint32_t now,
+			   uint32_t now_ms, bool *payload, bool *set_mark,
+			   uint32_t *mark, struct offload_entry *off)
+{
+	return decide_pkt(d, c, pkt, now, now_ms, payload, set_mark, mark, off,
+			  NULL);
 }
 
 bool hold_put(struct hold_pool *h, const struct queue_pkt *pkt,
@@ -380,7 +395,7 @@ unsigned hold_retry(struct daemon *d, struct worker_counters *c,
 		uint32_t mark = 0, v;
 
 		v = decide(d, c, s->data, s->len, s->skbinfo, s->mark, now,
-			   now_ms, false, &payload, &set_mark, &mark, NULL);
+			   now_ms, false, &payload, &set_mark, &mark, NULL, NULL);
 		if (v == WORKER_HOLD) {
 			if (now_ms - s->since_ms <= max_wait) {
 				/* still waits: moves up, order kept (the
@@ -464,21 +479,22 @@ static void on_hold_timer(evutil_socket_t fd, short what, void *arg)
 	hold_arm(w);
 }
 
-/* The ESP fast path of a large table misses the cache a few times per
- * packet (bucket, SA, the next SA of a chain): prefetching a whole burst,
- * one step for all its packets at a time, lets those of different packets
- * overlap. */
-static void prefetch_burst(struct worker *w, unsigned n)
+/* The first step of the ESP fast path for a whole burst (xlate_prefetch()):
+ * in a table larger than the cache, the lookups of all its packets, a
+ * step for all at a time, so that their cache misses (bucket, SA, the next
+ * SA of a chain) overlap.  Returns the hints, or NULL. */
+static const struct xlate_hint *prefetch_burst(struct worker *w, unsigned n)
 {
 	unsigned i;
 
-	if (w->d->gw || n < 2)
-		return;
+	if (w->d->gw)
+		return NULL;
 	for (i = 0; i < n; i++) {
 		w->pf_buf[i] = w->pkts[i].data;
 		w->pf_len[i] = w->pkts[i].data ? w->pkts[i].len : 0;
 	}
-	xlate_prefetch(&w->d->xlate, w->pf_buf, w->pf_len, n);
+	return xlate_prefetch(&w->d->xlate, w->pf_buf, w->pf_len, n, w->hints) ?
+	       w->hints : NULL;
 }
 
 /* One entry the kernel would not take: counted and told, and its SA
@@ -548,6 +564,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	for (burst = 0; burst < BURSTS_PER_WAKEUP; burst++) {
 		int n = queue_recv_burst(w->q, w->pkts), i;
+		const struct xlate_hint *hints;
 		uint32_t now, now_ms;
 
 		if (n <= 0) {
@@ -565,7 +582,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		/* held packets came first: they go first if their gate
 		 * opened meanwhile */
 		hold_run(w, now, now_ms);
-		prefetch_burst(w, (unsigned)n);
+		hints = prefetch_burst(w, (unsigned)n);
 		for (i = 0; i < n; i++) {
 			struct queue_pkt *p = &w->pkts[i];
 			bool payload, set_mark;
@@ -574,8 +591,9 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 			struct offload_entry *oe = w->off ?
 				&w->off_req[w->off_n] : NULL;
 
-			v = worker_decide_off(d, &w->cnt, p, now, now_ms,
-					      &payload, &set_mark, &mark, oe);
+			v = decide_pkt(d, &w->cnt, p, now, now_ms, &payload,
+				       &set_mark, &mark, oe,
+				       hints ? &hints[i] : NULL);
 			if (oe && oe->map < OFFLOAD_MAPS)
 				w->off_n++;
 			if (v == WORKER_HOLD) {
@@ -643,7 +661,8 @@ int worker_new(struct daemon *d, unsigned index, uint16_t queue, int cpu,
 	w->pkts = calloc(d->cfg->batch, sizeof(*w->pkts));
 	w->pf_buf = calloc(d->cfg->batch, sizeof(*w->pf_buf));
 	w->pf_len = calloc(d->cfg->batch, sizeof(*w->pf_len));
-	if (!w->pkts || !w->pf_buf || !w->pf_len) {
+	w->hints = calloc(d->cfg->batch, sizeof(*w->hints));
+	if (!w->pkts || !w->pf_buf || !w->pf_len || !w->hints) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -746,6 +765,7 @@ void worker_free(struct worker *w)
 	free(w->pkts);
 	free(w->pf_buf);
 	free(w->pf_len);
+	free(w->hints);
 	free(w);
 }
 

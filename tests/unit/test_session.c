@@ -429,19 +429,19 @@ static void test_offload_claim_credit(void **state)
 					  0, 0, 0, 60, 10, 30), 1);
 	/* without a claim nothing is handed over: the credit below finds
 	 * the SA not offloaded */
-	assert_int_equal(session_esp_known(t, S(100), SA_ESP_IN, 0x5000, S(11),
+	assert_int_equal(session_esp_known(t, 0, S(100), SA_ESP_IN, 0x5000, S(11),
 					   0, 100, 11, 30, 5, &hit), a);
 	assert_int_equal(session_esp_credit(t, S(100), SA_ESP_IN, 0x5000,
 					    S(11), C(1), 0, 3, 300, 12, 30, 5),
 			 -ESTALE);
-	assert_int_equal(session_esp_known(t, S(100), SA_ESP_IN, 0x5000, S(11),
+	assert_int_equal(session_esp_known(t, 0, S(100), SA_ESP_IN, 0x5000, S(11),
 					   SESSION_ESP_CLAIM, 100, 12, 30, 5,
 					   &hit), a);
 	assert_true(hit.offload_new);
 	assert_int_equal(hit.peer, C(1));
 	assert_int_equal(hit.mark_value, 0x100);
 	assert_int_equal(hit.mark_mask, 0xff00);
-	assert_int_equal(session_esp_known(t, S(100), SA_ESP_IN, 0x5000, S(11),
+	assert_int_equal(session_esp_known(t, 0, S(100), SA_ESP_IN, 0x5000, S(11),
 					   SESSION_ESP_CLAIM, 100, 13, 30, 5,
 					   &hit), a);
 	assert_false(hit.offload_new);
@@ -486,7 +486,7 @@ static void test_offload_claim_credit(void **state)
 	assert_int_equal(session_esp_credit(t, S(100), SA_ESP_IN, 0x5000,
 					    S(11), C(1), 0, 1, 1, 72, 30, 5),
 			 -ESTALE);
-	assert_int_equal(session_esp_known(t, S(100), SA_ESP_IN, 0x5000, S(11),
+	assert_int_equal(session_esp_known(t, 0, S(100), SA_ESP_IN, 0x5000, S(11),
 					   SESSION_ESP_CLAIM, 100, 72, 30, 5,
 					   &hit), a);
 	assert_true(hit.offload_new);
@@ -496,7 +496,7 @@ static void test_offload_claim_credit(void **state)
 	session_touch(t, a, false, 60, 73, 30, 5);
 	assert_int_equal(session_sa_touch(t, a, S(100), SA_ESP_OUT, 0x6000, 0,
 					  0, 0, 0, 60, 73, 30), 1);
-	assert_int_equal(session_esp_known(t, S(100), SA_ESP_OUT, 0x6000,
+	assert_int_equal(session_esp_known(t, 0, S(100), SA_ESP_OUT, 0x6000,
 					   C(1), SESSION_ESP_CLAIM, 100, 73, 30, 5,
 					   &hit),
 			 a);
@@ -537,7 +537,7 @@ static void test_esp_fast_sa(void **state)
 	assert_int_equal(session_sa_touch(t, a, S(100), SA_ESP_OUT, 0x6000, 0,
 					  0, 0, 0, 100, 10, 30), 1);
 	/* no reply yet: outbound, the pending life (11 + 5, not 11 + 30) */
-	assert_int_equal(session_esp_known(t, S(100), SA_ESP_OUT, 0x6000, C(1),
+	assert_int_equal(session_esp_known(t, 0, S(100), SA_ESP_OUT, 0x6000, C(1),
 					   0, 100, 11, 30, 5, &hit), a);
 	assert_int_equal(hit.peer, S(11));
 	assert_int_equal(session_snapshot(t, &sv, &nsv, &av, &nav), 0);
@@ -554,7 +554,7 @@ static void test_esp_fast_sa(void **state)
 					  0, 0, 0, 100, 10, 30), 1);
 	assert_int_equal(session_sa_touch(t, a, S(100), SA_ESP_IN, 0x5000, 0,
 					  0, 0, 0, 100, 10, 30), 1);
-	assert_int_equal(session_esp_known(t, S(100), SA_ESP_IN, 0x5000, S(11),
+	assert_int_equal(session_esp_known(t, 0, S(100), SA_ESP_IN, 0x5000, S(11),
 					   0, 100, 11, 30, 5, &hit),
 			 SESSION_NONE);
 	assert_int_equal(session_expire(t, 15), 1);	/* pending: gone */
@@ -565,12 +565,12 @@ static void test_esp_fast_sa(void **state)
 	session_touch(t, a, true, 100, 12, 30, 5);
 	assert_int_equal(session_sa_touch(t, a, S(100), SA_ESP_IN, 0x5000, 0,
 					  0, 0, 0, 100, 12, 30), 1);
-	assert_int_equal(session_esp_known(t, S(100), SA_ESP_IN, 0x5000, S(11),
+	assert_int_equal(session_esp_known(t, 0, S(100), SA_ESP_IN, 0x5000, S(11),
 					   0, 100, 13, 30, 5, &hit), a);
 	assert_int_equal(hit.peer, C(1));
 	/* the SA learned before the reply is fast now too */
 	for (i = 0; i < 10; i++) {
-		assert_int_equal(session_esp_known(t, S(100), SA_ESP_OUT,
+		assert_int_equal(session_esp_known(t, 0, S(100), SA_ESP_OUT,
 						   0x6000, C(1), 0, 50, 20,
 						   30, 5, &hit), a);
 		assert_int_equal(hit.peer, S(11));
@@ -578,13 +578,13 @@ static void test_esp_fast_sa(void **state)
 		assert_int_equal(hit.mark_mask, 0xff00);
 	}
 	/* another client's SPI, server or address: not this SA */
-	assert_int_equal(session_esp_known(t, S(101), SA_ESP_OUT, 0x6000, C(1),
+	assert_int_equal(session_esp_known(t, 0, S(101), SA_ESP_OUT, 0x6000, C(1),
 					   0, 50, 20, 30, 5, &hit),
 			 SESSION_NONE);
-	assert_int_equal(session_esp_known(t, S(100), SA_ESP_OUT, 0x6000, C(2),
+	assert_int_equal(session_esp_known(t, 0, S(100), SA_ESP_OUT, 0x6000, C(2),
 					   0, 50, 20, 30, 5, &hit),
 			 SESSION_NONE);
-	assert_int_equal(session_esp_known(t, S(100), SA_ESP_IN, 0x6000, S(11),
+	assert_int_equal(session_esp_known(t, 0, S(100), SA_ESP_IN, 0x6000, S(11),
 					   0, 50, 20, 30, 5, &hit),
 			 SESSION_NONE);
 	assert_int_equal(session_snapshot(t, &sv, &nsv, &av, &nav), 0);
@@ -608,7 +608,7 @@ static void test_esp_fast_sa(void **state)
 	 * gave it */
 	b = session_add(t, C(2), S(100), S(11), 0, 0, 0, 21, 5);
 	assert_int_not_equal(b, SESSION_NONE);
-	assert_int_equal(session_esp_known(t, S(100), SA_ESP_OUT, 0x6000, C(1),
+	assert_int_equal(session_esp_known(t, 0, S(100), SA_ESP_OUT, 0x6000, C(1),
 					   0, 50, 21, 30, 5, &hit),
 			 SESSION_NONE);
 	assert_int_equal(session_expire(t, 30), 1);	/* b, pending */
@@ -619,7 +619,7 @@ static void test_esp_fast_sa(void **state)
 	free(sv);
 	free(av);
 	/* alone again: fast again */
-	assert_int_equal(session_esp_known(t, S(100), SA_ESP_OUT, 0x6000, C(1),
+	assert_int_equal(session_esp_known(t, 0, S(100), SA_ESP_OUT, 0x6000, C(1),
 					   0, 50, 31, 30, 5, &hit), a);
 	/* the inbound SA goes at 13 + 30, its counts stay */
 	assert_int_equal(session_expire(t, 44), 0);
@@ -637,22 +637,55 @@ static void test_esp_fast_sa(void **state)
 	session_table_free(t);
 }
 
+/* The prefetch's hints for every SA the churn below may look up, into
+ * @hints, as the fast path gets them: bursts of SESSION_PF_MAX. */
+enum { NS = 16, MAXSA = 100, SPIS = 40 };
+
+static void churn_hints(const struct session_table *t,
+			session_sa_hint hints[NS][2][SPIS])
+{
+	struct session_pf pf[SESSION_PF_MAX];
+	session_sa_hint *out[SESSION_PF_MAX];
+	unsigned i, k, j, n = 0;
+
+	for (i = 0; i < NS; i++)
+		for (k = 0; k < 2; k++)
+			for (j = 0; j < SPIS; j++) {
+				pf[n] = (struct session_pf){
+					.server = S(100), .spi = 0x100 + j,
+					.local = k ? S(10 + i) : C(i),
+					.kind = k ? SA_ESP_IN : SA_ESP_OUT };
+				out[n++] = &hints[i][k][j];
+				if (n < SESSION_PF_MAX &&
+				    !(i == NS - 1 && k == 1 && j == SPIS - 1))
+					continue;
+				session_esp_prefetch(t, pf, n);
+				while (n--)
+					*out[n] = pf[n].hint;
+				n = 0;
+			}
+}
+
 /* The SA pool through random adds and expiries on a small table (the
  * same SPIs in every session, so that their buckets collide): every SA
  * stays found by the fast path, none that went is, and the pool holds
- * exactly its limit. */
+ * exactly its limit.  The lookups take the prefetch's hints, fresh or
+ * from 300 changes before (SAs gone, slots taken again), or none: the
+ * same answers, and a hint to an SA gone finds nothing. */
 static void test_sa_pool_churn(void **state)
 {
-	enum { NS = 16, MAXSA = 100, SPIS = 40 };
 	static uint32_t dl[NS][2][SPIS];	/* deadline; 0: none */
+	static session_sa_hint fresh[NS][2][SPIS], old[NS][2][SPIS];
 	struct session_table *t = mk(NS, MAXSA);
 	struct session_counters c;
 	struct session_hit hit;
 	session_id sid[NS];
 	uint32_t rnd = 777, now = 100, alive = 0, i, k, j, step;
+	unsigned hinted = 0, stale_gone = 0;
 
 	(void)state;
 	memset(dl, 0, sizeof(dl));
+	memset(old, 0, sizeof(old));
 	for (i = 0; i < NS; i++) {
 		sid[i] = session_add(t, C(i), S(100), S(10 + i), 0, 0, 0, now,
 				     1000000);
@@ -700,20 +733,37 @@ static void test_sa_pool_churn(void **state)
 			continue;
 		session_counters(t, &c);
 		assert_int_equal(c.sa_active, alive);
+		churn_hints(t, fresh);
 		for (i = 0; i < NS; i++)
 			for (k = 0; k < 2; k++)
 				for (j = 0; j < SPIS; j++) {
+					unsigned how = (i + k + j + step / 300) % 3;
+					session_sa_hint h = how == 0 ? 0 :
+						how == 1 ? fresh[i][k][j] :
+						old[i][k][j];
+					session_id got;
+
+					/* a hint for every SA there, and
+					 * none for one that is not */
+					assert_int_equal(!fresh[i][k][j],
+							 !dl[i][k][j]);
+					hinted += fresh[i][k][j] != 0;
+					stale_gone += how == 2 && h &&
+						      !dl[i][k][j];
 					/* the same deadline back */
-					session_id got = session_esp_known(
-						t, S(100),
+					hit.peer = 0xdeadbeef;
+					got = session_esp_known(
+						t, h, S(100),
 						k ? SA_ESP_IN : SA_ESP_OUT,
 						0x100 + j, k ? S(10 + i) : C(i),
 						0, 10, now, dl[i][k][j] - now,
 						1, &hit);
-
+					old[i][k][j] = fresh[i][k][j];
 					if (!dl[i][k][j]) {
 						assert_int_equal(got,
 								 SESSION_NONE);
+						assert_int_equal(hit.peer,
+								 0xdeadbeef);
 						continue;
 					}
 					assert_int_equal(got, sid[i]);
@@ -725,6 +775,9 @@ static void test_sa_pool_churn(void **state)
 	session_counters(t, &c);
 	assert_true(c.sa_refused_full > 0);
 	assert_true(c.sa_expired > 1000);
+	/* hints were found, and stale ones to SAs that went were tried */
+	assert_true(hinted > 1000);
+	assert_true(stale_gone > 100);
 	session_table_free(t);
 }
 

@@ -1208,6 +1208,9 @@ static size_t mkesp(uint8_t *p, bool udp, uint32_t src, uint32_t dst,
 struct both {
 	struct fx *fast, *full;
 	unsigned taken;			/* packets the fast path decided */
+	bool hinted;			/* the fast path after xlate_prefetch() */
+	unsigned hint_sa;		/* ...of them, taken with a hint that
+					 * named their SA */
 };
 
 static enum xlate_result both_run(struct both *b, const uint8_t *pkt,
@@ -1222,12 +1225,21 @@ static enum xlate_result both_run(struct both *b, const uint8_t *pkt,
 	uint8_t kind;
 	enum pkt_err e1 = PKT_OK, e2;
 
+	struct xlate_hint h = { 0 };
+
 	memcpy(p1, pkt, len);
 	memcpy(p2, pkt, len);
+	if (b->hinted) {
+		uint8_t *bp = p1;
+		uint32_t l = (uint32_t)len;
+
+		assert_true(xlate_prefetch(&b->fast->x, &bp, &l, 1, &h));
+	}
 	r1 = xlate_esp_fast(&b->fast->x, p1, (uint32_t)len, partial, now,
-			    &o1, &kind);
+			    &o1, &kind, b->hinted ? &h : NULL);
 	if (r1 != XL_MAX) {
 		b->taken++;
+		b->hint_sa += h.sa != 0;
 		assert_true(r1 == XL_OUT || r1 == XL_IN);
 		assert_int_equal(pkt_parse(pkt, len, &pi), PKT_OK);
 		assert_int_equal(kind, pi.kind);
@@ -1266,9 +1278,12 @@ static const char *const fast_cfg[] = {
 	NULL,
 };
 
-static void test_esp_fast_path_matches_full(void **state)
+/* @hinted: each packet's fast path after its xlate_prefetch(), in a table
+ * that takes the prefetch's lookups at any size */
+static void fast_matches_full(bool hinted)
 {
-	struct both b = { setup_cfg(fast_cfg, 16), setup_cfg(fast_cfg, 16), 0 };
+	struct both b = { setup_cfg(fast_cfg, 16), setup_cfg(fast_cfg, 16), 0,
+			  hinted, 0 };
 	struct session_view *sv1, *sv2;
 	struct sa_view *av1, *av2;
 	size_t n1, n2, na1, na2, i;
@@ -1276,7 +1291,8 @@ static void test_esp_fast_path_matches_full(void **state)
 	uint32_t a1, a3, now = 10;
 	unsigned k, udp;
 
-	(void)state;
+	if (hinted)
+		session_set_prefetch_from(b.fast->t, 0);
 	for (udp = 0; udp < 2; udp++) {
 		uint32_t spi = udp ? 0x7000 : 0x5000;
 
@@ -1353,6 +1369,8 @@ static void test_esp_fast_path_matches_full(void **state)
 	}
 	/* 4 rounds x 2 kinds x 2 directions of client 1's known SAs */
 	assert_int_equal(b.taken, 16);
+	/* ...each with the SA its prefetch found */
+	assert_int_equal(b.hint_sa, hinted ? 16 : 0);
 	assert_int_equal(session_snapshot(b.fast->t, &sv1, &n1, &av1, &na1), 0);
 	assert_int_equal(session_snapshot(b.full->t, &sv2, &n2, &av2, &na2), 0);
 	assert_int_equal(n1, n2);
@@ -1389,6 +1407,18 @@ static void test_esp_fast_path_matches_full(void **state)
 	free(av2);
 	teardown_fx(b.fast);
 	teardown_fx(b.full);
+}
+
+static void test_esp_fast_path_matches_full(void **state)
+{
+	(void)state;
+	fast_matches_full(false);
+}
+
+static void test_esp_fast_hinted_matches_full(void **state)
+{
+	(void)state;
+	fast_matches_full(true);
 }
 
 /* A later fragment carries no UDP/ESP header: it follows the session of
@@ -1705,6 +1735,7 @@ int main(void)
 		cmocka_unit_test(test_bypass_mark),
 		cmocka_unit_test(test_known_sa_packets),
 		cmocka_unit_test(test_esp_fast_path_matches_full),
+		cmocka_unit_test(test_esp_fast_hinted_matches_full),
 		cmocka_unit_test(test_offload_ike_claim),
 		cmocka_unit_test(test_client_limit),
 		cmocka_unit_test(test_sa_learning),
