@@ -158,7 +158,7 @@ core_burst(const struct bench *b, uint8_t (*work)[PKT_LEN], unsigned n,
 {
 	uint8_t *bufs[BURST] = { 0 };
 	uint32_t lens[BURST] = { 0 };
-	struct xlate_hint hints[BURST];
+	struct session_pf hints[BURST];
 	struct pkt_info pi;
 	struct xlate_out xo;
 	unsigned i, ok = 0;

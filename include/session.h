@@ -241,8 +241,8 @@ void session_offload_forget(struct session_table *t);
 
 /*
  * The lookups of session_esp_known() for a burst of @n packets (at most
- * SESSION_PF_MAX), each given by its @pf (server, kind, SPI, local address
- * as there; kind SA_KIND_MAX: none), done one step for all at a time, so
+ * SESSION_PF_MAX), each given by its @pf (server and SPI, kind, local
+ * address as there; kind SA_KIND_MAX: none), done one step for all at a time, so
  * that the cache misses of many packets overlap instead of following one
  * another: the hash buckets of all, then their first SAs, then the next
  * SAs of the chains that go on, to their ends.  Each packet's @hint is
@@ -252,10 +252,12 @@ void session_offload_forget(struct session_table *t);
  */
 #define SESSION_PF_MAX 64
 struct session_pf {
-	uint32_t server, spi, local;
-	uint8_t kind;			/* enum sa_kind; SA_KIND_MAX: none */
+	uint64_t key;			/* server << 32 | SPI */
+	uint32_t local;
 	uint32_t v;			/* the lookup's own */
 	session_sa_hint hint;		/* out */
+	uint8_t kind;			/* enum sa_kind; SA_KIND_MAX: none */
+	uint8_t tag;			/* the caller's */
 };
 void session_esp_prefetch(const struct session_table *t,
 			  struct session_pf *pf, unsigned n);

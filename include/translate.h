@@ -84,29 +84,20 @@ enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
 			       struct xlate_out *out);
 
 /*
- * What xlate_prefetch() found of a packet for its xlate_esp_fast(): its
- * shape and SPI, its direction, and the SA its lookup will find.  It holds
- * while the config and the alias pool stay (the table lock held): the
- * table itself may change meanwhile (see session_esp_prefetch()).
- */
-struct xlate_hint {
-	uint32_t spi;
-	session_sa_hint sa;
-	uint8_t kind;		/* PKT_ESP, PKT_ESP_UDP; PKT_KIND_MAX: not the
-				 * fast path's (it declines at once) */
-	bool in;		/* to an alias */
-};
-
-/*
  * The first step of the fast path for a burst of @n packets (@bufs, @lens:
- * raw, not yet parsed), ahead of their xlate_esp_fast(), when the table
+ * raw, not yet parsed; a NULL one of length 0), ahead of their xlate_esp_fast(), when the table
  * has outgrown the cache: the checks and lookups of all, a step for all at
  * a time, so that their cache misses overlap (see session_esp_prefetch()).
  * Returns true with each packet's @hints entry set, or false (a table in
- * the cache: nothing to gain).  Nothing is changed either way.
+ * the cache: nothing to gain).  Nothing is changed either way.  A hint is
+ * the packet's lookup, its SA's kind telling the direction, and its tag
+ * the packet's kind: PKT_ESP or PKT_ESP_UDP, or PKT_KIND_MAX when it is
+ * not of the fast path's shape (which then declines it at once).  It holds
+ * while the config and the alias pool stay (the table lock held); the
+ * table may change meanwhile.
  */
 bool xlate_prefetch(const struct xlate_ctx *x, uint8_t *const *bufs,
-		    const uint32_t *lens, unsigned n, struct xlate_hint *hints);
+		    const uint32_t *lens, unsigned n, struct session_pf *hints);
 
 /*
  * The fast path of an established ESP flow, to try before pkt_parse():
@@ -124,7 +115,7 @@ bool xlate_prefetch(const struct xlate_ctx *x, uint8_t *const *bufs,
 enum xlate_result xlate_esp_fast(const struct xlate_ctx *x, uint8_t *buf,
 				 uint32_t len, bool l4_partial, uint32_t now,
 				 struct xlate_out *out, uint8_t *kind,
-				 const struct xlate_hint *hint);
+				 const struct session_pf *hint);
 
 const char *xlate_result_name(enum xlate_result r);
 

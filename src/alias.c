@@ -12,10 +12,11 @@ struct alias_pool {
 	/* every alias again, open addressing (0: empty), at most a
 	 * quarter full: alias_pool_has() runs for every packet, mostly
 	 * for addresses it does not hold (1.4 probes then, not 2.5 as half
-	 * full), the most of them outside [lo, hi] (no probe at all) */
+	 * full), the most of them outside its lowest and highest aliases (no
+	 * probe at all) */
 	uint32_t *set;
 	uint32_t set_mask;
-	uint32_t lo, hi;		/* the lowest alias and the highest */
+	uint32_t lo, span;		/* the lowest alias, the highest - lo */
 	const struct config *cfg;
 };
 
@@ -68,8 +69,8 @@ struct alias_pool *alias_pool_new_keep(const struct config *c,
 	for (i = 0; i < n; i++)
 		if (!p->n_all || p->all[p->n_all - 1] != p->all[i])
 			p->all[p->n_all++] = p->all[i];
-	p->lo = p->n_all ? p->all[0] : 1;
-	p->hi = p->n_all ? p->all[p->n_all - 1] : 0;
+	p->lo = p->n_all ? p->all[0] : 0;
+	p->span = p->n_all ? p->all[p->n_all - 1] - p->lo : 0;
 	for (p->set_mask = 1; p->set_mask < 4 * p->n_all + 1;)
 		p->set_mask <<= 1;
 	p->set = calloc(p->set_mask, sizeof(uint32_t));
@@ -104,7 +105,7 @@ bool alias_pool_has(const struct alias_pool *p, uint32_t addr)
 {
 	uint32_t h = set_slot(addr, p->set_mask);
 
-	if (addr - p->lo > p->hi - p->lo)
+	if (addr - p->lo > p->span)
 		return false;
 	/* never full, so an empty slot ends every probe */
 	while (p->set[h]) {

@@ -912,7 +912,8 @@ void session_esp_prefetch(const struct session_table *t,
 		pf[i].hint = 0;
 		if (pf[i].kind >= SA_KIND_MAX)
 			continue;
-		pf[i].v = hash_sa(t, pf[i].server, pf[i].kind, pf[i].spi);
+		pf[i].v = hash_sa(t, (uint32_t)(pf[i].key >> 32), pf[i].kind,
+				  (uint32_t)pf[i].key);
 		__builtin_prefetch(&t->sa_bkt[pf[i].v]);
 		at[m++] = (uint8_t)i;
 	}
@@ -933,8 +934,8 @@ void session_esp_prefetch(const struct session_table *t,
 			struct session_pf *p = &pf[at[k]];
 			const struct sa *a = &t->sa[p->v - 1];
 
-			if (a->key == ((uint64_t)p->server << 32 | p->spi) &&
-			    a->kind == p->kind && a->u.esp.local == p->local) {
+			if (a->key == p->key && a->kind == p->kind &&
+			    a->u.esp.local == p->local) {
 				p->hint = p->v;
 				continue;
 			}

@@ -648,6 +648,17 @@ static inline uint32_t rd32be(const uint8_t *p)
 	       (uint32_t)p[2] << 8 | p[3];
 }
 
+static inline uint64_t rd64be(const uint8_t *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w;
+}
+
 static inline uint16_t rd16be(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
@@ -657,40 +668,56 @@ static inline uint16_t rd16be(const uint8_t *p)
  * The packets the fast path takes, checked as pkt_parse() would check them
  * (this shape only): a whole IPv4 packet, IHL 5, the total length the
  * data's, neither MF nor an offset, of ESP or, natt-ports off, of ESP in
- * UDP to or from port 4500 with an SPI that is not a reserved one.
- * Otherwise h->kind is PKT_KIND_MAX (pkt_parse() says why, if it is bad).
+ * UDP to or from port 4500 with an SPI that is not a reserved one.  Sets
+ * @h as xlate_prefetch() says, its SA none; h->kind is SA_KIND_MAX, and
+ * h->tag PKT_KIND_MAX, for any other packet (pkt_parse() says why, if it
+ * is bad).
  */
 static inline __attribute__((always_inline)) void
 esp_shape(const struct xlate_ctx *x, const uint8_t *buf, uint32_t len,
-	  struct xlate_hint *h)
+	  struct session_pf *h)
 {
 	const uint8_t *l4 = buf + 20;
+	uint32_t src, dst, spi;
+	uint64_t w;
+	bool in;
 
-	h->kind = PKT_KIND_MAX;
-	h->sa = 0;
-	if (len < 28 || buf[0] != 0x45 || rd16be(buf + 2) != len ||
-	    (rd16be(buf + 6) & 0x3fff))
-		return;
+	h->hint = 0;
+	if (len < 28)
+		goto other;
+	/* version and IHL, the total length, the flags and offset at once:
+	 * 0x45, @len, neither MF nor an offset */
+	w = rd64be(buf);
+	if ((w & 0xff00ffff00003fffull) != (0x45ull << 56 | (uint64_t)len << 32))
+		goto other;
 	if (buf[9] == IPPROTO_ESP_) {
-		h->spi = rd32be(l4);
+		spi = rd32be(l4);
 	} else if (buf[9] == 17 && !x->cfg->natt_lo && len >= 36 &&
 		   rd16be(l4 + 4) == len - 20 &&
 		   (rd16be(l4) == NATT_PORT || rd16be(l4 + 2) == NATT_PORT) &&
 		   rd32be(l4 + 8) != 0) {
-		h->spi = rd32be(l4 + 8);
+		spi = rd32be(l4 + 8);
 	} else {
-		return;
+		goto other;
 	}
-	if (h->spi < 256)
-		return;
-	h->kind = buf[9] == IPPROTO_ESP_ ? PKT_ESP : PKT_ESP_UDP;
-	h->in = alias_pool_has(x->pool, rd32be(buf + 16));
+	if (spi < 256)
+		goto other;
+	src = rd32be(buf + 12);
+	dst = rd32be(buf + 16);
+	in = alias_pool_has(x->pool, dst);
+	h->tag = buf[9] == IPPROTO_ESP_ ? PKT_ESP : PKT_ESP_UDP;
+	h->kind = in ? SA_ESP_IN : SA_ESP_OUT;
+	h->key = (uint64_t)(in ? src : dst) << 32 | spi;
+	h->local = in ? dst : src;
+	return;
+other:
+	h->kind = SA_KIND_MAX;
+	h->tag = PKT_KIND_MAX;
 }
 
 bool xlate_prefetch(const struct xlate_ctx *x, uint8_t *const *bufs,
-		    const uint32_t *lens, unsigned n, struct xlate_hint *hints)
+		    const uint32_t *lens, unsigned n, struct session_pf *hints)
 {
-	struct session_pf pf[SESSION_PF_MAX];
 	unsigned at, i, m;
 
 	/* a table in the cache: each packet's own lookup costs less than
@@ -699,32 +726,9 @@ bool xlate_prefetch(const struct xlate_ctx *x, uint8_t *const *bufs,
 		return false;
 	for (at = 0; at < n; at += m) {
 		m = n - at < SESSION_PF_MAX ? n - at : SESSION_PF_MAX;
-		for (i = 0; i < m; i++) {
-			struct xlate_hint *h = &hints[at + i];
-			const uint8_t *buf = bufs[at + i];
-			uint32_t src, dst;
-
-			if (buf) {
-				esp_shape(x, buf, lens[at + i], h);
-			} else {
-				h->kind = PKT_KIND_MAX;
-				h->sa = 0;
-			}
-			if (h->kind == PKT_KIND_MAX) {
-				pf[i] = (struct session_pf){
-					.kind = SA_KIND_MAX };
-				continue;
-			}
-			src = rd32be(buf + 12);
-			dst = rd32be(buf + 16);
-			pf[i].server = h->in ? src : dst;
-			pf[i].local = h->in ? dst : src;
-			pf[i].spi = h->spi;
-			pf[i].kind = h->in ? SA_ESP_IN : SA_ESP_OUT;
-		}
-		session_esp_prefetch(x->table, pf, m);
 		for (i = 0; i < m; i++)
-			hints[at + i].sa = pf[i].hint;
+			esp_shape(x, bufs[at + i], lens[at + i], &hints[at + i]);
+		session_esp_prefetch(x->table, &hints[at], m);
 	}
 	return true;
 }
@@ -757,28 +761,25 @@ static inline void fast_set_addr(uint8_t *buf, unsigned off, uint32_t addr,
 	memcpy(buf + 26, &c, 2);
 }
 
-enum xlate_result xlate_esp_fast(const struct xlate_ctx *x, uint8_t *buf,
-				 uint32_t len, bool l4_partial, uint32_t now,
-				 struct xlate_out *out, uint8_t *kind,
-				 const struct xlate_hint *hint)
+/* xlate_esp_fast() of a packet whose shape is @h's */
+static inline __attribute__((always_inline)) enum xlate_result
+esp_fast(const struct xlate_ctx *x, uint8_t *buf, uint32_t len,
+	 bool l4_partial, uint32_t now, struct xlate_out *out, uint8_t *kind,
+	 const struct session_pf *h)
 {
-	struct xlate_hint own;
 	enum xlate_result r;
 	uint32_t peer;
 	bool udp;
 
-	if (!hint) {
-		esp_shape(x, buf, len, &own);
-		hint = &own;
-	}
 	/* a packet of this shape the full path would look up the same way:
 	 * *@kind tells it not to again */
-	*kind = hint->kind;
-	if (hint->kind == PKT_KIND_MAX)
+	*kind = h->tag;
+	if (h->tag == PKT_KIND_MAX)
 		return XL_MAX;
-	udp = hint->kind == PKT_ESP_UDP;
-	r = esp_lookup(x, rd32be(buf + 12), rd32be(buf + 16), hint->spi, udp,
-		       hint->in, hint->sa, len, now, out);
+	udp = h->tag == PKT_ESP_UDP;
+	r = esp_lookup(x, rd32be(buf + 12), rd32be(buf + 16),
+		       (uint32_t)h->key, udp, h->kind == SA_ESP_IN, h->hint,
+		       len, now, out);
 	if (r == XL_MAX)
 		return XL_MAX;
 	out->created = false;
@@ -802,6 +803,20 @@ enum xlate_result xlate_esp_fast(const struct xlate_ctx *x, uint8_t *buf,
 		fast_set_addr(buf, r == XL_IN ? 16 : 12, htonl(peer), udp);
 	}
 	return with_bypass_mark(x, r, out);
+}
+
+/* flattened: the lookup and the rewrite in one piece, without calls */
+__attribute__((flatten)) enum xlate_result
+xlate_esp_fast(const struct xlate_ctx *x, uint8_t *buf, uint32_t len,
+	       bool l4_partial, uint32_t now, struct xlate_out *out,
+	       uint8_t *kind, const struct session_pf *hint)
+{
+	struct session_pf own;
+
+	if (hint)
+		return esp_fast(x, buf, len, l4_partial, now, out, kind, hint);
+	esp_shape(x, buf, len, &own);
+	return esp_fast(x, buf, len, l4_partial, now, out, kind, &own);
 }
 
 const char *xlate_result_name(enum xlate_result r)

@@ -33,7 +33,7 @@ struct worker {
 	struct queue_pkt *pkts;
 	uint8_t **pf_buf;		/* the burst, for xlate_prefetch() */
 	uint32_t *pf_len;
-	struct xlate_hint *hints;	/* ...and what it found of each */
+	struct session_pf *hints;	/* ...and what it found of each */
 	struct offload *off;		/* offload on: this thread's socket */
 	struct offload_entry *off_req;	/* SAs to hand over after the burst */
 	unsigned off_n;
@@ -153,7 +153,7 @@ static uint32_t decide(struct daemon *d, struct worker_counters *c,
 		       uint32_t pkt_mark, uint32_t now, uint32_t now_ms,
 		       bool first, bool *payload, bool *set_mark,
 		       uint32_t *mark, struct offload_entry *off,
-		       const struct xlate_hint *hint)
+		       const struct session_pf *hint)
 {
 	struct pkt_info pi;
 	struct xlate_out xo;
@@ -313,7 +313,7 @@ static uint32_t decide_pkt(struct daemon *d, struct worker_counters *c,
 			   struct queue_pkt *pkt, uint32_t now,
 			   uint32_t now_ms, bool *payload, bool *set_mark,
 			   uint32_t *mark, struct offload_entry *off,
-			   const struct xlate_hint *hint)
+			   const struct session_pf *hint)
 {
 	if (off)
 		off->map = OFFLOAD_MAPS;
@@ -483,7 +483,7 @@ static void on_hold_timer(evutil_socket_t fd, short what, void *arg)
  * in a table larger than the cache, the lookups of all its packets, a
  * step for all at a time, so that their cache misses (bucket, SA, the next
  * SA of a chain) overlap.  Returns the hints, or NULL. */
-static const struct xlate_hint *prefetch_burst(struct worker *w, unsigned n)
+static const struct session_pf *prefetch_burst(struct worker *w, unsigned n)
 {
 	unsigned i;
 
@@ -564,7 +564,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	for (burst = 0; burst < BURSTS_PER_WAKEUP; burst++) {
 		int n = queue_recv_burst(w->q, w->pkts), i;
-		const struct xlate_hint *hints;
+		const struct session_pf *hints;
 		uint32_t now, now_ms;
 
 		if (n <= 0) {

@@ -652,7 +652,8 @@ static void churn_hints(const struct session_table *t,
 		for (k = 0; k < 2; k++)
 			for (j = 0; j < SPIS; j++) {
 				pf[n] = (struct session_pf){
-					.server = S(100), .spi = 0x100 + j,
+					.key = (uint64_t)S(100) << 32 |
+					       (0x100 + j),
 					.local = k ? S(10 + i) : C(i),
 					.kind = k ? SA_ESP_IN : SA_ESP_OUT };
 				out[n++] = &hints[i][k][j];

@@ -1225,7 +1225,7 @@ static enum xlate_result both_run(struct both *b, const uint8_t *pkt,
 	uint8_t kind;
 	enum pkt_err e1 = PKT_OK, e2;
 
-	struct xlate_hint h = { 0 };
+	struct session_pf h = { 0 };
 
 	memcpy(p1, pkt, len);
 	memcpy(p2, pkt, len);
@@ -1239,7 +1239,7 @@ static enum xlate_result both_run(struct both *b, const uint8_t *pkt,
 			    &o1, &kind, b->hinted ? &h : NULL);
 	if (r1 != XL_MAX) {
 		b->taken++;
-		b->hint_sa += h.sa != 0;
+		b->hint_sa += h.hint != 0;
 		assert_true(r1 == XL_OUT || r1 == XL_IN);
 		assert_int_equal(pkt_parse(pkt, len, &pi), PKT_OK);
 		assert_int_equal(kind, pi.kind);
