@@ -12,8 +12,10 @@
  *              bit 2: one pkt_rewrite_* call instead of xlate_packet
  *              bits 3-7: seconds to advance the clock (31: an hour)
  *   u8 op      which pkt_rewrite_* call, and src or dst (bit 7); with
- *              xlate_packet, bit 6: try xlate_esp_fast() first, as the
- *              worker does; bit 7: with offload on (SAs claimed)
+ *              xlate_packet, bit 5: with bit 6, xlate_prefetch() first
+ *              and its hint to xlate_esp_fast(), as the worker does on
+ *              a large table; bit 6: try xlate_esp_fast() first, as
+ *              the worker does; bit 7: with offload on (SAs claimed)
  *   u32 addr   address for it (as stored in the packet)
  *   u16 port   port for it
  *   u16 len    bytes of packet that follow (cut to what is left)
@@ -25,7 +27,8 @@
  * Invariants (abort() on violation):
  *  - a packet dropped or passed is left byte for byte as it was;
  *  - xlate_esp_fast() declines every packet pkt_parse() refuses, leaving
- *    it as it was, and takes only ESP and ESP in UDP;
+ *    it as it was, with or without the hint xlate_prefetch() gave, and
+ *    takes only ESP and ESP in UDP;
  *  - a rewritten one keeps its length, changes only the fields the
  *    rewrite owns (addresses, ports, checksums), parses again to the
  *    same kind, and carries the addresses xlate_packet reported;
@@ -122,6 +125,8 @@ static void setup_make(struct setup *s, const char *const *lines)
 	s->t = session_table_new(&lim);
 	s->pool = alias_pool_new(&s->cfg);
 	check(s->t && s->pool);
+	/* a tiny table too takes the prefetch, when asked for it */
+	session_set_prefetch_from(s->t, 0);
 	s->x = (struct xlate_ctx){ s->t, &s->cfg, s->pool, false };
 }
 
@@ -334,8 +339,9 @@ static session_id spi_owner(const struct setup *s, const struct pkt_info *pi)
 
 static void run_xlate(struct setup *s, uint8_t *p, struct pkt_info *pi,
 		      bool partial, uint32_t now, uint32_t now_ms, bool fast,
-		      bool offload)
+		      bool hinted, bool offload)
 {
+	struct session_pf h = { 0 };
 	static uint8_t orig[MAX_PKT];
 	struct pkt_info before = *pi;
 	struct xlate_out out = { .offload = false };
@@ -348,8 +354,16 @@ static void run_xlate(struct setup *s, uint8_t *p, struct pkt_info *pi,
 	owner = spi_owner(s, pi);
 	s->x.offload = offload;
 	if (fast) {
+		if (hinted) {
+			uint8_t *bp = p;
+			uint32_t l = pi->len;
+
+			check(xlate_prefetch(&s->x, &bp, &l, 1, &h));
+			/* the prefetch only reads */
+			check(!memcmp(orig, p, before.len));
+		}
 		r = xlate_esp_fast(&s->x, p, pi->len, partial, now, &out,
-				   &kind);
+				   &kind, hinted ? &h : NULL);
 		if (r == XL_MAX) {
 			check(!memcmp(orig, p, before.len));
 			/* looked up and not found: the full path must not
@@ -545,11 +559,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (err) {
 			static uint8_t orig[MAX_PKT];
 			struct xlate_out out;
+			struct session_pf pf = { 0 };
+			uint8_t *bp = pkt;
+			uint32_t l = (uint32_t)len;
 			uint8_t kind;
 
 			memcpy(orig, pkt, len);
+			check(xlate_prefetch(&s->x, &bp, &l, 1, &pf));
+			check(!memcmp(orig, pkt, len));
 			check(xlate_esp_fast(&s->x, pkt, (uint32_t)len, partial,
-					     now, &out, &kind) == XL_MAX);
+					     now, &out, &kind,
+					     (op & 0x20) ? &pf : NULL) ==
+			      XL_MAX);
 			check(!memcmp(orig, pkt, len));
 			if (trace)
 				fprintf(stderr, "t=%u %s\n", now,
@@ -560,7 +581,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			run_direct(pkt, &pi, partial, op, addr, port);
 		else
 			run_xlate(s, pkt, &pi, partial, now, now_ms,
-				  op & 0x40, op & 0x80);
+				  op & 0x40, op & 0x20, op & 0x80);
 	}
 	check_table(s);
 	return 0;

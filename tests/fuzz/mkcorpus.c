@@ -363,6 +363,33 @@ static void rewrite_seeds(void)
 		   esp(&p, SRV, A, false, 0, 0, 0xbeef0001, 1));
 	save("fuzz_rewrite", "plain-ike-esp", s.b, s.len);
 
+	/* the same flow established, then ESP both ways by the fast path,
+	 * with the prefetch's hint (op 0x60) and without (op 0x40) */
+	seq_start(&s, 0);
+	ike(&p, CL(1), SRV, false, ci, 0, 2, 34, 0x08, 0);
+	rec(&s, &p, FIX, 0, 0, 0);
+	EACH_ALIAS(&s, 11, 13, &p,
+		   ike(&p, SRV, A, false, ci, sr, 2, 34, 0x20, 0));
+	esp(&p, CL(1), SRV, false, 0, 0, 0xc0ffee01, 1);
+	rec(&s, &p, FIX, 0, 0, 0);
+	EACH_ALIAS(&s, 11, 13, &p,
+		   esp(&p, SRV, A, false, 0, 0, 0xbeef0001, 1));
+	for (port = 2; port <= 5; port++) {
+		uint8_t op = port & 1 ? 0x40 : 0x60;
+		unsigned a;
+
+		esp(&p, CL(1), SRV, false, 0, 0, 0xc0ffee01, port);
+		rec(&s, &p, FIX, op, 0, 0);
+		for (a = 11; a <= 13; a++) {
+			esp(&p, SRV, EX(a), false, 0, 0, 0xbeef0001, port);
+			rec(&s, &p, FIX, op, 0, 0);
+		}
+	}
+	/* an SPI the table does not know, hinted */
+	esp(&p, CL(1), SRV, false, 0, 0, 0xc0ffee99, 1);
+	rec(&s, &p, FIX, 0x60, 0, 0);
+	save("fuzz_rewrite", "fast-hinted-esp", s.b, s.len);
+
 	/* NAT-T, a pinned client, keepalives, the L4 checksum partial,
 	 * and a session expiring */
 	seq_start(&s, 0);
