@@ -261,6 +261,33 @@ struct session_pf {
 };
 void session_esp_prefetch(const struct session_table *t,
 			  struct session_pf *pf, unsigned n);
+/*
+ * The same for packets of the full path that will look up a session by
+ * (@a, @server), @in: alias and server by the inbound hash, else client
+ * and server by the outbound one, and an IKE SA by (@server, @spi): IKE
+ * and NAT-T IKE, which read the session's lines too.  Only reads, and
+ * only warms the cache (nothing is handed over): a guess that turns out
+ * wrong costs its prefetches, nothing else.  session_warm_start() hashes
+ * and prefetches the buckets of all; session_warm_finish() then reads
+ * them, prefetches the first sessions and SAs, and follows every chain to
+ * its end a step for all at a time, as session_esp_prefetch() does.  In
+ * between, the caller may do other lookups (the ESP ones) while the
+ * buckets arrive.  At most SESSION_PF_MAX entries.  Each entry's @s is
+ * then the session the pair found (as session_lookup_out() or
+ * session_lookup_in() would), and @ike the owner of the first IKE SA of
+ * that initiator SPI on its chain, or SESSION_NONE.
+ */
+struct session_warm {
+	uint64_t spi;
+	uint32_t a, server;
+	bool in;
+	uint32_t vb, vs;		/* the lookups' own */
+	session_id s, ike;		/* out */
+};
+void session_warm_start(const struct session_table *t,
+			struct session_warm *w, unsigned n);
+void session_warm_finish(const struct session_table *t,
+			 struct session_warm *w, unsigned n);
 /* Whether the table has outgrown the cache enough for prefetching to pay
  * for itself (below that, it only costs instructions). */
 bool session_prefetch_worth(const struct session_table *t);

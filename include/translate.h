@@ -94,7 +94,10 @@ enum xlate_result xlate_packet(const struct xlate_ctx *x, uint8_t *buf,
  * the packet's kind: PKT_ESP or PKT_ESP_UDP, or PKT_KIND_MAX when it is
  * not of the fast path's shape (which then declines it at once).  It holds
  * while the config and the alias pool stay (the table lock held); the
- * table may change meanwhile.
+ * table may change meanwhile.  The IKE packets of the burst (on 500, or
+ * 4500 with the non-ESP marker) get no hint, but their lookups are warmed
+ * as well (session_warm_start()): the lines of their sessions and IKE SAs
+ * are in the cache when the full path reads them.
  */
 bool xlate_prefetch(const struct xlate_ctx *x, uint8_t *const *bufs,
 		    const uint32_t *lens, unsigned n, struct session_pf *hints);

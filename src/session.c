@@ -947,6 +947,83 @@ void session_esp_prefetch(const struct session_table *t,
 		}
 }
 
+/* every line of binding link @l (112 bytes: two or three lines) */
+static inline void prefetch_binding(const struct session_table *t,
+				    uint32_t l)
+{
+	const char *p = (const char *)B(t, l);
+
+	__builtin_prefetch(p);
+	__builtin_prefetch(p + 64);
+	__builtin_prefetch(p + sizeof(struct binding) - 1);
+}
+
+void session_warm_start(const struct session_table *t,
+			struct session_warm *w, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		w[i].vb = hash_pair(t, w[i].a, w[i].server);
+		__builtin_prefetch(w[i].in ? &t->in_bkt[w[i].vb] :
+					     &t->out_bkt[w[i].vb]);
+		w[i].vs = hash_sa(t, w[i].server, SA_IKE, w[i].spi);
+		__builtin_prefetch(&t->sa_bkt[w[i].vs]);
+	}
+}
+
+void session_warm_finish(const struct session_table *t,
+			 struct session_warm *w, unsigned n)
+{
+	uint8_t at[SESSION_PF_MAX];
+	unsigned i, k, m = 0, j;
+
+	if (n > SESSION_PF_MAX)
+		n = SESSION_PF_MAX;
+	for (i = 0; i < n; i++) {
+		w[i].s = w[i].ike = SESSION_NONE;
+		w[i].vb = w[i].in ? t->in_bkt[w[i].vb] : t->out_bkt[w[i].vb];
+		w[i].vs = t->sa_bkt[w[i].vs];
+		if (w[i].vb)
+			prefetch_binding(t, w[i].vb);
+		if (w[i].vs)
+			__builtin_prefetch(&t->sa[w[i].vs - 1]);
+		if (w[i].vb || w[i].vs)
+			at[m++] = (uint8_t)i;
+	}
+	/* a step: each packet's session chain and SA chain one link on,
+	 * until every one has found its own or come to an end */
+	for (; m; m = j)
+		for (k = j = 0; k < m; k++) {
+			struct session_warm *p = &w[at[k]];
+
+			if (p->vb) {
+				const struct binding *b = B(t, p->vb);
+
+				if ((p->in ? b->alias : b->client) == p->a &&
+				    b->server == p->server) {
+					p->s = p->vb;
+					p->vb = 0;
+				} else if ((p->vb = p->in ? b->next_in :
+							    b->next_out)) {
+					prefetch_binding(t, p->vb);
+				}
+			}
+			if (p->vs) {
+				const struct sa *a = &t->sa[p->vs - 1];
+
+				if (a->kind == SA_IKE && a->key == p->spi) {
+					p->ike = a->owner;
+					p->vs = 0;
+				} else if ((p->vs = a->next_hash)) {
+					__builtin_prefetch(&t->sa[p->vs - 1]);
+				}
+			}
+			if (p->vb || p->vs)
+				at[j++] = at[k];
+		}
+}
+
 unsigned session_group(const struct session_table *t, uint32_t alias,
 		       uint32_t server, session_id *first)
 {

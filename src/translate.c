@@ -715,10 +715,54 @@ other:
 	h->tag = PKT_KIND_MAX;
 }
 
+/*
+ * What the full path of an IKE packet will look up, for
+ * session_warm_start(): a whole or first-fragment IPv4 packet of UDP from
+ * or to port 500, or 4500 with the non-ESP marker, long enough for the
+ * initiator SPI.  Its session is guessed by the destination: an alias,
+ * inbound.  Returns false for other packets (or a NULL one).
+ */
+static inline bool ike_shape(const struct xlate_ctx *x, const uint8_t *buf,
+			     uint32_t len, struct session_warm *w)
+{
+	const uint8_t *l4, *ike;
+	uint32_t src, dst, hl;
+	uint16_t sp, dp;
+
+	if (len < 28 || (buf[0] >> 4) != 4 || buf[9] != 17 ||
+	    (rd16be(buf + 6) & 0x1fff))
+		return false;
+	hl = (buf[0] & 15) * 4u;
+	if (hl < 20 || len < hl + 8 + 8)
+		return false;
+	l4 = buf + hl;
+	sp = rd16be(l4);
+	dp = rd16be(l4 + 2);
+	if (sp == IKE_PORT || dp == IKE_PORT) {
+		ike = l4 + 8;
+	} else if (sp == NATT_PORT || dp == NATT_PORT ||
+		   (x->cfg->natt_lo && dp >= x->cfg->natt_lo &&
+		    dp <= x->cfg->natt_hi)) {
+		if (len < hl + 8 + 12 || rd32be(l4 + 8) != 0)
+			return false;
+		ike = l4 + 12;
+	} else {
+		return false;
+	}
+	src = rd32be(buf + 12);
+	dst = rd32be(buf + 16);
+	w->in = alias_pool_has(x->pool, dst);
+	w->a = w->in ? dst : src;
+	w->server = w->in ? src : dst;
+	w->spi = rd64be(ike);
+	return true;
+}
+
 bool xlate_prefetch(const struct xlate_ctx *x, uint8_t *const *bufs,
 		    const uint32_t *lens, unsigned n, struct session_pf *hints)
 {
-	unsigned at, i, m;
+	struct session_warm w[SESSION_PF_MAX];
+	unsigned at, i, m, nw;
 
 	/* a table in the cache: each packet's own lookup costs less than
 	 * handing it over */
@@ -726,9 +770,18 @@ bool xlate_prefetch(const struct xlate_ctx *x, uint8_t *const *bufs,
 		return false;
 	for (at = 0; at < n; at += m) {
 		m = n - at < SESSION_PF_MAX ? n - at : SESSION_PF_MAX;
-		for (i = 0; i < m; i++)
+		nw = 0;
+		for (i = 0; i < m; i++) {
 			esp_shape(x, bufs[at + i], lens[at + i], &hints[at + i]);
+			if (hints[at + i].tag == PKT_KIND_MAX &&
+			    ike_shape(x, bufs[at + i], lens[at + i], &w[nw]))
+				nw++;
+		}
+		/* the IKE packets' buckets arrive while the ESP ones are
+		 * looked up */
+		session_warm_start(x->table, w, nw);
 		session_esp_prefetch(x->table, &hints[at], m);
+		session_warm_finish(x->table, w, nw);
 	}
 	return true;
 }

@@ -637,6 +637,87 @@ static void test_esp_fast_sa(void **state)
 	session_table_free(t);
 }
 
+/* The warm-up of IKE packets' lookups (session_warm_*()): on a table
+ * whose chains are long (64 sessions in 64 buckets, clients sharing
+ * aliases two by two, 3 IKE SAs each in 256 buckets), every pair and SPI
+ * asked for, known or not, in or out, finds what the lookups find, and
+ * the table is left as it was. */
+static void test_warm(void **state)
+{
+	enum { WS = 64 };
+	struct session_table *t = mk(WS, 4 * WS);
+	struct session_warm w[SESSION_PF_MAX];
+	struct session_view *sv1, *sv2;
+	struct sa_view *av1, *av2;
+	size_t n1, n2, na1, na2;
+	session_id sid[WS];
+	unsigned i, n, round, found_s = 0, found_ike = 0;
+
+	(void)state;
+	for (i = 0; i < WS; i++) {
+		unsigned k;
+
+		sid[i] = session_add(t, C(i), S(100 + i % 5), S(10 + i / 2),
+				     0, 0, 0, 10, 100);
+		assert_int_not_equal(sid[i], SESSION_NONE);
+		for (k = 0; k < 3; k++)
+			assert_int_equal(session_sa_touch(t, sid[i],
+					 S(100 + i % 5), SA_IKE,
+					 0x1000000000ull * (k + 1) + i, 0, 2,
+					 34, 0, 100, 10, 100), 1);
+	}
+	assert_int_equal(session_snapshot(t, &sv1, &n1, &av1, &na1), 0);
+	for (round = 0; round < 4; round++) {
+		n = 0;
+		for (i = 0; i < WS + 16 && n < SESSION_PF_MAX; i += 1 + round) {
+			/* clients past WS and SPI round 3 are nobody's */
+			bool in = (i + round) & 1;
+			uint32_t srv = S(100 + i % 5);
+
+			w[n] = (struct session_warm){
+				.spi = 0x1000000000ull * (round + 1) + i,
+				.a = in ? S(10 + i / 2) : C(i),
+				.server = srv, .in = in,
+				.s = 0xdead, .ike = 0xdead };
+			n++;
+		}
+		session_warm_start(t, w, n);
+		session_warm_finish(t, w, n);
+		for (i = 0; i < n; i++) {
+			bool sh;
+			unsigned owners;
+			session_id s = w[i].in ?
+				session_lookup_in(t, w[i].a, w[i].server, &sh) :
+				session_lookup_out(t, w[i].a, w[i].server);
+			uint32_t alias = w[i].in ? w[i].a :
+				(s ? session_alias(t, s) : 0);
+			session_id ike = session_by_spi(t, alias, w[i].server,
+							SA_IKE, w[i].spi,
+							&owners);
+
+			assert_int_equal(w[i].s, s);
+			/* every SPI is at most one session's, and those of
+			 * pairs without a session nobody's */
+			assert_int_equal(w[i].ike, ike);
+			found_s += s != SESSION_NONE;
+			found_ike += w[i].ike != SESSION_NONE;
+		}
+	}
+	/* known and unknown both asked for */
+	assert_true(found_s > 40 && found_ike > 40);
+	assert_true(found_s < 4 * SESSION_PF_MAX);
+	assert_int_equal(session_snapshot(t, &sv2, &n2, &av2, &na2), 0);
+	assert_int_equal(n1, n2);
+	assert_int_equal(na1, na2);
+	assert_memory_equal(sv1, sv2, n1 * sizeof(*sv1));
+	assert_memory_equal(av1, av2, na1 * sizeof(*av1));
+	free(sv1);
+	free(av1);
+	free(sv2);
+	free(av2);
+	session_table_free(t);
+}
+
 /* The prefetch's hints for every SA the churn below may look up, into
  * @hints, as the fast path gets them: bursts of SESSION_PF_MAX. */
 enum { NS = 16, MAXSA = 100, SPIS = 40 };
@@ -805,6 +886,7 @@ int main(void)
 		cmocka_unit_test(test_offload_claim_credit),
 		cmocka_unit_test(test_esp_fast_sa),
 		cmocka_unit_test(test_sa_pool_churn),
+		cmocka_unit_test(test_warm),
 		cmocka_unit_test(test_bad_limits),
 	};
 

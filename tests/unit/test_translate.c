@@ -1363,6 +1363,12 @@ static void fast_matches_full(bool hinted)
 			mkesp(p, udp, CL(1), EX(100), spi + 1, len);
 			both_run(&b, p, udp ? 35 : 27, now);
 		}
+		/* IKE on 500 both ways: the full path, its lookups warmed
+		 * by the prefetch first */
+		both_run(&b, p, mkpkt(p, false, CL(1), EX(100), 0x4242 + k),
+			 now);
+		both_run(&b, p, mkpkt(p, false, EX(100), a1, 0x4242 + k),
+			 now);
 		/* NAT-T keepalive and IKE on 4500 are not ESP */
 		mkesp(p, true, CL(1), EX(100), 0, 40);
 		both_run(&b, p, 40, now);
