@@ -68,7 +68,7 @@ rm -f /tmp/bc-$$-s /tmp/bc-$$-l
 ps=$("$bin" -m -s "$small" -n "$pkts") || status=1
 pl=$("$bin" -m -s "$large" -n "$pkts") || status=1
 echo "$ps"; echo "$pl"
-par() { sed -n 's/.*, \([0-9.]*\) ns with .*/\1/p'; }
+par() { sed -n 's/.*, \([0-9.]*\) ns with [0-9]* in flight, .*/\1/p'; }
 ls_=$(echo "$ps" | par) ll=$(echo "$pl" | par)
 awk -v e="${esp_small:-}" -v a="$ls_" -v b="$ll" 'BEGIN {
 	if (e == "" || e <= 0 || a == "" || b == "") exit
