@@ -396,7 +396,9 @@ int main(int argc, char **argv)
 	struct session_table *t;
 	struct alias_pool *pool;
 	struct bench b = { .kind = K_MIX };
+	struct session_counters cnt;
 	double t0, t1, ns;
+	size_t resident;
 	int opt, kk, probe = 0;
 	char line[128];
 
@@ -459,6 +461,10 @@ int main(int argc, char **argv)
 			return 1;
 		}
 
+	/* what the sessions and their SAs take of the table, in memory:
+	 * the pools are written only as far as they are used */
+	resident = session_table_resident(t);
+	session_counters(t, &cnt);
 	if (make_stream(&b)) {
 		fprintf(stderr, "bench_core: out of memory\n");
 		return 1;
@@ -486,8 +492,11 @@ int main(int argc, char **argv)
 	       "buckets): %zu bytes", session_table_bytes(&lim) / sessions);
 	/* the daemon counts sessions per client too, by default */
 	lim.per_client = 256;
-	printf(", %zu with max-sessions-per-client (the default)\n",
-	       session_table_bytes(&lim) / sessions);
+	printf(", %zu with max-sessions-per-client (the default); in memory "
+	       "(mincore) with %.2f SAs a session: %zu bytes\n",
+	       session_table_bytes(&lim) / sessions,
+	       (double)cnt.sa_active / (double)cnt.active,
+	       resident / sessions);
 	free(b.stream);
 	session_table_free(t);
 	alias_pool_free(pool);

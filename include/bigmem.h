@@ -14,5 +14,8 @@
 void *big_calloc(size_t n, size_t size);
 /* Frees what big_calloc(@n, @size) returned (NULL is fine). */
 void big_free(void *p, size_t n, size_t size);
+/* Bytes of what big_calloc(@n, @size) returned that are in memory: pages
+ * of a mapped array only once written (mincore()); a small one in all. */
+size_t big_resident(const void *p, size_t n, size_t size);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "bigmem.h"
 
@@ -51,4 +52,29 @@ void big_free(void *p, size_t n, size_t size)
 		free(p);
 	else
 		munmap(p, big_len(n, size));
+}
+
+size_t big_resident(const void *p, size_t n, size_t size)
+{
+	size_t len, pg, i, in = 0;
+	unsigned char vec[4096];
+
+	if (!p)
+		return 0;
+	len = n * size;
+	if (len < HUGE_SZ)
+		return ((len ? len : 1) + 63) & ~(size_t)63;
+	len = big_len(n, size);
+	pg = (size_t)sysconf(_SC_PAGESIZE);
+	/* a window of pages at a time: no allocation here */
+	for (i = 0; i < len; i += sizeof(vec) * pg) {
+		size_t w = len - i < sizeof(vec) * pg ? len - i : sizeof(vec) * pg;
+		size_t k;
+
+		if (mincore((char *)p + i, w, vec))
+			return 0;
+		for (k = 0; k < (w + pg - 1) / pg; k++)
+			in += vec[k] & 1;
+	}
+	return in * pg;
 }

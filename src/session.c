@@ -114,7 +114,11 @@ struct session_table {
 	uint32_t *out_bkt, *in_bkt, *sa_bkt;
 	uint32_t nb_mask, nsa_mask;
 	uint32_t max_b, max_sa;
-	uint32_t free_b, free_sa;
+	uint32_t free_b, free_sa;	/* slots given back, a list each */
+	uint32_t top_b, top_sa;		/* slots ever handed out: those above
+					 * are free and never written, so
+					 * that an unused pool stays out of
+					 * memory */
 	uint64_t seed;
 	uint32_t gate_hold_ms;		/* the hold of the last gate taken */
 	uint32_t expire_at;		/* where session_expire_step() goes on */
@@ -163,10 +167,23 @@ size_t session_table_bytes(const struct session_limits *lim)
 	       (size_t)pow2_at_least(lim->max_sas) * sizeof(uint32_t);
 }
 
+size_t session_table_resident(const struct session_table *t)
+{
+	uint32_t nb = t->nb_mask + 1;
+
+	return sizeof(*t) + big_resident(t->b, t->max_b, sizeof(*t->b)) +
+	       big_resident(t->sa, t->max_sa, sizeof(*t->sa)) +
+	       big_resident(t->out_bkt, nb, sizeof(uint32_t)) +
+	       big_resident(t->in_bkt, nb, sizeof(uint32_t)) +
+	       big_resident(t->sa_bkt, t->nsa_mask + 1, sizeof(uint32_t)) +
+	       (t->cc ? big_resident(t->cc, t->cc_mask + 1, sizeof(*t->cc)) :
+			0);
+}
+
 struct session_table *session_table_new(const struct session_limits *lim)
 {
 	struct session_table *t;
-	uint32_t nb, nsa, i;
+	uint32_t nb, nsa;
 
 	if (!lim->max_sessions || !lim->max_sas ||
 	    lim->max_sessions > (1u << 26) || lim->max_sas > (1u << 28)) {
@@ -202,12 +219,6 @@ struct session_table *session_table_new(const struct session_limits *lim)
 	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) !=
 	    sizeof(t->seed))
 		t->seed = (uint64_t)(uintptr_t)t ^ 0x5851f42d4c957f2dull;
-	for (i = 0; i < t->max_b; i++)
-		t->b[i].next_out = i + 2 <= t->max_b ? i + 2 : 0;
-	t->free_b = 1;
-	for (i = 0; i < t->max_sa; i++)
-		t->sa[i].next_hash = i + 2 <= t->max_sa ? i + 2 : 0;
-	t->free_sa = 1;
 	return t;
 }
 
@@ -425,12 +436,16 @@ session_id session_add(struct session_table *t, uint32_t client,
 	uint32_t l = t->free_b, h;
 	struct binding *b;
 
-	if (!l) {
+	if (l) {
+		b = B(t, l);
+		t->free_b = b->next_out;
+	} else if (t->top_b < t->max_b) {
+		l = ++t->top_b;
+		b = B(t, l);
+	} else {
 		t->cnt.refused_full++;
 		return SESSION_NONE;
 	}
-	b = B(t, l);
-	t->free_b = b->next_out;
 	memset(b, 0, sizeof(*b));
 	b->client = client;
 	b->server = server;
@@ -629,12 +644,16 @@ static struct sa *sa_get(struct session_table *t, session_id s,
 		return NULL;
 	}
 	l = t->free_sa;
-	if (!l) {
+	if (l) {
+		a = &t->sa[l - 1];
+		t->free_sa = a->next_hash;
+	} else if (t->top_sa < t->max_sa) {
+		l = ++t->top_sa;
+		a = &t->sa[l - 1];
+	} else {
 		t->cnt.sa_refused_full++;
 		return NULL;
 	}
-	a = &t->sa[l - 1];
-	t->free_sa = a->next_hash;
 	memset(a, 0, sizeof(*a));
 	a->key = key;
 	a->owner = s;
@@ -884,7 +903,7 @@ void session_offload_forget(struct session_table *t)
 {
 	uint32_t i;
 
-	for (i = 0; i < t->max_sa; i++)
+	for (i = 0; i < t->top_sa; i++)
 		t->sa[i].flags &= (uint8_t)~SA_F_OFFLOAD_ANY;
 }
 
@@ -1479,11 +1498,12 @@ unsigned session_expire_step(struct session_table *t, uint32_t now,
 	unsigned gone = 0;
 	uint32_t n;
 
-	if (!budget || budget > t->max_b)
-		budget = t->max_b;
+	/* slots above top_b were never used */
+	if (!budget || budget > t->top_b)
+		budget = t->top_b;
 	for (n = 0; n < budget; n++) {
 		gone += expire_slot(t, t->expire_at, now, fn, ctx);
-		if (++t->expire_at == t->max_b)
+		if (++t->expire_at >= t->top_b)
 			t->expire_at = 0;
 	}
 	return gone;
@@ -1503,7 +1523,7 @@ static unsigned remove_where(struct session_table *t, bool all,
 	unsigned gone = 0;
 	uint32_t i;
 
-	for (i = 0; i < t->max_b; i++) {
+	for (i = 0; i < t->top_b; i++) {
 		if (!t->b[i].in_use || (!all && t->b[i].client != client))
 			continue;
 		binding_delete(t, i + 1);
@@ -1544,7 +1564,7 @@ int session_snapshot(const struct session_table *t, struct session_view **sv,
 		free(w);
 		return -ENOMEM;
 	}
-	for (i = 0; i < t->max_b && bi < nb; i++) {
+	for (i = 0; i < t->top_b && bi < nb; i++) {
 		const struct binding *b = &t->b[i];
 		uint32_t sl;
 

@@ -863,6 +863,55 @@ static void test_sa_pool_churn(void **state)
 	session_table_free(t);
 }
 
+/* The pools are written a slot at a time as they are first used, so a
+ * large table takes memory for what it holds, not for what it could; a
+ * slot given back is used again before a new one. */
+static void test_untouched_pool(void **state)
+{
+	enum { NB = 1 << 16, NSA = 4 << 16, USED = 2000 };
+	static const enum sa_kind kinds[3] = { SA_IKE, SA_ESP_OUT, SA_ESP_IN };
+	struct session_limits lim = { NB, NSA, 0 };
+	struct session_table *t = mk(NB, NSA);
+	size_t bytes = session_table_bytes(&lim), r0, r1, r2;
+	session_id s, last0 = SESSION_NONE;
+	uint32_t i, k;
+
+	(void)state;
+	r0 = session_table_resident(t);
+	/* the hash buckets (written at once: small arrays), not the pools */
+	assert_true(r0 > 0);
+	assert_true(r0 < bytes / 8);
+	for (i = 0; i < USED; i++) {
+		s = session_add(t, C(i % 250), S(i / 250 + 1), S(100), 0, 0, 0,
+				10, 1000);
+		assert_int_not_equal(s, SESSION_NONE);
+		if (i % 250 == 0)
+			last0 = s;	/* client 0's last */
+		for (k = 0; k < 3; k++)
+			assert_int_equal(session_sa_touch(t, s, S(i / 250 + 1),
+							  kinds[k],
+							  0x1000 + i * 4 + k,
+							  0, 2, 0, 0, 10, 10,
+							  1000), 1);
+	}
+	r1 = session_table_resident(t);
+	/* what the sessions and their SAs wrote is in memory now (a page or
+	 * a huge page at a time), the rest of the pools still not */
+	assert_true(r1 >= r0 + USED * (size_t)(3 * 64 + 64));
+	assert_true(r1 < bytes / 2);
+	/* a slot given back comes first (the last one given back), before
+	 * the never used ones (USED + 1 on) */
+	assert_int_equal(session_flush_client(t, C(0)), (USED + 249) / 250);
+	s = session_add(t, C(251), S(200), S(100), 0, 0, 0, 10, 1000);
+	assert_int_equal(s, last0);
+	r2 = session_table_resident(t);
+	assert_int_equal(r2, r1);
+	/* the whole table scanned: only the slots ever used */
+	assert_int_equal(session_expire(t, 2000),
+			 USED - (USED + 249) / 250 + 1);
+	session_table_free(t);
+}
+
 static void test_bad_limits(void **state)
 {
 	struct session_limits lim = { 0, 10, 0 };
@@ -887,6 +936,7 @@ int main(void)
 		cmocka_unit_test(test_esp_fast_sa),
 		cmocka_unit_test(test_sa_pool_churn),
 		cmocka_unit_test(test_warm),
+		cmocka_unit_test(test_untouched_pool),
 		cmocka_unit_test(test_bad_limits),
 	};
 
