@@ -135,8 +135,11 @@ void session_table_free(struct session_table *t);
 /* Bytes a table with @lim allocates (pools and hash buckets). */
 size_t session_table_bytes(const struct session_limits *lim);
 /* Bytes of @t in memory now: the pools' slots are written only when first
- * used, so an unused part of them takes none (a page at a time). */
+ * used, so an unused part of them takes none (a page at a time).  It reads
+ * only what is set when @t is made: no lock needed. */
 size_t session_table_resident(const struct session_table *t);
+/* What @t allocated: session_table_bytes() of its limits. */
+size_t session_table_reserved(const struct session_table *t);
 
 /* Opaque handle of a session: valid until the next expiry or delete. */
 typedef uint32_t session_id;

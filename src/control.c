@@ -460,10 +460,12 @@ void control_stats(struct daemon *d, struct evbuffer *o)
 		" refused_client=%" PRIu64 " sa_active=%" PRIu32 " sa_created=%" PRIu64
 		" sa_expired=%" PRIu64 " sa_refused_full=%" PRIu64
 		" sa_refused_session=%" PRIu64
-		" flushed=%" PRIu64 "\n",
+		" flushed=%" PRIu64 " table_bytes=%zu table_resident_bytes=%zu\n",
 		sc.active, sc.created, sc.expired, sc.refused_full,
 		sc.refused_client, sc.sa_active, sc.sa_created, sc.sa_expired,
-		sc.sa_refused_full, sc.sa_refused_session, sc.flushed);
+		sc.sa_refused_full, sc.sa_refused_session, sc.flushed,
+		session_table_reserved(d->table),
+		session_table_resident(d->table));
 	evbuffer_add_printf(o,
 		"stat scope=shared gate_holds=%" PRIu64 " gate_released=%" PRIu64
 		" gate_timeouts=%" PRIu64 " gate_deferred=%" PRIu64

@@ -22,7 +22,7 @@ static bool gauge(const char *scope, const char *key)
 	static const char *const g[] = {
 		"active", "sa_active", "gate_held_ms_max", "held_wait_ms_max",
 		"kernel_waiting", "capacity", "entries", "ike_entries",
-		"last_scan_ms",
+		"last_scan_ms", "table_bytes", "table_resident_bytes",
 	};
 	unsigned i;
 

@@ -123,6 +123,7 @@ struct session_table {
 	uint32_t gate_hold_ms;		/* the hold of the last gate taken */
 	uint32_t expire_at;		/* where session_expire_step() goes on */
 	size_t pf_min;			/* see session_prefetch_worth() */
+	size_t reserved;		/* session_table_bytes() of its limits */
 	struct session_counters cnt;
 };
 
@@ -167,6 +168,11 @@ size_t session_table_bytes(const struct session_limits *lim)
 	       (size_t)pow2_at_least(lim->max_sas) * sizeof(uint32_t);
 }
 
+size_t session_table_reserved(const struct session_table *t)
+{
+	return t->reserved;
+}
+
 size_t session_table_resident(const struct session_table *t)
 {
 	uint32_t nb = t->nb_mask + 1;
@@ -195,6 +201,7 @@ struct session_table *session_table_new(const struct session_limits *lim)
 		return NULL;
 	t->max_b = lim->max_sessions;
 	t->max_sa = lim->max_sas;
+	t->reserved = session_table_bytes(lim);
 	nb = pow2_at_least(t->max_b);
 	nsa = pow2_at_least(t->max_sa);
 	t->nb_mask = nb - 1;
