@@ -15,6 +15,12 @@ static size_t big_len(size_t n, size_t size)
 	return (n * size + HUGE_SZ - 1) & ~(HUGE_SZ - 1);
 }
 
+/* an array below HUGE_SZ: an ordinary allocation, whole lines */
+static size_t small_len(size_t len)
+{
+	return ((len ? len : 1) + 63) & ~(size_t)63;
+}
+
 void *big_calloc(size_t n, size_t size)
 {
 	size_t len;
@@ -27,8 +33,7 @@ void *big_calloc(size_t n, size_t size)
 	if (n * size < HUGE_SZ) {
 		/* cache-line aligned, as the pages below are: an SA is one
 		 * line (session.c) */
-		len = n * size;
-		len = ((len ? len : 1) + 63) & ~(size_t)63;
+		len = small_len(n * size);
 		p = aligned_alloc(64, len);
 		if (p)
 			memset(p, 0, len);
@@ -61,9 +66,8 @@ size_t big_resident(const void *p, size_t n, size_t size)
 
 	if (!p)
 		return 0;
-	len = n * size;
-	if (len < HUGE_SZ)
-		return ((len ? len : 1) + 63) & ~(size_t)63;
+	if (n * size < HUGE_SZ)
+		return small_len(n * size);
 	len = big_len(n, size);
 	pg = (size_t)sysconf(_SC_PAGESIZE);
 	/* a window of pages at a time: no allocation here */

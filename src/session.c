@@ -123,7 +123,6 @@ struct session_table {
 	uint32_t gate_hold_ms;		/* the hold of the last gate taken */
 	uint32_t expire_at;		/* where session_expire_step() goes on */
 	size_t pf_min;			/* see session_prefetch_worth() */
-	size_t reserved;		/* session_table_bytes() of its limits */
 	struct session_counters cnt;
 };
 
@@ -170,7 +169,10 @@ size_t session_table_bytes(const struct session_limits *lim)
 
 size_t session_table_reserved(const struct session_table *t)
 {
-	return t->reserved;
+	const struct session_limits lim = { t->max_b, t->max_sa,
+					    t->per_client };
+
+	return session_table_bytes(&lim);
 }
 
 size_t session_table_resident(const struct session_table *t)
@@ -201,7 +203,6 @@ struct session_table *session_table_new(const struct session_limits *lim)
 		return NULL;
 	t->max_b = lim->max_sessions;
 	t->max_sa = lim->max_sas;
-	t->reserved = session_table_bytes(lim);
 	nb = pow2_at_least(t->max_b);
 	nsa = pow2_at_least(t->max_sa);
 	t->nb_mask = nb - 1;
