@@ -198,7 +198,17 @@ $(BUILD)/bench_sink: bench/sink.c bench/stamp.h
 	$(E) "  LD      $@"
 	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< -o $@
 
-BENCH_TOOLS := $(BUILD)/bench_gen $(BUILD)/bench_sink
+# What reading the offload counters costs, dump against entry by entry,
+# by map size (bench/bench-offload.sh; root, nft, Linux 6.5).
+$(BUILD)/bench_offload: bench/offload_read.c $(BUILD)/libespmasq.a
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) $^ $(PKG_LIBS) -o $@
+
+.PHONY: bench-offload
+bench-offload: all $(BUILD)/bench_offload
+	bench/bench-offload.sh -b $(BUILD) $(BENCH_OFFLOAD_ARGS)
+
+BENCH_TOOLS := $(BUILD)/bench_gen $(BUILD)/bench_sink $(BUILD)/bench_offload
 .PHONY: bench bench-tools
 bench-tools: all $(BENCH_TOOLS)
 
@@ -207,6 +217,7 @@ bench: bench-tools
 	 BENCH_GEN=$(CURDIR)/$(BUILD)/bench_gen \
 	 BENCH_SINK=$(CURDIR)/$(BUILD)/bench_sink \
 	 bench/bench-kernel.sh $(BENCH_ARGS)
+	bench/bench-offload.sh -b $(BUILD) $(BENCH_OFFLOAD_ARGS)
 
 # libFuzzer harnesses (tests/fuzz/fuzz_*.c), built with clang, ASan and
 # UBSan into build-fuzz/.  `make fuzz [FUZZ_TIME=seconds]` runs each one

@@ -94,6 +94,10 @@ enum fail_policy {
  * decides; offload_why says why not). */
 enum offload_mode { OFFLOAD_OFF, OFFLOAD_ON, OFFLOAD_AUTO };
 
+/* How the offload counters are read: each map by a dump while small
+ * (auto), always by a dump, or always entry by entry. */
+enum offload_read { OFFLOAD_READ_AUTO, OFFLOAD_READ_DUMP, OFFLOAD_READ_EACH };
+
 struct config {
 	enum config_mode mode;
 	/* mode gateway: which bits of a packet's mark name its SA */
@@ -140,6 +144,9 @@ struct config {
 					 * what offload_mode came to */
 	uint8_t offload_mode;		/* enum offload_mode, as written */
 	uint32_t offload_scan;		/* seconds between counter reads */
+	uint32_t offload_scan_max;	/* ...at most, when not written */
+	bool offload_scan_fixed;	/* written: exactly */
+	uint8_t offload_read;		/* enum offload_read */
 	const char *offload_why;	/* auto and off: why (static text) */
 
 	char control[CONFIG_SUN_PATH_MAX];
@@ -204,6 +211,16 @@ int config_load(struct config *c, const char *path, struct config_errors *errs);
 
 /* Helpers other modules use. */
 bool cidr_contains(const struct cidr *n, uint32_t addr);
+/*
+ * Milliseconds from one offload scan to the next, after one that took
+ * @last_ms: offload-scan when it was written; otherwise ten times the
+ * last scan (reading the counters then takes at most a tenth of the main
+ * thread), but at least offload-scan's default and at most half the
+ * shortest timeout, which keeps the sessions of the SAs the kernel
+ * carries alive.
+ */
+uint32_t config_offload_wait_ms(const struct config *c, uint32_t last_ms);
+
 bool config_is_inside(const struct config *c, uint32_t addr);
 bool config_is_server(const struct config *c, uint32_t addr); /* true if no server lines */
 /* Returns the pinned alias for @client or 0. */

@@ -16,6 +16,7 @@
 #include "gateway.h"
 #include "heartbeat.h"
 #include "log.h"
+#include "offload.h"
 #include "session.h"
 #include "translate.h"
 
@@ -42,6 +43,11 @@ struct offload_stats {
 	uint64_t ike_pkts;		/* ...of it, IKE messages */
 	uint64_t stale;			/* entries removed: the SA is gone */
 	uint64_t errors;		/* entries that could not be removed */
+	uint64_t missing;		/* entries the kernel no longer had */
+	uint64_t gone;			/* entries removed as their SA went */
+	uint64_t resyncs;		/* maps emptied: too many SAs went */
+	uint32_t last_read_each;	/* of last_entries, read one by one */
+	uint32_t scan_every_ms;		/* the wait before the next scan */
 	uint32_t last_entries, last_scan_ms;
 	uint32_t last_ike_entries;	/* of last_entries, IKE flows */
 };
@@ -73,6 +79,7 @@ struct daemon {
 	struct offload *off;		/* offload on: the main thread's */
 	struct event *offload_ev;	/* its scans; main thread */
 	struct offload_stats off_stats;	/* main thread */
+	size_t off_count[OFFLOAD_MAPS];	/* entries per map, last scan */
 };
 
 struct reload_result {

@@ -159,6 +159,29 @@ int offload_flush(struct offload *o);
  * -ETIMEDOUT when the kernel stops answering.
  */
 int offload_scan(struct offload *o, offload_seen_fn fn, void *ctx);
+/* offload_scan of the maps whose bits (1 << map) are set in @maps. */
+int offload_scan_maps(struct offload *o, unsigned maps, offload_seen_fn fn,
+		      void *ctx);
+
+/* Called by offload_read for an entry the kernel does not have. */
+typedef void (*offload_gone_fn)(void *ctx, const struct offload_entry *e);
+
+/*
+ * Reads and resets the counters of the @n entries @e (their maps and
+ * keys; the rest is not looked at) one by one, with GETSETELEM_RESET
+ * requests naming them, as many as the receive buffer holds answers to
+ * per request; entries of one map should come together, each run of one
+ * map being a request of its own.  Calls @fn for each entry the kernel
+ * has, with what it counted since the last reset, and @gone (when not
+ * NULL) for each it does not have.  Unlike offload_scan, which the kernel
+ * resumes by walking its map again from the start for each 32 KiB of
+ * answer (so that a scan costs the square of the map's size), this costs
+ * the same per entry at any size, but more than a small map's scan, and
+ * finds nothing it was not asked for.  Returns the number of entries
+ * read, or -errno as offload_scan.
+ */
+int offload_read(struct offload *o, const struct offload_entry *e, size_t n,
+		 offload_seen_fn fn, offload_gone_fn gone, void *ctx);
 
 /*
  * For tests: the pure message builders and parser offload_* uses.  The
@@ -180,6 +203,10 @@ int offload_build_flush(void *buf, size_t size, uint32_t seq);
 /* The GETSETELEM_RESET dump request for address map @m. */
 int offload_build_scan(void *buf, size_t size, uint32_t seq,
 		       enum offload_map m);
+/* The GETSETELEM_RESET request of offload_read for the @n entries @e,
+ * all of one map (else -EINVAL), asking for an acknowledgement. */
+int offload_build_get(void *buf, size_t size, uint32_t seq,
+		      const struct offload_entry *e, size_t n);
 /*
  * Decodes one dump message (NEWSETELEM from an address map of
  * OFFLOAD_TABLE) whose nlmsg_len has been checked against what was

@@ -245,6 +245,38 @@ int session_ike_credit(struct session_table *t, uint32_t server,
  * each is offloaded again by its next packet. */
 void session_offload_forget(struct session_table *t);
 
+/* How many times session_offload_forget() was called: an SA claimed for
+ * the kernel under one generation is not handed over under another. */
+uint32_t session_offload_gen(const struct session_table *t);
+
+struct offload_entry;
+
+/*
+ * The kernel entries (map, key and address) of the SAs offloaded, from
+ * SA slot *@at on, into @out (at most @max, at least 4), looking at 16384
+ * slots at most: an SA's entries all or none.  *@at becomes where the
+ * next call goes on, 0 once the last slot was listed.  When @count is not NULL, count[map] is raised
+ * by each entry listed.  Returns the number of entries.
+ */
+size_t session_offload_list(const struct session_table *t, uint32_t *at,
+			    struct offload_entry *out, size_t max,
+			    size_t *count);
+
+/*
+ * The kernel entries of SAs released since the last call (at most @max
+ * of them, into @out; the rest on the next call), for the kernel to drop
+ * too.  *@lost is true when more went than the table keeps (65536), so
+ * that only a flush of the maps removes them all.
+ */
+size_t session_offload_gone(struct session_table *t,
+			    struct offload_entry *out, size_t max, bool *lost);
+
+/* Entry @e, which the kernel no longer has, no longer counts as
+ * offloaded: its SA is offloaded again by its next packet.  0, or
+ * -ENOENT when no SA has it. */
+int session_offload_lost(struct session_table *t,
+			 const struct offload_entry *e);
+
 /*
  * The lookups of session_esp_known() for a burst of @n packets (at most
  * SESSION_PF_MAX), each given by its @pf (server and SPI, kind, local

@@ -49,6 +49,7 @@ enum config_once {
 	ONCE_TIMEOUT_GATEWAY,
 	ONCE_OFFLOAD,
 	ONCE_OFFLOAD_SCAN,
+	ONCE_OFFLOAD_READ,
 	ONCE_COUNT,
 	ONCE_NONE = -1,
 };
@@ -804,6 +805,20 @@ static int config_do_offload_scan(struct config_ctx *x, char **argv)
 				   60, &x->c->offload_scan);
 }
 
+static int config_do_offload_read(struct config_ctx *x, char **argv)
+{
+	if (!strcmp(argv[0], "auto"))
+		x->c->offload_read = OFFLOAD_READ_AUTO;
+	else if (!strcmp(argv[0], "dump"))
+		x->c->offload_read = OFFLOAD_READ_DUMP;
+	else if (!strcmp(argv[0], "each"))
+		x->c->offload_read = OFFLOAD_READ_EACH;
+	else
+		return config_error(x, "'offload-read' takes auto, dump or "
+				    "each, not %s", argv[0]);
+	return 0;
+}
+
 static int config_do_queue_maxlen(struct config_ctx *x, char **argv)
 {
 	return config_parse_number(x, "'queue-maxlen'", argv[0], 1, 1U << 20,
@@ -1032,6 +1047,8 @@ static const struct config_directive config_directives[] = {
 	  config_do_offload },
 	{ "offload-scan", 1, 1, ONCE_OFFLOAD_SCAN, "offload-scan SECONDS",
 	  config_do_offload_scan },
+	{ "offload-read", 1, 1, ONCE_OFFLOAD_READ,
+	  "offload-read auto|dump|each", config_do_offload_read },
 	{ "gate-hold", 1, 1, ONCE_GATE_HOLD, "gate-hold MILLISECONDS",
 	  config_do_gate_hold },
 	{ "queue-maxlen", 1, 1, ONCE_QUEUE_MAXLEN, "queue-maxlen N",
@@ -1322,6 +1339,9 @@ static bool config_check_offload(struct config *c, const char *file,
 		}
 	}
 	c->offload = true;
+	c->offload_scan_fixed = c->seen_line[ONCE_OFFLOAD_SCAN] != 0;
+	c->offload_scan_max = shortest / 2 > c->offload_scan ? shortest / 2 :
+							       c->offload_scan;
 	if (c->fail_policy == FAIL_POLICY_BYPASS) {
 		config_err(errs, file, 0,
 			   "'offload on' does not work with fail-policy "
@@ -1394,6 +1414,8 @@ static bool config_check_gateway(const struct config *c, const char *file,
 				ONCE_OFFLOAD, "offload");
 	ok &= config_wrong_mode(c, file, errs, c->seen_line[ONCE_OFFLOAD_SCAN],
 				ONCE_OFFLOAD_SCAN, "offload-scan");
+	ok &= config_wrong_mode(c, file, errs, c->seen_line[ONCE_OFFLOAD_READ],
+				ONCE_OFFLOAD_READ, "offload-read");
 	return ok;
 }
 
@@ -1625,6 +1647,19 @@ int config_load(struct config *c, const char *path, struct config_errors *errs)
 bool cidr_contains(const struct cidr *n, uint32_t addr)
 {
 	return (addr & n->mask) == n->addr;
+}
+
+uint32_t config_offload_wait_ms(const struct config *c, uint32_t last_ms)
+{
+	uint64_t ms = (uint64_t)c->offload_scan * 1000, want;
+
+	if (c->offload_scan_fixed)
+		return (uint32_t)ms;
+	want = 10 * (uint64_t)last_ms;
+	if (want > ms)
+		ms = want < (uint64_t)c->offload_scan_max * 1000 ?
+		     want : (uint64_t)c->offload_scan_max * 1000;
+	return (uint32_t)ms;
 }
 
 bool config_is_inside(const struct config *c, uint32_t addr)

@@ -489,11 +489,16 @@ void control_stats(struct daemon *d, struct evbuffer *o)
 			" last_scan_ms=%" PRIu32 " packets=%" PRIu64
 			" ike_packets=%" PRIu64
 			" bytes=%" PRIu64 " stale_removed=%" PRIu64
+			" gone_removed=%" PRIu64 " missing=%" PRIu64
+			" resyncs=%" PRIu64 " read_each=%" PRIu32
+			" scan_every_ms=%" PRIu32
 			" errors=%" PRIu64 "%s%s\n",
 			f->on ? "on" : "off", f->last_entries,
 			f->last_ike_entries, f->scans, f->scan_errors,
 			f->last_scan_ms, f->pkts, f->ike_pkts, f->bytes,
-			f->stale, f->errors, f->on ? "" : " why=",
+			f->stale, f->gone, f->missing, f->resyncs,
+			f->last_read_each, f->scan_every_ms, f->errors,
+			f->on ? "" : " why=",
 			f->on ? "" : f->why_off);
 	}
 	for (i = 0; i < d->n_workers; i++) {

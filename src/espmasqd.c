@@ -133,6 +133,8 @@ static void watch_loss(struct daemon *d, uint32_t now)
  */
 #define EXPIRE_EVERY_MS 100
 
+static void offload_drop_gone(struct daemon *d);
+
 static void on_expire(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
@@ -148,6 +150,9 @@ static void on_expire(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&d->table_lock);
 	if (gone)
 		log_debug("%u sessions expired", gone);
+	/* their kernel entries go now, before more pile up */
+	if (d->off)
+		offload_drop_gone(d);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -176,6 +181,7 @@ struct offload_scan_ctx {
 	uint32_t now;
 	struct offload_entry *stale;
 	size_t n_stale, cap;
+	size_t per_map[OFFLOAD_MAPS];	/* entries seen */
 };
 
 static void offload_seen(void *ctx, const struct offload_entry *e,
@@ -205,6 +211,7 @@ static void offload_seen(void *ctx, const struct offload_entry *e,
 				       udp ? c->timeout_natt : c->timeout_esp,
 				       c->timeout_pending);
 	pthread_mutex_unlock(&d->table_lock);
+	s->per_map[e->map]++;
 	d->off_stats.entries++;
 	d->off_stats.last_entries++;
 	d->off_stats.pkts += pkts;
@@ -231,19 +238,185 @@ static void offload_seen(void *ctx, const struct offload_entry *e,
 	s->stale[s->n_stale++] = *e;
 }
 
+/* An entry the table holds offloaded that the kernel no longer has
+ * (removed by hand, say): its SA is handed over again by its next packet. */
+static void offload_missing(void *ctx, const struct offload_entry *e)
+{
+	struct offload_scan_ctx *s = ctx;
+	struct daemon *d = s->d;
+
+	pthread_mutex_lock(&d->table_lock);
+	session_offload_lost(d->table, e);
+	pthread_mutex_unlock(&d->table_lock);
+	d->off_stats.missing++;
+}
+
+/* Queues the removal of @e; false (counted) when it cannot. */
+static bool offload_del_one(struct daemon *d, const struct offload_entry *e)
+{
+	int err = offload_del(d->off, e);
+
+	if (err == -ENOSPC) {
+		if (offload_send(d->off) < 0)
+			d->off_stats.errors++;
+		err = offload_del(d->off, e);
+	}
+	if (err)
+		d->off_stats.errors++;
+	return !err;
+}
+
+/*
+ * Removes from the kernel the entries of the SAs the table let go since
+ * the last call (expired, flushed, replaced).  When the table lost count
+ * of them, the maps are emptied instead and every SA is handed over again
+ * by its next packet.
+ */
+static void offload_drop_gone(struct daemon *d)
+{
+	struct offload_entry e[256];
+	size_t n, i;
+	bool lost;
+	int err;
+
+	do {
+		pthread_mutex_lock(&d->table_lock);
+		n = session_offload_gone(d->table, e, 256, &lost);
+		if (lost) {
+			/* under the lock, as on reload: no worker hands an
+			 * SA over between the two (worker.c checks the
+			 * table's offload generation) */
+			session_offload_forget(d->table);
+			err = offload_flush(d->off);
+			pthread_mutex_unlock(&d->table_lock);
+			d->off_stats.resyncs++;
+			if (err) {
+				d->off_stats.errors++;
+				log_limited(&d->lim_offload, daemon_now(),
+					    LOG_WARNING, "offload: cannot empty "
+					    "table ip %s: %s",
+					    RULES_OFFLOAD_TABLE,
+					    strerror(-err));
+			}
+			return;
+		}
+		pthread_mutex_unlock(&d->table_lock);
+		for (i = 0; i < n; i++)
+			d->off_stats.gone += offload_del_one(d, &e[i]);
+	} while (n == 256);
+	if (offload_pending(d->off) && offload_send(d->off) < 0)
+		d->off_stats.errors++;
+}
+
+/*
+ * auto: a map is dumped while it holds at most this many entries, and
+ * read entry by entry above.  The kernel resumes a dump by walking the
+ * map again from its start for every 32 KiB of answer, so that a dump
+ * costs the square of the map's size: 1.0 us an entry at 8192 entries,
+ * 2.1 at 49152, 6 at 100,000, 16 at 200,000, against 2.3-2.6 read one
+ * by one at any size (bench/bench-offload.sh on the 2-CPU test machine).
+ */
+#define DUMP_MAX 49152
+/* entries listed from the table (under its lock) and read at a time */
+#define READ_BATCH 4096
+
+static bool read_each(const struct daemon *d, enum offload_map m)
+{
+	switch (d->cfg->offload_read) {
+	case OFFLOAD_READ_DUMP:
+		return false;
+	case OFFLOAD_READ_EACH:
+		return true;
+	default:
+		return d->off_count[m] > DUMP_MAX;
+	}
+}
+
+/*
+ * The entries of the maps @maps read one by one, listed from the table
+ * READ_BATCH at a time and read a map at a time.  Counts those maps'
+ * entries in @count.  Returns what offload_read() does: the entries
+ * read, or -errno.
+ */
+static int offload_read_listed(struct daemon *d, struct offload_scan_ctx *s,
+			       unsigned maps, size_t *count)
+{
+	struct offload_entry *list, *by_map;
+	size_t n, i, at[OFFLOAD_MAPS + 1], cnt[OFFLOAD_MAPS];
+	uint32_t slot = 0;
+	int ret = 0, r;
+	unsigned m;
+
+	list = malloc(2 * (READ_BATCH + 4) * sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	by_map = list + READ_BATCH + 4;
+	do {
+		memset(cnt, 0, sizeof(cnt));
+		pthread_mutex_lock(&d->table_lock);
+		n = session_offload_list(d->table, &slot, list, READ_BATCH + 4,
+					 cnt);
+		pthread_mutex_unlock(&d->table_lock);
+		/* by map, so that each map's run is one request */
+		at[0] = 0;
+		for (m = 0; m < OFFLOAD_MAPS; m++) {
+			if (!(maps & 1u << m))
+				cnt[m] = 0;
+			count[m] += cnt[m];
+			at[m + 1] = at[m] + cnt[m];
+		}
+		for (i = 0; i < n; i++)
+			if (maps & 1u << list[i].map)
+				by_map[at[list[i].map]++] = list[i];
+		n = at[OFFLOAD_MAPS - 1];
+		r = offload_read(d->off, by_map, n, offload_seen,
+				 offload_missing, s);
+		if (r < 0) {
+			ret = r;
+			break;
+		}
+		ret += r;
+	} while (slot);
+	free(list);
+	return ret;
+}
+
 static void offload_scan_now(struct daemon *d)
 {
 	struct offload_scan_ctx s = { .d = d, .now = daemon_now() };
 	uint32_t t0 = daemon_now_ms();
-	size_t i;
-	int n, last = 0;
+	size_t i, count[OFFLOAD_MAPS] = { 0 };
+	unsigned dump = 0, each = 0;
+	enum offload_map m;
+	int n, r, last = 0;
 
 	n = offload_reap(d->off, &last);
 	if (n > 0)
 		d->off_stats.errors += (uint64_t)n;
+	offload_drop_gone(d);
 	d->off_stats.last_entries = 0;
 	d->off_stats.last_ike_entries = 0;
-	n = offload_scan(d->off, offload_seen, &s);
+	d->off_stats.last_read_each = 0;
+	for (m = 0; m < OFFLOAD_MAPS; m++)
+		if (read_each(d, m))
+			each |= 1u << m;
+		else
+			dump |= 1u << m;
+	n = 0;
+	if (dump) {
+		n = offload_scan_maps(d->off, dump, offload_seen, &s);
+		/* a dumped map's size is what the kernel has */
+		for (m = 0; m < OFFLOAD_MAPS; m++)
+			if (dump & 1u << m)
+				count[m] = s.per_map[m];
+	}
+	if (n >= 0 && each) {
+		r = offload_read_listed(d, &s, each, count);
+		n = r < 0 ? r : n + r;
+		d->off_stats.last_read_each = (uint32_t)(r > 0 ? r : 0);
+	}
+	if (n >= 0)
+		memcpy(d->off_count, count, sizeof(count));
 	d->off_stats.scans++;
 	if (n < 0) {
 		d->off_stats.scan_errors++;
@@ -251,19 +424,8 @@ static void offload_scan_now(struct daemon *d)
 			    "offload: cannot read the kernel's counters: %s",
 			    strerror(-n));
 	}
-	for (i = 0; i < s.n_stale; i++) {
-		int err = offload_del(d->off, &s.stale[i]);
-
-		if (err == -ENOSPC) {
-			if (offload_send(d->off) < 0)
-				d->off_stats.errors++;
-			err = offload_del(d->off, &s.stale[i]);
-		}
-		if (err)
-			d->off_stats.errors++;
-		else
-			d->off_stats.stale++;
-	}
+	for (i = 0; i < s.n_stale; i++)
+		d->off_stats.stale += offload_del_one(d, &s.stale[i]);
 	if (offload_pending(d->off) && offload_send(d->off) < 0)
 		d->off_stats.errors++;
 	free(s.stale);
@@ -278,6 +440,20 @@ void daemon_offload_sync(struct daemon *d)
 		offload_scan_now(d);
 }
 
+/* The offload timer, one-shot: each scan sets when the next one comes
+ * (config_offload_wait_ms()). */
+static void offload_arm(struct daemon *d)
+{
+	uint32_t ms = d->off ? config_offload_wait_ms(d->cfg,
+						     d->off_stats.last_scan_ms) :
+			       d->cfg->offload_scan * 1000;
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	d->off_stats.scan_every_ms = ms;
+	if (event_add(d->offload_ev, &tv) < 0)
+		fatalx("cannot arm the offload timer");
+}
+
 static void on_offload_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
@@ -288,6 +464,8 @@ static void on_offload_timer(evutil_socket_t fd, short what, void *arg)
 		offload_scan_now(d);
 	else
 		offload_start(d, false);
+	if (d->cfg->offload)
+		offload_arm(d);
 }
 
 /*
@@ -356,7 +534,6 @@ static void offload_start(struct daemon *d, bool first)
 void daemon_offload_reconf(struct daemon *d, const struct config *old)
 {
 	const struct config *c = d->cfg;
-	struct timeval otv = { c->offload_scan, 0 };
 
 	if (!c->offload) {
 		if (c->offload_mode == OFFLOAD_AUTO &&
@@ -388,12 +565,12 @@ void daemon_offload_reconf(struct daemon *d, const struct config *old)
 		offload_start(d, true);
 	/* scans, or tries again to open the table */
 	if (!d->offload_ev)
-		d->offload_ev = event_new(d->base, -1, EV_PERSIST,
-					  on_offload_timer, d);
+		d->offload_ev = event_new(d->base, -1, 0, on_offload_timer, d);
 	else
 		event_del(d->offload_ev);
-	if (!d->offload_ev || event_add(d->offload_ev, &otv) < 0)
+	if (!d->offload_ev)
 		fatalx("cannot arm the offload timer");
+	offload_arm(d);
 }
 
 static void on_metrics_timer(evutil_socket_t fd, short what, void *arg)

@@ -50,6 +50,8 @@ struct offload {
 	uint8_t *rx;
 	int held;		/* errors the synchronous calls read past */
 	int held_last;
+	size_t read_chunk;	/* elements per offload_read() request */
+	uint8_t *rxv;		/* offload_read()'s receive buffers */
 };
 
 static const char *const map_names[OFFLOAD_MAPS] = {
@@ -273,6 +275,40 @@ int offload_build_scan(void *buf, size_t size, uint32_t seq,
 	return nlh ? (int)nlh->nlmsg_len : -ENOSPC;
 }
 
+int offload_build_get(void *buf, size_t size, uint32_t seq,
+		      const struct offload_entry *e, size_t n)
+{
+	struct nlattr *list, *elem, *key;
+	struct nlmsghdr *nlh;
+	uint8_t k[KEY_MAX];
+	size_t i, klen;
+
+	if (!e || !n || (unsigned)e->map >= OFFLOAD_MAPS)
+		return -EINVAL;
+	for (i = 1; i < n; i++)
+		if (e[i].map != e->map)
+			return -EINVAL;
+	nlh = elem_start(buf, size, ELEM_GET_RESET, NLM_F_ACK, seq,
+			 map_names[e->map]);
+	if (!nlh ||
+	    !(list = mnl_attr_nest_start_check(nlh, size,
+					       NFTA_SET_ELEM_LIST_ELEMENTS)))
+		return -ENOSPC;
+	for (i = 0; i < n; i++) {
+		klen = key_put(k, &e[i]);
+		if (!(elem = mnl_attr_nest_start_check(nlh, size,
+						       NFTA_LIST_ELEM)) ||
+		    !(key = mnl_attr_nest_start_check(nlh, size,
+						      NFTA_SET_ELEM_KEY)) ||
+		    !mnl_attr_put_check(nlh, size, NFTA_DATA_VALUE, klen, k))
+			return -ENOSPC;
+		mnl_attr_nest_end(nlh, key);
+		mnl_attr_nest_end(nlh, elem);
+	}
+	mnl_attr_nest_end(nlh, list);
+	return (int)nlh->nlmsg_len;
+}
+
 /*
  * Attribute walking that fails on a truncated or overlong attribute:
  * mnl_attr_parse() and mnl_attr_for_each() stop there silently, which
@@ -490,7 +526,33 @@ void offload_close(struct offload *o)
 		mnl_socket_close(o->nl);
 	free(o->tx);
 	free(o->rx);
+	free(o->rxv);
 	free(o);
+}
+
+/*
+ * The kernel answers each element offload_read() asks for with a message
+ * in an skb of its own, about 5 KiB of receive buffer each (truesize of a
+ * page-sized netlink skb); when they do not fit, replies and the closing
+ * error are lost.  So the buffer is raised (CAP_NET_ADMIN may exceed
+ * rmem_max) and the requests ask for what it holds, with room to spare.
+ */
+#define READ_RCVBUF		(2 * 1024 * 1024)
+#define READ_REPLY_SIZE		(8 * 1024)
+#define READ_CHUNK_MAX		128
+
+static size_t read_chunk(int fd)
+{
+	int sz = READ_RCVBUF;
+	socklen_t len = sizeof(sz);
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, &len) < 0 || sz <= 0)
+		return 4;
+	/* the kernel reports twice what it was set to; use half of that */
+	sz /= 2 * READ_REPLY_SIZE;
+	return sz < 4 ? 4 : sz > READ_CHUNK_MAX ? READ_CHUNK_MAX : (size_t)sz;
 }
 
 struct offload *offload_open(int *err)
@@ -524,6 +586,7 @@ struct offload *offload_open(int *err)
 		goto fail;
 	}
 	o->portid = mnl_socket_get_portid(o->nl);
+	o->read_chunk = read_chunk(offload_fd(o));
 	return o;
 fail:
 	offload_close(o);
@@ -597,6 +660,17 @@ int offload_send(struct offload *o)
 
 /* One datagram from the kernel, waiting up to @timeout_ms (0: not at
  * all).  Its length, -EAGAIN when there is none, or -errno. */
+/* 0 once @pfd may be read (or a signal came), -ETIMEDOUT after
+ * @timeout_ms, or -errno. */
+static int wait_readable(struct pollfd *pfd, int timeout_ms)
+{
+	int r = poll(pfd, 1, timeout_ms);
+
+	if (r < 0)
+		return errno == EINTR ? 0 : -errno;
+	return r ? 0 : -ETIMEDOUT;
+}
+
 static int recv_one(struct offload *o, int timeout_ms)
 {
 	struct pollfd pfd = { .fd = offload_fd(o), .events = POLLIN };
@@ -610,18 +684,16 @@ static int recv_one(struct offload *o, int timeout_ms)
 	int r;
 
 	for (;;) {
-		if (timeout_ms > 0) {
-			r = poll(&pfd, 1, timeout_ms);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0)
-				return -errno;
-			if (r == 0)
-				return -ETIMEDOUT;
-		}
+		/* what is there already is read without a poll first */
 		n = recvmsg(pfd.fd, &msg, MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EWOULDBLOCK && timeout_ms > 0) {
+			r = wait_readable(&pfd, timeout_ms);
+			if (r < 0)
+				return r;
+			continue;
+		}
 		if (n < 0)
 			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 		if (msg.msg_flags & MSG_TRUNC)
@@ -832,15 +904,184 @@ static int scan_map(struct offload *o, enum offload_map m,
 
 int offload_scan(struct offload *o, offload_seen_fn fn, void *ctx)
 {
+	return offload_scan_maps(o, (1u << OFFLOAD_MAPS) - 1, fn, ctx);
+}
+
+int offload_scan_maps(struct offload *o, unsigned maps, offload_seen_fn fn,
+		      void *ctx)
+{
 	struct scan_state st = { .fn = fn, .ctx = ctx };
 	enum offload_map m;
 	int ret;
 
 	stash_stale(o);
 	for (m = 0; m < OFFLOAD_MAPS; m++) {
+		if (!(maps & 1u << m))
+			continue;
 		ret = scan_map(o, m, &st);
 		if (ret < 0)
 			return ret;
 	}
 	return st.parse_err ? st.parse_err : st.count;
+}
+
+/* offload_read() takes the answers (one message each, a few hundred
+ * bytes) this many at a time */
+#define READ_RX			64
+#define READ_RX_SIZE		2048
+
+/* Like recv_one(), up to READ_RX messages at once into o->rxv: returns
+ * how many, each one's length in @len. */
+static int recv_many(struct offload *o, int timeout_ms, unsigned *len)
+{
+	struct pollfd pfd = { .fd = offload_fd(o), .events = POLLIN };
+	struct sockaddr_nl sa[READ_RX];
+	struct mmsghdr mm[READ_RX];
+	struct iovec iov[READ_RX];
+	int n, i, k, r;
+
+	for (i = 0; i < READ_RX; i++) {
+		iov[i].iov_base = o->rxv + (size_t)i * READ_RX_SIZE;
+		iov[i].iov_len = READ_RX_SIZE;
+		memset(&mm[i], 0, sizeof(mm[i]));
+		mm[i].msg_hdr.msg_name = &sa[i];
+		mm[i].msg_hdr.msg_namelen = sizeof(sa[i]);
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+	}
+	for (;;) {
+		n = recvmmsg(pfd.fd, mm, READ_RX, MSG_DONTWAIT, NULL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EWOULDBLOCK) {
+			r = wait_readable(&pfd, timeout_ms);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (n < 0)
+			return -errno;
+		for (i = k = 0; i < n; i++) {
+			if (mm[i].msg_hdr.msg_flags & MSG_TRUNC)
+				return -EMSGSIZE;
+			/* only the kernel (port 0) speaks for nf_tables */
+			if (sa[i].nl_pid != 0)
+				continue;
+			if (k != i)
+				memmove(o->rxv + (size_t)k * READ_RX_SIZE,
+					o->rxv + (size_t)i * READ_RX_SIZE,
+					mm[i].msg_len);
+			len[k++] = mm[i].msg_len;
+		}
+		if (k)
+			return k;
+	}
+}
+
+/* One message of the answers to request @seq: an entry (*@got raised),
+ * or the error that closes them (*@done set, *@err the error). */
+static int read_answer(struct offload *o, const struct nlmsghdr *nlh,
+		       uint32_t seq, offload_seen_fn fn, void *ctx,
+		       size_t *got, int *err, int *done)
+{
+	const struct nlmsgerr *er = get_error(nlh);
+
+	if (nlh->nlmsg_seq != seq) {
+		if (er && er->error < 0)
+			hold(o, er->error);
+		return 0;
+	}
+	if (er) {
+		*err = er->error;
+		*done = 1;
+		return 0;
+	}
+	if (nlh->nlmsg_type == NLMSG_ERROR ||
+	    offload_parse_elems(nlh, fn, ctx) != 1)
+		return -EPROTO;
+	++*got;
+	return 0;
+}
+
+/*
+ * Reads @n entries of one map with one request, the rest of them again
+ * after one the kernel does not have.  The kernel answers each element
+ * with a message of its own, in the order asked, and stops at the first
+ * it cannot answer: its error then closes the request.
+ */
+static int read_run(struct offload *o, const struct offload_entry *e,
+		    size_t n, offload_seen_fn fn, offload_gone_fn gone,
+		    void *ctx, size_t *seen)
+{
+	const struct nlmsghdr *nlh;
+	unsigned lens[READ_RX];
+	size_t got;
+	uint32_t seq;
+	int len, err, done, m, j, r;
+
+	while (n) {
+		seq = next_seq(o);
+		len = offload_build_get(o->tx, TX_SIZE, seq, e, n);
+		if (len < 0)
+			return len;
+		if (mnl_socket_sendto(o->nl, o->tx, (size_t)len) < 0)
+			return -errno;
+		got = 0;
+		err = 0;
+		done = 0;
+		while (!done) {
+			m = recv_many(o, SYNC_TIMEOUT_MS, lens);
+			if (m < 0)
+				return m;
+			for (j = 0; j < m; j++) {
+				len = (int)lens[j];
+				for (nlh = (const void *)(o->rxv + (size_t)j *
+							  READ_RX_SIZE);
+				     mnl_nlmsg_ok(nlh, len);
+				     nlh = mnl_nlmsg_next(nlh, &len)) {
+					r = read_answer(o, nlh, seq, fn, ctx,
+							&got, &err, &done);
+					if (r < 0)
+						return r;
+				}
+			}
+		}
+		*seen += got;
+		if (!err && got == n)
+			return 0;
+		/* the one after the last answered is what stopped it */
+		if (err != -ENOENT || got >= n)
+			return err ? err : -EPROTO;
+		if (gone)
+			gone(ctx, &e[got]);
+		e += got + 1;
+		n -= got + 1;
+	}
+	return 0;
+}
+
+int offload_read(struct offload *o, const struct offload_entry *e, size_t n,
+		 offload_seen_fn fn, offload_gone_fn gone, void *ctx)
+{
+	size_t i = 0, m, seen = 0;
+	int ret;
+
+	if (!o->rxv) {
+		o->rxv = malloc((size_t)READ_RX * READ_RX_SIZE);
+		if (!o->rxv)
+			return -ENOMEM;
+	}
+	stash_stale(o);
+	while (i < n) {
+		if ((unsigned)e[i].map >= OFFLOAD_MAPS)
+			return -EINVAL;
+		for (m = 1; i + m < n && m < o->read_chunk &&
+			    e[i + m].map == e[i].map; m++)
+			;
+		ret = read_run(o, &e[i], m, fn, gone, ctx, &seen);
+		if (ret < 0)
+			return ret;
+		i += m;
+	}
+	return (int)seen;
 }

@@ -6,6 +6,7 @@
 
 #include "bigmem.h"
 #include "hash.h"
+#include "offload.h"
 #include "session.h"
 
 /* Links are index + 1 so that 0 ends a chain. */
@@ -123,8 +124,15 @@ struct session_table {
 	uint32_t gate_hold_ms;		/* the hold of the last gate taken */
 	uint32_t expire_at;		/* where session_expire_step() goes on */
 	size_t pf_min;			/* see session_prefetch_worth() */
+	struct offload_entry *gone;	/* kernel entries of SAs released */
+	uint32_t n_gone;
+	bool gone_lost;			/* ...more than GONE_MAX of them */
+	uint32_t off_gen;		/* session_offload_forget() calls */
 	struct session_counters cnt;
 };
+
+/* kernel entries of released SAs kept until session_offload_gone() */
+#define GONE_MAX 65536u
 
 /* below this much of SAs and sessions, the lookups hit the cache anyway */
 #define PF_MIN_BYTES ((size_t)4 << 20)
@@ -241,6 +249,7 @@ void session_table_free(struct session_table *t)
 	big_free(t->sa_bkt, t->nsa_mask + 1, sizeof(uint32_t));
 	if (t->cc)
 		big_free(t->cc, (size_t)t->cc_mask + 1, sizeof(*t->cc));
+	free(t->gone);
 	free(t);
 }
 
@@ -615,10 +624,72 @@ static void sa_unhash(struct session_table *t, uint32_t l)
 		*pp = a->next_hash;
 }
 
+/* One kernel entry of an SA of @b, keyed as its packets arrive (as the
+ * worker asked for it: offload_request()). */
+static void entry_of(struct offload_entry *e, const struct binding *b,
+		     bool in, bool natt, bool ike, uint64_t spi)
+{
+	memset(e, 0, sizeof(*e));
+	e->map = offload_map_of(in, natt, ike);
+	e->src = in ? b->server : b->client;
+	e->dst = in ? b->alias : b->server;
+	e->spi = spi;
+	e->addr = in ? b->client : b->alias;
+}
+
+/* The kernel entries SA @a of @b has, by its flags, in @e (room for 4). */
+static unsigned sa_entries(const struct binding *b, const struct sa *a,
+			   struct offload_entry *e)
+{
+	unsigned n = 0, i;
+
+	if (a->kind == SA_IKE) {
+		for (i = 0; i < 4; i++)
+			if (a->flags & sa_ike_off_flag(i & 1, i >> 1))
+				entry_of(&e[n++], b, i & 1, i >> 1, true,
+					 a->key);
+	} else if (a->kind == SA_ESP_OUT || a->kind == SA_ESP_IN) {
+		bool in = a->kind == SA_ESP_IN;
+
+		if (a->flags & SA_F_OFFLOADED)
+			entry_of(&e[n++], b, in, false, false, sa_spi(a));
+		if (a->flags & SA_F_OFFLOADED_UDP)
+			entry_of(&e[n++], b, in, true, false, sa_spi(a));
+	}
+	return n;
+}
+
+/* SA @a of @b goes: what the kernel holds of it is to be removed. */
+static void sa_gone(struct session_table *t, const struct binding *b,
+		    const struct sa *a)
+{
+	struct offload_entry e[4];
+	unsigned n = sa_entries(b, a, e), i;
+
+	if (!n)
+		return;
+	if (!t->gone) {
+		t->gone = malloc(GONE_MAX * sizeof(*t->gone));
+		if (!t->gone) {
+			t->gone_lost = true;
+			return;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (t->n_gone == GONE_MAX) {
+			t->gone_lost = true;
+			return;
+		}
+		t->gone[t->n_gone++] = e[i];
+	}
+}
+
 static void sa_release(struct session_table *t, uint32_t l)
 {
 	struct sa *a = &t->sa[l - 1];
 
+	if (a->flags & SA_F_OFFLOAD_ANY)
+		sa_gone(t, B(t, a->owner), a);
 	a->owner = 0;
 	a->kind = SA_KIND_MAX;		/* found by no lookup, no hint */
 	a->next_hash = t->free_sa;
@@ -913,6 +984,80 @@ void session_offload_forget(struct session_table *t)
 
 	for (i = 0; i < t->top_sa; i++)
 		t->sa[i].flags &= (uint8_t)~SA_F_OFFLOAD_ANY;
+	/* the kernel's entries went with the maps */
+	t->n_gone = 0;
+	t->gone_lost = false;
+	t->off_gen++;
+}
+
+uint32_t session_offload_gen(const struct session_table *t)
+{
+	return t->off_gen;
+}
+
+/* SA slots session_offload_list() looks at per call, at most: the lock
+ * it is called under is held for one slice (as for expiry) */
+#define LIST_SLICE 16384u
+
+size_t session_offload_list(const struct session_table *t, uint32_t *at,
+			    struct offload_entry *out, size_t max,
+			    size_t *count)
+{
+	size_t n = 0;
+	uint32_t i, end = *at + LIST_SLICE;
+
+	if (end > t->top_sa || end < *at)
+		end = t->top_sa;
+	for (i = *at; i < end && n + 4 <= max; i++) {
+		const struct sa *a = &t->sa[i];
+		unsigned k;
+
+		if (!a->owner || !(a->flags & SA_F_OFFLOAD_ANY))
+			continue;
+		k = sa_entries(B(t, a->owner), a, &out[n]);
+		if (count)
+			for (unsigned j = 0; j < k; j++)
+				count[out[n + j].map]++;
+		n += k;
+	}
+	*at = i < t->top_sa ? i : 0;
+	return n;
+}
+
+size_t session_offload_gone(struct session_table *t,
+			    struct offload_entry *out, size_t max, bool *lost)
+{
+	size_t n = t->n_gone < max ? t->n_gone : max;
+
+	/* from the end: what is left stays where it is */
+	t->n_gone -= (uint32_t)n;
+	if (n)
+		memcpy(out, &t->gone[t->n_gone], n * sizeof(*out));
+	*lost = t->gone_lost;
+	t->gone_lost = false;
+	return n;
+}
+
+int session_offload_lost(struct session_table *t, const struct offload_entry *e)
+{
+	bool in = offload_map_inbound(e->map), natt = offload_map_natt(e->map);
+	uint32_t server = in ? e->src : e->dst, local = in ? e->dst : e->src;
+	struct binding *b;
+	struct sa *a;
+	uint8_t bit;
+
+	if (offload_map_ike(e->map)) {
+		a = ike_find(t, server, e->spi, in, local, SESSION_NONE, &b);
+		bit = sa_ike_off_flag(in, natt);
+	} else {
+		a = esp_find(t, server, in ? SA_ESP_IN : SA_ESP_OUT,
+			     (uint32_t)e->spi, local, &b);
+		bit = natt ? SA_F_OFFLOADED_UDP : SA_F_OFFLOADED;
+	}
+	if (!a || !(a->flags & bit))
+		return -ENOENT;
+	a->flags &= (uint8_t)~bit;
+	return 0;
 }
 
 

@@ -514,12 +514,22 @@ static void offload_refused(struct worker *w, int err)
  * so a read right after it finds them.  One refused entry (a mark chain
  * missing from an outdated table, say) aborts its whole batch: then each
  * of its entries is sent again alone, so that only the refused ones stay
- * with the daemon.
+ * with the daemon.  Under the table's lock, and only if the table has not
+ * forgotten its offloaded SAs (the maps emptied: reload, too many SAs
+ * gone) since they were claimed under generation @gen: an entry added
+ * after the maps were emptied would be one the table does not know of.
  */
-static void offload_burst(struct worker *w)
+static void offload_burst(struct worker *w, uint32_t gen)
 {
 	unsigned i = 0, start, j;
 	int last = 0;
+
+	pthread_mutex_lock(&w->d->table_lock);
+	if (session_offload_gen(w->d->table) != gen) {
+		w->off_n = 0;
+		pthread_mutex_unlock(&w->d->table_lock);
+		return;
+	}
 
 	if (offload_reap(w->off, &last) > 0)
 		offload_refused(w, last);
@@ -552,6 +562,7 @@ static void offload_burst(struct worker *w)
 		}
 	}
 	w->off_n = 0;
+	pthread_mutex_unlock(&w->d->table_lock);
 }
 
 static void on_readable(evutil_socket_t fd, short what, void *arg)
@@ -565,7 +576,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	for (burst = 0; burst < BURSTS_PER_WAKEUP; burst++) {
 		int n = queue_recv_burst(w->q, w->pkts), i;
 		const struct session_pf *hints;
-		uint32_t now, now_ms;
+		uint32_t now, now_ms, gen;
 
 		if (n <= 0) {
 			if (n < 0)
@@ -582,6 +593,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		/* held packets came first: they go first if their gate
 		 * opened meanwhile */
 		hold_run(w, now, now_ms);
+		gen = session_offload_gen(d->table);
 		hints = prefetch_burst(w, (unsigned)n);
 		for (i = 0; i < n; i++) {
 			struct queue_pkt *p = &w->pkts[i];
@@ -615,7 +627,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		pthread_mutex_unlock(&d->table_lock);
 		queue_flush(w->q);
 		if (w->off_n)
-			offload_burst(w);
+			offload_burst(w, gen);
 		if ((unsigned)n < w->batch)
 			break;
 	}

@@ -1300,11 +1300,18 @@ static void test_offload(void **state)
 		     "f.conf:1: 'offload' takes on, off or auto, not yes");
 	expect_error(LINES("offload-scan 0"), "f.conf:1: 'offload-scan' "
 		     "(seconds) must be 1 to 60, not 0");
+	assert_int_equal(f->c.offload_read, OFFLOAD_READ_AUTO);
+	expect_error(LINES("offload-read all"), "f.conf:1: 'offload-read' "
+		     "takes auto, dump or each, not all");
+	expect_error(LINES("offload-read each", "offload-read dump"),
+		     "f.conf:2: duplicate 'offload-read' (first at line 1)");
 	assert_int_equal(parse(f, LINES("inside 192.0.2.0/24",
 					"alias 203.0.113.1", "offload on",
-					"offload-scan 15")), 0);
+					"offload-scan 15",
+					"offload-read each")), 0);
 	assert_int_equal(f->c.offload_mode, OFFLOAD_ON);
 	assert_int_equal(f->c.offload_scan, 15);
+	assert_int_equal(f->c.offload_read, OFFLOAD_READ_EACH);
 	/* the default pending timeout is 30 s */
 	assert_int_equal(config_finish(&f->c, "f.conf", &f->e), 0);
 	assert_true(f->c.offload);
@@ -1388,6 +1395,47 @@ static void test_offload_auto(void **state)
 	assert_int_equal(parse(f, LINES("mode gateway")), 0);
 	assert_int_equal(config_finish(&f->c, "f.conf", &f->e), 0);
 	assert_false(f->c.offload);
+}
+
+/* Not written, the wait between scans follows what they take (ten
+ * times), from 2 s to half the shortest timeout; written, it is what it
+ * says. */
+static void test_offload_wait(void **state)
+{
+	struct fx *f = *state;
+
+	assert_int_equal(parse(f, LINES("inside 192.0.2.0/24",
+					"alias 203.0.113.1")), 0);
+	assert_int_equal(config_finish(&f->c, "f.conf", &f->e), 0);
+	/* the pending timeout, 30 s by default, is the shortest */
+	assert_false(f->c.offload_scan_fixed);
+	assert_int_equal(f->c.offload_scan_max, 15);
+	assert_int_equal(config_offload_wait_ms(&f->c, 0), 2000);
+	assert_int_equal(config_offload_wait_ms(&f->c, 150), 2000);
+	assert_int_equal(config_offload_wait_ms(&f->c, 420), 4200);
+	assert_int_equal(config_offload_wait_ms(&f->c, 1499), 14990);
+	assert_int_equal(config_offload_wait_ms(&f->c, 90000), 15000);
+	assert_int_equal(config_offload_wait_ms(&f->c, UINT32_MAX), 15000);
+
+	config_init(&f->c);
+	f->e.n = 0;
+	assert_int_equal(parse(f, LINES("inside 192.0.2.0/24",
+					"alias 203.0.113.1", "offload-scan 4")),
+			 0);
+	assert_int_equal(config_finish(&f->c, "f.conf", &f->e), 0);
+	assert_true(f->c.offload_scan_fixed);
+	assert_int_equal(config_offload_wait_ms(&f->c, 0), 4000);
+	assert_int_equal(config_offload_wait_ms(&f->c, 90000), 4000);
+
+	/* with a short timeout the default itself is the longest wait */
+	config_init(&f->c);
+	f->e.n = 0;
+	assert_int_equal(parse(f, LINES("inside 192.0.2.0/24",
+					"alias 203.0.113.1",
+					"timeout esp 3s")), 0);
+	assert_int_equal(config_finish(&f->c, "f.conf", &f->e), 0);
+	assert_int_equal(f->c.offload_scan, 1);
+	assert_int_equal(config_offload_wait_ms(&f->c, 500), 1000);
 }
 
 /* the kernel carries IKE liveness checks too: the IKE timeout counts */
@@ -2005,6 +2053,7 @@ int main(void)
 		T(test_bypass_mark_overlap),
 		T(test_offload),
 		T(test_offload_auto),
+		T(test_offload_wait),
 		T(test_offload_ike_timeout),
 		T(test_sharing),
 		T(test_finish_empty),

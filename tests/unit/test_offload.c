@@ -344,6 +344,77 @@ static void test_flush_and_scan_requests(void **state)
 	assert_str(tb[NFTA_SET_ELEM_LIST_SET], "out_udp");
 }
 
+/* offload_read's request: every entry's key, in order, one map, an
+ * acknowledgement asked for and no dump. */
+static void test_read_request(void **state)
+{
+	struct offload_entry e[3] = { entry, entry, entry };
+	const struct nlattr *tb[MAXT], *el, *key[MAXT], *a;
+	const struct nlmsghdr *nlh;
+	uint8_t buf[1024], want[12];
+	uint32_t spi;
+	size_t size;
+	int n, i = 0;
+
+	(void)state;
+	e[1].spi = 0x01020304;
+	e[2].src = 0x0a000001;
+	n = offload_build_get(buf, sizeof(buf), 12, e, 3);
+	nlh = (const void *)buf;
+	assert_int_equal(n, nlh->nlmsg_len);
+	el = check_elem_msg(nlh, NFT(GETSETELEM_RESET), NLM_F_ACK, 12,
+			    "in_udp");
+	(void)el;
+	msg_table(nlh, tb);
+	mnl_attr_for_each_nested(a, tb[NFTA_SET_ELEM_LIST_ELEMENTS]) {
+		assert_true(i < 3);
+		assert_int_equal(mnl_attr_get_type(a), NFTA_LIST_ELEM);
+		nest_table(a, key);
+		memcpy(want, key_bytes, sizeof(want));
+		spi = htonl((uint32_t)e[i].spi);
+		memcpy(want + 8, &spi, 4);
+		if (i == 2) {
+			want[0] = 10;
+			want[1] = want[2] = 0;
+			want[3] = 1;
+		}
+		assert_value(key[NFTA_SET_ELEM_KEY], want, sizeof(want));
+		/* a key alone: no data, no expression */
+		assert_null(key[NFTA_SET_ELEM_DATA]);
+		i++;
+	}
+	assert_int_equal(i, 3);
+	for (size = 0; size < (size_t)n; size++)
+		assert_int_equal(offload_build_get(buf, size, 12, e, 3),
+				 -ENOSPC);
+	/* one map a request */
+	e[1].map = OFFLOAD_IN_ESP;
+	assert_int_equal(offload_build_get(buf, sizeof(buf), 12, e, 3),
+			 -EINVAL);
+	assert_int_equal(offload_build_get(buf, sizeof(buf), 12, e, 0),
+			 -EINVAL);
+	e[0].map = OFFLOAD_MAPS;
+	assert_int_equal(offload_build_get(buf, sizeof(buf), 12, e, 1),
+			 -EINVAL);
+	/* IKE keys are 16 bytes: the 8 of the SPI */
+	e[0] = entry;
+	e[0].map = OFFLOAD_OUT_IKE;
+	e[0].spi = 0x1122334455667788ull;
+	n = offload_build_get(buf, sizeof(buf), 13, e, 1);
+	assert_true(n > 0);
+	el = check_elem_msg(nlh, NFT(GETSETELEM_RESET), NLM_F_ACK, 13,
+			    "out_ike");
+	nest_table(el, key);
+	{
+		uint8_t ike[16];
+		uint64_t be = htobe64(e[0].spi);
+
+		memcpy(ike, key_bytes, 8);
+		memcpy(ike + 8, &be, 8);
+		assert_value(key[NFTA_SET_ELEM_KEY], ike, sizeof(ike));
+	}
+}
+
 /* What offload_parse_elems reported. */
 struct seen {
 	unsigned n;
@@ -712,6 +783,7 @@ int main(void)
 		cmocka_unit_test(test_del),
 		cmocka_unit_test(test_build_limits),
 		cmocka_unit_test(test_flush_and_scan_requests),
+		cmocka_unit_test(test_read_request),
 		cmocka_unit_test(test_parse_kernel),
 		cmocka_unit_test(test_parse_handmade),
 		cmocka_unit_test(test_parse_ike),

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "offload.h"
 #include "session.h"
 
 #define C(i) (0xc0000200u + (i))	/* 192.0.2.i */
@@ -517,6 +518,228 @@ static void test_offload_claim_credit(void **state)
 	session_table_free(t);
 }
 
+/* the entry of @map keyed (src, dst, spi) among @n of @e, or -1 */
+static int find_entry(const struct offload_entry *e, size_t n,
+		      enum offload_map map, uint32_t src, uint32_t dst,
+		      uint64_t spi, uint32_t addr)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (e[i].map == map && e[i].src == src && e[i].dst == dst &&
+		    e[i].spi == spi && e[i].addr == addr)
+			return (int)i;
+	return -1;
+}
+
+/* test_offload_entries' session a: its four entries among @n of @e */
+static void assert_entries_of_a(const struct offload_entry *e, size_t n)
+{
+	assert_true(find_entry(e, n, OFFLOAD_IN_ESP, S(100), S(11), 0x5000,
+			       C(1)) >= 0);
+	assert_true(find_entry(e, n, OFFLOAD_OUT_UDP, C(1), S(100), 0x6000,
+			       S(11)) >= 0);
+	assert_true(find_entry(e, n, OFFLOAD_OUT_IKE, C(1), S(100), 0x77,
+			       S(11)) >= 0);
+	assert_true(find_entry(e, n, OFFLOAD_IN_IKE, S(100), S(11), 0x77,
+			       C(1)) >= 0);
+}
+
+/* What the kernel holds of the table's SAs: listed from their flags as
+ * the worker asked for them, handed back once they go (expired,
+ * flushed), and no longer claimed once the kernel lost one. */
+static void test_offload_entries(void **state)
+{
+	struct session_table *t = mk(64, 256);
+	struct offload_entry e[64];
+	struct session_hit hit;
+	size_t n, count[OFFLOAD_MAPS] = { 0 };
+	uint32_t at = 0, gen;
+	session_id a, b;
+	bool lost;
+	int i;
+
+	(void)state;
+	a = session_add(t, C(1), S(100), S(11), 0, 0, 0, 10, 30);
+	b = session_add(t, C(2), S(100), S(12), 0, 0, 0, 10, 30);
+	/* as the full path does: the session, then its SA */
+	session_touch(t, a, false, 60, 10, 30, 30);
+	session_touch(t, a, true, 60, 10, 30, 30);
+	session_touch(t, b, true, 60, 10, 30, 30);
+	assert_int_equal(session_sa_touch(t, a, S(100), SA_ESP_IN, 0x5000, 0,
+					  0, 0, 0, 60, 10, 30), 1);
+	assert_int_equal(session_sa_touch(t, a, S(100), SA_ESP_OUT, 0x6000,
+					  0, 0, 0, SA_F_NATT, 60, 10, 30), 1);
+	assert_int_equal(session_sa_touch(t, a, S(100), SA_IKE, 0x77, 0x88,
+					  2, 37, 0, 60, 10, 30), 1);
+	assert_int_equal(session_sa_touch(t, b, S(100), SA_ESP_IN, 0x5001, 0,
+					  0, 0, 0, 60, 10, 30), 1);
+	/* nothing offloaded yet: nothing listed, nothing gone */
+	assert_int_equal(session_offload_list(t, &at, e, 64, count), 0);
+	assert_int_equal(at, 0);
+	assert_int_equal(session_offload_gone(t, e, 64, &lost), 0);
+	assert_false(lost);
+
+	/* a's inbound raw, its outbound in UDP, its IKE SA both ways on
+	 * 500; b's inbound raw */
+	assert_int_equal(session_esp_known(t, 0, S(100), SA_ESP_IN, 0x5000,
+					   S(11), SESSION_ESP_CLAIM, 100, 11,
+					   30, 5, &hit), a);
+	assert_int_equal(session_esp_known(t, 0, S(100), SA_ESP_OUT, 0x6000,
+					   C(1), SESSION_ESP_CLAIM | SA_F_NATT,
+					   100, 11, 30, 5, &hit), a);
+	assert_int_equal(session_ike_claim(t, a, S(100), 0x77,
+					   sa_ike_off_flag(0, 0)), 1);
+	assert_int_equal(session_ike_claim(t, a, S(100), 0x77,
+					   sa_ike_off_flag(1, 0)), 1);
+	assert_int_equal(session_esp_known(t, 0, S(100), SA_ESP_IN, 0x5001,
+					   S(12), SESSION_ESP_CLAIM, 100, 11,
+					   30, 5, &hit), b);
+	n = session_offload_list(t, &at, e, 64, count);
+	assert_int_equal(n, 5);
+	assert_int_equal(at, 0);
+	assert_entries_of_a(e, n);
+	assert_true(find_entry(e, n, OFFLOAD_IN_ESP, S(100), S(12), 0x5001,
+			       C(2)) >= 0);
+	assert_int_equal(count[OFFLOAD_IN_ESP], 2);
+	assert_int_equal(count[OFFLOAD_OUT_UDP], 1);
+	assert_int_equal(count[OFFLOAD_OUT_ESP], 0);
+	/* a little room at a time: an SA's entries all or none, and the
+	 * listing goes on where it stopped */
+	at = 0;
+	n = session_offload_list(t, &at, e, 5, NULL);
+	assert_true(n >= 1 && n <= 2);
+	assert_int_not_equal(at, 0);
+	{
+		struct offload_entry f[64];
+		size_t m = n, k;
+
+		memcpy(f, e, n * sizeof(*e));
+		while (at) {
+			k = session_offload_list(t, &at, f + m, 5, NULL);
+			m += k;
+		}
+		assert_int_equal(m, 5);
+	}
+
+	/* the kernel lost b's entry: no longer claimed as offloaded, so
+	 * that its next packet hands it over again */
+	i = find_entry(e, 5, OFFLOAD_IN_ESP, S(100), S(12), 0x5001, C(2));
+	if (i < 0) {
+		at = 0;
+		n = session_offload_list(t, &at, e, 64, NULL);
+		i = find_entry(e, n, OFFLOAD_IN_ESP, S(100), S(12), 0x5001,
+			       C(2));
+	}
+	assert_true(i >= 0);
+	assert_int_equal(session_offload_lost(t, &e[i]), 0);
+	assert_int_equal(session_offload_lost(t, &e[i]), -ENOENT);
+	at = 0;
+	assert_int_equal(session_offload_list(t, &at, e, 64, NULL), 4);
+	assert_int_equal(session_esp_known(t, 0, S(100), SA_ESP_IN, 0x5001,
+					   S(12), SESSION_ESP_CLAIM, 100, 12,
+					   30, 5, &hit), b);
+	assert_true(hit.offload_new);
+
+	/* a goes (flushed): its four entries are handed back, b's not */
+	assert_int_equal(session_flush_client(t, C(1)), 1);
+	n = session_offload_gone(t, e, 3, &lost);
+	assert_int_equal(n, 3);
+	assert_false(lost);
+	n += session_offload_gone(t, e + 3, 64, &lost);
+	assert_int_equal(n, 4);
+	assert_entries_of_a(e, n);
+	assert_int_equal(session_offload_gone(t, e, 64, &lost), 0);
+	/* an SA expiring alone is handed back too */
+	assert_int_equal(session_expire(t, 100), 1);
+	assert_int_equal(session_offload_gone(t, e, 64, &lost), 1);
+	assert_int_equal(e[0].map, OFFLOAD_IN_ESP);
+	assert_int_equal(e[0].spi, 0x5001);
+
+	/* forgetting empties the list and starts a generation */
+	gen = session_offload_gen(t);
+	b = session_add(t, C(2), S(100), S(12), 0, 0, 0, 200, 30);
+	session_touch(t, b, true, 60, 200, 30, 30);
+	assert_int_equal(session_sa_touch(t, b, S(100), SA_ESP_IN, 0x5002, 0,
+					  0, 0, 0, 60, 200, 30), 1);
+	assert_int_equal(session_esp_known(t, 0, S(100), SA_ESP_IN, 0x5002,
+					   S(12), SESSION_ESP_CLAIM, 100, 200,
+					   30, 5, &hit), b);
+	session_offload_forget(t);
+	assert_int_not_equal(session_offload_gen(t), gen);
+	assert_int_equal(session_flush(t), 1);
+	assert_int_equal(session_offload_gone(t, e, 64, &lost), 0);
+	assert_false(lost);
+	session_table_free(t);
+}
+
+/* More SAs going at once than the table keeps: it says so, once. */
+static void test_offload_gone_lost(void **state)
+{
+	struct session_table *t = mk(40000, 80000);
+	static struct offload_entry e[256];
+	struct session_hit hit;
+	size_t total = 0, n;
+	bool lost, seen_lost = false;
+	uint32_t i;
+
+	(void)state;
+	for (i = 0; i < 33000; i++) {
+		/* an alias each: alone on it, as the fast path wants */
+		session_id s = session_add(t, 0x0a000000u + i, S(100),
+					   0xc6330000u + i, 0, 0, 0, 10, 30);
+
+		assert_int_not_equal(s, SESSION_NONE);
+		session_touch(t, s, false, 60, 10, 30, 30);
+		session_touch(t, s, true, 60, 10, 30, 30);
+		assert_int_equal(session_sa_touch(t, s, S(100), SA_ESP_IN,
+						  0x10000 + i, 0, 0, 0, 0, 60,
+						  10, 30), 1);
+		assert_int_equal(session_sa_touch(t, s, S(100), SA_ESP_OUT,
+						  0x90000 + i, 0, 0, 0, 0, 60,
+						  10, 30), 1);
+		assert_int_equal(session_esp_known(t, 0, S(100), SA_ESP_IN,
+						   0x10000 + i, 0xc6330000u + i,
+						   SESSION_ESP_CLAIM, 100, 11,
+						   30, 5, &hit), s);
+		assert_int_equal(session_esp_known(t, 0, S(100), SA_ESP_OUT,
+						   0x90000 + i, 0x0a000000u + i,
+						   SESSION_ESP_CLAIM, 100, 11,
+						   30, 5, &hit), s);
+	}
+	/* listed a slice of slots at a time, however much room there is */
+	{
+		struct offload_entry *all = calloc(70000, sizeof(*all));
+		uint32_t at = 0;
+		unsigned calls = 0;
+
+		assert_non_null(all);
+		do {
+			n = session_offload_list(t, &at, all + total,
+						 70000 - total, NULL);
+			assert_true(n <= 16384);
+			total += n;
+			calls++;
+		} while (at);
+		assert_int_equal(total, 66000);
+		assert_int_equal(calls, 5);
+		free(all);
+		total = 0;
+	}
+	/* 66000 entries go, 65536 are kept */
+	assert_int_equal(session_flush(t), 33000);
+	do {
+		n = session_offload_gone(t, e, 256, &lost);
+		total += n;
+		seen_lost |= lost;
+	} while (n);
+	assert_int_equal(total, 65536);
+	assert_true(seen_lost);
+	assert_int_equal(session_offload_gone(t, e, 256, &lost), 0);
+	assert_false(lost);
+	session_table_free(t);
+}
+
 /* ESP SAs carry the fast path while their session is alone on its alias
  * (before its first reply outbound only, giving it the pending life);
  * they count its packets, which it keeps when they go, and once it has
@@ -933,6 +1156,8 @@ int main(void)
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_expire_step),
 		cmocka_unit_test(test_offload_claim_credit),
+		cmocka_unit_test(test_offload_entries),
+		cmocka_unit_test(test_offload_gone_lost),
 		cmocka_unit_test(test_esp_fast_sa),
 		cmocka_unit_test(test_sa_pool_churn),
 		cmocka_unit_test(test_warm),
