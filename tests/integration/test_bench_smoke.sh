@@ -34,6 +34,12 @@ if [ -x "$here/../../build/bench_offload" ]; then
 	check "a row per size, with dump/each" \
 		'grep -Eq "^ +500 +[0-9.]+ +[0-9.]+ +[0-9.]+x$" <<<"$out" &&
 		 grep -Eq "^ +2000 +[0-9.]+ +[0-9.]+ +[0-9.]+x$" <<<"$out"'
+	out=$(timeout 120 bash "$here/../../bench/bench-offload.sh" \
+		-b "$here/../../build" --daemon 2048 --rounds 1 2>&1)
+	rc=$?
+	echo "$out"
+	check "bench-offload.sh --daemon: espmasqd read its 2048 entries both ways" \
+		'[ "$rc" = 0 ] && [ "$(grep -c "entries 2048$" <<<"$out")" = 2 ]'
 else
 	check "build/bench_offload built (make bench-tools)" false
 fi
