@@ -80,6 +80,8 @@ struct daemon {
 	struct event *offload_ev;	/* its scans; main thread */
 	struct offload_stats off_stats;	/* main thread */
 	size_t off_count[OFFLOAD_MAPS];	/* entries per map, last scan */
+	bool off_each_failed;		/* auto: entry by entry failed, so
+					 * dumps only (until reload) */
 };
 
 struct reload_result {

@@ -328,7 +328,7 @@ static bool read_each(const struct daemon *d, enum offload_map m)
 	case OFFLOAD_READ_EACH:
 		return true;
 	default:
-		return d->off_count[m] > DUMP_MAX;
+		return !d->off_each_failed && d->off_count[m] > DUMP_MAX;
 	}
 }
 
@@ -412,8 +412,23 @@ static void offload_scan_now(struct daemon *d)
 	}
 	if (n >= 0 && each) {
 		r = offload_read_listed(d, &s, each, count);
+		if (r < 0 && d->cfg->offload_read == OFFLOAD_READ_AUTO) {
+			/* a kernel that reads a whole map but not named
+			 * elements, say: the dump is slower, not wrong */
+			log_msg(LOG_WARNING, "offload: cannot read the "
+				"kernel's counters entry by entry (%s): "
+				"dumping the maps instead until a reload",
+				strerror(-r));
+			d->off_each_failed = true;
+			r = offload_scan_maps(d->off, each, offload_seen, &s);
+			for (m = 0; m < OFFLOAD_MAPS; m++)
+				if (each & 1u << m)
+					count[m] = s.per_map[m];
+		} else {
+			d->off_stats.last_read_each =
+				(uint32_t)(r > 0 ? r : 0);
+		}
 		n = r < 0 ? r : n + r;
-		d->off_stats.last_read_each = (uint32_t)(r > 0 ? r : 0);
 	}
 	if (n >= 0)
 		memcpy(d->off_count, count, sizeof(count));
@@ -535,6 +550,8 @@ void daemon_offload_reconf(struct daemon *d, const struct config *old)
 {
 	const struct config *c = d->cfg;
 
+	/* a reload tries reading entry by entry again */
+	d->off_each_failed = false;
 	if (!c->offload) {
 		if (c->offload_mode == OFFLOAD_AUTO &&
 		    (!old || old->offload))
