@@ -313,7 +313,7 @@ static void offload_drop_gone(struct daemon *d)
  * read entry by entry above.  The kernel resumes a dump by walking the
  * map again from its start for every 32 KiB of answer, so that a dump
  * costs the square of the map's size: 1.0 us an entry at 8192 entries,
- * 2.1 at 49152, 6 at 100,000, 16 at 200,000, against 2.3-2.6 read one
+ * 2.1 at 49152, 6 at 100,000, 16 at 200,000, against 2.3-3.3 read one
  * by one at any size (bench/bench-offload.sh on the 2-CPU test machine).
  */
 #define DUMP_MAX 49152
