@@ -65,13 +65,19 @@ write_conf dump
 stat_of() { "$ESPMASQCTL" -s "$tmp/espmasq.sock" stats | tr ' ' '\n' |
 	awk -F= -v k="$1" '$1 == k { s += $2 } END { print s + 0 }'; }
 now_ms() { date +%s%3N; }
+# KEY of the offload line of the stats saved in $tmp/stats
+saved() { tr ' ' '\n' <"$tmp/stats" | awk -F= -v k="$1" '$1 == k { print $2 }'; }
 
 # one_run MODE: prints "ctl_ms last_scan_ms entries"
 one_run() {
 	local s t0 t1 n
 	write_conf "$1"
 	daemon_start "daemon-$1.log"
-	[ -S "$tmp/espmasq.sock" ] || { echo "bench-offload: daemon did not start" >&2; cat "$tmp/daemon-$1.log" >&2; return 1; }
+	[ -S "$tmp/espmasq.sock" ] || {
+		echo "bench-offload: daemon did not start" >&2
+		cat "$tmp/daemon-$1.log" >&2
+		return 1
+	}
 	# each SA's packets a few times, slowly enough for the queue: an SA
 	# whose packets were all dropped is sent again with the next pass
 	for pass in 1 2 3; do
@@ -94,7 +100,7 @@ one_run() {
 	"$ESPMASQCTL" -s "$tmp/espmasq.sock" stats >"$tmp/stats"
 	t1=$(now_ms)
 	kill -0 "$pid" 2>/dev/null || { echo "bench-offload: daemon died" >&2; return 1; }
-	echo "$((t1 - t0)) $(tr ' ' '\n' <"$tmp/stats" | awk -F= '$1 == "last_scan_ms" { print $2 }') $(tr ' ' '\n' <"$tmp/stats" | awk -F= '$1 == "entries" { print $2 }')"
+	echo "$((t1 - t0)) $(saved last_scan_ms) $(saved entries)"
 	kill "$pid"; wait "$pid" 2>/dev/null
 	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 }

@@ -76,6 +76,37 @@ struct offload_entry {
 	uint32_t mark_value, mark_mask;	/* mask 0: no mark element */
 };
 
+/*
+ * The entry of map (@in, @natt, @ike) for an SA @spi of client @client's
+ * session with @server on @alias, keyed as its packets arrive: inbound
+ * server . alias to the client, outbound client . server to the alias.
+ * The mark is left 0.
+ */
+static inline void offload_entry_of(struct offload_entry *e, int in,
+				    int natt, int ike, uint32_t client,
+				    uint32_t server, uint32_t alias,
+				    uint64_t spi)
+{
+	e->map = offload_map_of(in, natt, ike);
+	e->src = in ? server : client;
+	e->dst = in ? alias : server;
+	e->spi = spi;
+	e->addr = in ? client : alias;
+	e->mark_value = e->mark_mask = 0;
+}
+
+/* Of entry @e's key: the server, and the session's own address there
+ * (the alias inbound, the client outbound). */
+static inline uint32_t offload_entry_server(const struct offload_entry *e)
+{
+	return offload_map_inbound(e->map) ? e->src : e->dst;
+}
+
+static inline uint32_t offload_entry_local(const struct offload_entry *e)
+{
+	return offload_map_inbound(e->map) ? e->dst : e->src;
+}
+
 struct offload;
 
 /* Called by offload_scan for each element; e->mark_* are 0. */

@@ -191,8 +191,8 @@ static void offload_seen(void *ctx, const struct offload_entry *e,
 	struct daemon *d = s->d;
 	bool in = offload_map_inbound(e->map);
 	bool udp = offload_map_natt(e->map);
-	/* inbound the key is server . alias, outbound client . server */
-	uint32_t server = in ? e->src : e->dst, local = in ? e->dst : e->src;
+	uint32_t server = offload_entry_server(e);
+	uint32_t local = offload_entry_local(e);
 	const struct config *c;
 	int r;
 
@@ -381,6 +381,20 @@ static int offload_read_listed(struct daemon *d, struct offload_scan_ctx *s,
 	return ret;
 }
 
+/* offload_scan_maps() of @maps, whose sizes in @count are then what the
+ * kernel has. */
+static int offload_dump_counted(struct daemon *d, struct offload_scan_ctx *s,
+				unsigned maps, size_t *count)
+{
+	enum offload_map m;
+	int n = offload_scan_maps(d->off, maps, offload_seen, s);
+
+	for (m = 0; m < OFFLOAD_MAPS; m++)
+		if (maps & 1u << m)
+			count[m] = s->per_map[m];
+	return n;
+}
+
 static void offload_scan_now(struct daemon *d)
 {
 	struct offload_scan_ctx s = { .d = d, .now = daemon_now() };
@@ -402,14 +416,7 @@ static void offload_scan_now(struct daemon *d)
 			each |= 1u << m;
 		else
 			dump |= 1u << m;
-	n = 0;
-	if (dump) {
-		n = offload_scan_maps(d->off, dump, offload_seen, &s);
-		/* a dumped map's size is what the kernel has */
-		for (m = 0; m < OFFLOAD_MAPS; m++)
-			if (dump & 1u << m)
-				count[m] = s.per_map[m];
-	}
+	n = dump ? offload_dump_counted(d, &s, dump, count) : 0;
 	if (n >= 0 && each) {
 		r = offload_read_listed(d, &s, each, count);
 		if (r < 0 && d->cfg->offload_read == OFFLOAD_READ_AUTO) {
@@ -420,10 +427,7 @@ static void offload_scan_now(struct daemon *d)
 				"dumping the maps instead until a reload",
 				strerror(-r));
 			d->off_each_failed = true;
-			r = offload_scan_maps(d->off, each, offload_seen, &s);
-			for (m = 0; m < OFFLOAD_MAPS; m++)
-				if (each & 1u << m)
-					count[m] = s.per_map[m];
+			r = offload_dump_counted(d, &s, each, count);
 		} else {
 			d->off_stats.last_read_each =
 				(uint32_t)(r > 0 ? r : 0);

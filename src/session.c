@@ -624,17 +624,12 @@ static void sa_unhash(struct session_table *t, uint32_t l)
 		*pp = a->next_hash;
 }
 
-/* One kernel entry of an SA of @b, keyed as its packets arrive (as the
- * worker asked for it: offload_request()). */
+/* One kernel entry of an SA of @b, as the worker asked for it */
 static void entry_of(struct offload_entry *e, const struct binding *b,
 		     bool in, bool natt, bool ike, uint64_t spi)
 {
-	memset(e, 0, sizeof(*e));
-	e->map = offload_map_of(in, natt, ike);
-	e->src = in ? b->server : b->client;
-	e->dst = in ? b->alias : b->server;
-	e->spi = spi;
-	e->addr = in ? b->client : b->alias;
+	offload_entry_of(e, in, natt, ike, b->client, b->server, b->alias,
+			 spi);
 }
 
 /* The kernel entries SA @a of @b has, by its flags, in @e (room for 4). */
@@ -1041,7 +1036,8 @@ size_t session_offload_gone(struct session_table *t,
 int session_offload_lost(struct session_table *t, const struct offload_entry *e)
 {
 	bool in = offload_map_inbound(e->map), natt = offload_map_natt(e->map);
-	uint32_t server = in ? e->src : e->dst, local = in ? e->dst : e->src;
+	uint32_t server = offload_entry_server(e);
+	uint32_t local = offload_entry_local(e);
 	struct binding *b;
 	struct sa *a;
 	uint8_t bit;

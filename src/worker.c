@@ -135,11 +135,8 @@ static void offload_request(const struct daemon *d,
 
 	if (!off || !d->xlate.offload || !xo->offload)
 		return;
-	off->map = offload_map_of(in, xo->offload_udp, xo->offload_ike);
-	off->src = in ? xo->server : xo->client;
-	off->dst = in ? xo->alias : xo->server;
-	off->spi = xo->offload_spi;
-	off->addr = in ? xo->client : xo->alias;
+	offload_entry_of(off, in, xo->offload_udp, xo->offload_ike,
+			 xo->client, xo->server, xo->alias, xo->offload_spi);
 	off->mark_value = xo->mark_value;
 	off->mark_mask = xo->mark_mask;
 }
