@@ -130,8 +130,16 @@ unit: all $(UNIT_BIN) $(BUILD)/bench_core
 		--packets 2000 || fail=1; \
 	exit $$fail
 
-integration: all bench-tools
+# test_offload.sh: a kernel without the named GETSETELEM_RESET (LD_PRELOAD)
+$(BUILD)/failnamed.so: tests/integration/failnamed.c
+	@mkdir -p $(@D)
+	$(E) "  LD      $@"
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(filter-out -fsanitize=%,$(ALL_CFLAGS)) \
+		-fPIC -shared $< -o $@ -ldl
+
+integration: all bench-tools $(BUILD)/failnamed.so
 	@ESPMASQD=$(CURDIR)/$(BUILD)/espmasqd \
+	 FAILNAMED_SO=$(CURDIR)/$(BUILD)/failnamed.so \
 	 BENCH_GEN=$(CURDIR)/$(BUILD)/bench_gen \
 	 BENCH_SINK=$(CURDIR)/$(BUILD)/bench_sink \
 	 ESPMASQCTL=$(CURDIR)/$(BUILD)/espmasqctl PYTHON=$(PYTHON) \

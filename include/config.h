@@ -98,6 +98,12 @@ enum offload_mode { OFFLOAD_OFF, OFFLOAD_ON, OFFLOAD_AUTO };
  * (auto), always by a dump, or always entry by entry. */
 enum offload_read { OFFLOAD_READ_AUTO, OFFLOAD_READ_DUMP, OFFLOAD_READ_EACH };
 
+/* auto: the most entries a map is dumped with (bench/bench-offload.sh:
+ * a dump costs the square of the map's size, a named read the same for
+ * each entry; on Linux 6.18 they cross near 50,000) */
+#define OFFLOAD_DUMP_MAX_DEFAULT 49152u
+#define OFFLOAD_DUMP_MAX_MAX (1u << 30)
+
 struct config {
 	enum config_mode mode;
 	/* mode gateway: which bits of a packet's mark name its SA */
@@ -147,6 +153,7 @@ struct config {
 	uint32_t offload_scan_max;	/* ...at most, when not written */
 	bool offload_scan_fixed;	/* written: exactly */
 	uint8_t offload_read;		/* enum offload_read */
+	uint32_t offload_dump_max;	/* auto: dump maps up to this many */
 	const char *offload_why;	/* auto and off: why (static text) */
 
 	char control[CONFIG_SUN_PATH_MAX];

@@ -807,9 +807,17 @@ static int config_do_offload_scan(struct config_ctx *x, char **argv)
 
 static int config_do_offload_read(struct config_ctx *x, char **argv)
 {
-	if (!strcmp(argv[0], "auto"))
+	if (argv[1] && strcmp(argv[0], "auto"))
+		return config_error(x, "'offload-read' takes a number of "
+				    "entries after auto only, not after %s",
+				    argv[0]);
+	if (!strcmp(argv[0], "auto")) {
 		x->c->offload_read = OFFLOAD_READ_AUTO;
-	else if (!strcmp(argv[0], "dump"))
+		if (argv[1])
+			return config_parse_number(
+				x, "'offload-read auto' (entries)", argv[1], 0,
+				OFFLOAD_DUMP_MAX_MAX, &x->c->offload_dump_max);
+	} else if (!strcmp(argv[0], "dump"))
 		x->c->offload_read = OFFLOAD_READ_DUMP;
 	else if (!strcmp(argv[0], "each"))
 		x->c->offload_read = OFFLOAD_READ_EACH;
@@ -1047,8 +1055,8 @@ static const struct config_directive config_directives[] = {
 	  config_do_offload },
 	{ "offload-scan", 1, 1, ONCE_OFFLOAD_SCAN, "offload-scan SECONDS",
 	  config_do_offload_scan },
-	{ "offload-read", 1, 1, ONCE_OFFLOAD_READ,
-	  "offload-read auto|dump|each", config_do_offload_read },
+	{ "offload-read", 1, 2, ONCE_OFFLOAD_READ,
+	  "offload-read auto [ENTRIES]|dump|each", config_do_offload_read },
 	{ "gate-hold", 1, 1, ONCE_GATE_HOLD, "gate-hold MILLISECONDS",
 	  config_do_gate_hold },
 	{ "queue-maxlen", 1, 1, ONCE_QUEUE_MAXLEN, "queue-maxlen N",
@@ -1092,6 +1100,7 @@ void config_init(struct config *c)
 	c->offload = false;
 	c->offload_mode = OFFLOAD_AUTO;
 	c->offload_scan = 2;
+	c->offload_dump_max = OFFLOAD_DUMP_MAX_DEFAULT;
 	c->alias_clients = 0;
 	c->queue_maxlen = 4096;
 	c->rcvbuf = 8 << 20;

@@ -309,14 +309,14 @@ static void offload_drop_gone(struct daemon *d)
 }
 
 /*
- * auto: a map is dumped while it holds at most this many entries, and
- * read entry by entry above.  The kernel resumes a dump by walking the
- * map again from its start for every 32 KiB of answer, so that a dump
- * costs the square of the map's size: 1.0 us an entry at 8192 entries,
- * 2.1 at 49152, 6 at 100,000, 16 at 200,000, against 2.3-3.3 read one
- * by one at any size (bench/bench-offload.sh on the 2-CPU test machine).
+ * auto: a map is dumped while it holds at most offload_dump_max entries
+ * (offload-read auto N), and read entry by entry above.  The kernel
+ * resumes a dump by walking the map again from its start for every
+ * 32 KiB of answer, so that a dump costs the square of the map's size:
+ * 1.0 us an entry at 8192 entries, 2.1 at 49152, 6 at 100,000, 16 at
+ * 200,000, against 2.3-3.3 read one by one at any size
+ * (bench/bench-offload.sh on the 2-CPU test machine).
  */
-#define DUMP_MAX 49152
 /* entries listed from the table (under its lock) and read at a time */
 #define READ_BATCH 4096
 
@@ -328,7 +328,8 @@ static bool read_each(const struct daemon *d, enum offload_map m)
 	case OFFLOAD_READ_EACH:
 		return true;
 	default:
-		return !d->off_each_failed && d->off_count[m] > DUMP_MAX;
+		return !d->off_each_failed &&
+		       d->off_count[m] > d->cfg->offload_dump_max;
 	}
 }
 

@@ -1290,6 +1290,18 @@ static void test_bypass_mark_overlap(void **state)
 
 /* offload: auto by default; on, it cannot stand with fail-policy bypass,
  * and its counters must come back well within the shortest timeout */
+/* offload_dump_max after @line alone, which must be taken and be auto */
+static uint32_t dump_max_of(const char *line)
+{
+	struct config_errors e = { .n = 0 };
+	struct config c;
+
+	config_init(&c);
+	assert_int_equal(config_line(&c, "f.conf", 1, line, &e), 0);
+	assert_int_equal(c.offload_read, OFFLOAD_READ_AUTO);
+	return c.offload_dump_max;
+}
+
 static void test_offload(void **state)
 {
 	struct fx *f = *state;
@@ -1305,6 +1317,23 @@ static void test_offload(void **state)
 		     "takes auto, dump or each, not all");
 	expect_error(LINES("offload-read each", "offload-read dump"),
 		     "f.conf:2: duplicate 'offload-read' (first at line 1)");
+	/* auto dumps maps of at most 49152 entries unless told */
+	assert_int_equal(dump_max_of("offload-read auto"), 49152);
+	assert_int_equal(dump_max_of("offload-read auto 0"), 0);
+	assert_int_equal(dump_max_of("offload-read auto 1073741824"),
+			 1073741824);
+	expect_error(LINES("offload-read auto 1073741825"),
+		     "f.conf:1: 'offload-read auto' (entries) must be 0 to "
+		     "1073741824, not 1073741825");
+	expect_error(LINES("offload-read auto many"),
+		     "f.conf:1: invalid number 'many' for 'offload-read auto' "
+		     "(entries)");
+	expect_error(LINES("offload-read each 10"),
+		     "f.conf:1: 'offload-read' takes a number of entries "
+		     "after auto only, not after each");
+	expect_error(LINES("offload-read auto 1 2"),
+		     "f.conf:1: wrong number of arguments to 'offload-read' "
+		     "(expected: offload-read auto [ENTRIES]|dump|each)");
 	assert_int_equal(parse(f, LINES("inside 192.0.2.0/24",
 					"alias 203.0.113.1", "offload on",
 					"offload-scan 15",
