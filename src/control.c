@@ -491,13 +491,14 @@ void control_stats(struct daemon *d, struct evbuffer *o)
 			" bytes=%" PRIu64 " stale_removed=%" PRIu64
 			" gone_removed=%" PRIu64 " missing=%" PRIu64
 			" resyncs=%" PRIu64 " read_each=%" PRIu32
-			" scan_every_ms=%" PRIu32
+			" scan_every_ms=%" PRIu32 " each_failed=%d"
 			" errors=%" PRIu64 "%s%s\n",
 			f->on ? "on" : "off", f->last_entries,
 			f->last_ike_entries, f->scans, f->scan_errors,
 			f->last_scan_ms, f->pkts, f->ike_pkts, f->bytes,
 			f->stale, f->gone, f->missing, f->resyncs,
-			f->last_read_each, f->scan_every_ms, f->errors,
+			f->last_read_each, f->scan_every_ms,
+			d->off_each_failed ? 1 : 0, f->errors,
 			f->on ? "" : " why=",
 			f->on ? "" : f->why_off);
 	}

@@ -23,7 +23,7 @@ static bool gauge(const char *scope, const char *key)
 		"active", "sa_active", "gate_held_ms_max", "held_wait_ms_max",
 		"kernel_waiting", "capacity", "entries", "ike_entries",
 		"last_scan_ms", "table_bytes", "table_resident_bytes",
-		"read_each", "scan_every_ms",
+		"read_each", "scan_every_ms", "each_failed",
 	};
 	unsigned i;
 

@@ -413,6 +413,7 @@ check "auto 0: the IKE SAs' entries read one by one" \
 	'[ "$(jstat offload read_each)" -ge 12 ] &&
 	 [ "$(jstat offload read_each)" = "$(jstat offload entries)" ]'
 check "auto 0: each IKE SA counted its 600 packets" '[ "$(ike_pkts 600)" = 6 ]'
+check "auto 0: stats each_failed 0" '[ "$(jstat offload each_failed)" = 0 ]'
 kill "$pid"
 for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 
@@ -429,7 +430,8 @@ if [ -f "$FAILNAMED_SO" ]; then
 	check "...and dumps every map instead" \
 		'[ "$(jstat offload read_each)" = 0 ] &&
 		 [ "$(jstat offload entries)" -ge 12 ] &&
-		 [ "$(jstat offload scan_errors)" = 0 ]'
+		 [ "$(jstat offload scan_errors)" = 0 ] &&
+		 [ "$(jstat offload each_failed)" = 1 ]'
 	check "...each IKE SA still counted its 600 packets" \
 		'[ "$(ike_pkts 600)" = 6 ]'
 	ctl reload >/dev/null
