@@ -308,18 +308,19 @@ static void offload_drop_gone(struct daemon *d)
 		d->off_stats.errors++;
 }
 
-/*
- * auto: a map is dumped while it holds at most offload_dump_max entries
- * (offload-read auto N), and read entry by entry above.  The kernel
- * resumes a dump by walking the map again from its start for every
- * 32 KiB of answer, so that a dump costs the square of the map's size:
- * 1.0 us an entry at 8192 entries, 2.1 at 49152, 6 at 100,000, 16 at
- * 200,000, against 2.3-3.3 read one by one at any size
- * (bench/bench-offload.sh on the 2-CPU test machine).
- */
 /* entries listed from the table (under its lock) and read at a time */
 #define READ_BATCH 4096
 
+/*
+ * Whether map @m is read entry by entry.  auto: a map is dumped while it
+ * held at most offload_dump_max entries (offload-read auto N) at the
+ * last scan, and read entry by entry above, unless that failed since the
+ * last reload.  The kernel resumes a dump by walking the map again from
+ * its start for every 32 KiB of answer, so that a dump costs the square
+ * of the map's size: 1.0 us an entry at 8192 entries, 2.1 at 49152, 6 at
+ * 100,000, 16 at 200,000, against 2.3-3.3 read one by one at any size
+ * (bench/bench-offload.sh on the 2-CPU test machine).
+ */
 static bool read_each(const struct daemon *d, enum offload_map m)
 {
 	switch (d->cfg->offload_read) {

@@ -389,16 +389,10 @@ ike_burst() {
 		-k 2 -m 0,0,1 -r 3000 -n 900 >/dev/null
 	sleep 2.5
 }
-# ike_run LOG: espmasqd (with $preload) under two bursts: the second is
-# all the kernel's, read by what the first scans chose
-preload=
+# ike_run LOG: espmasqd (with $DAEMON_PRELOAD) under two bursts: the
+# second is all the kernel's, read by what the first scans chose
 ike_run() {
-	rm -f "$tmp/espmasq.sock"
-	ns_bg r env ${preload:+LD_PRELOAD=$preload} \
-		ASAN_OPTIONS=verify_asan_link_order=0 \
-		"$ESPMASQD" -f "$tmp/espmasq.conf" -d 2>"$tmp/$1"
-	for _ in $(seq 50); do [ -S "$tmp/espmasq.sock" ] && break; sleep 0.1; done
-	pid=$(pgrep -f "espmasqd -f $tmp/espmasq.conf -d" | head -1)
+	daemon_start "$1"
 	: >"$tmp/server.log"
 	server_up
 	sleep 1
@@ -423,7 +417,7 @@ for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 FAILNAMED_SO=${FAILNAMED_SO:-$here/../../build/failnamed.so}
 nolog="cannot read the kernel's counters entry by entry (Invalid argument): dumping the maps instead until a reload"
 if [ -f "$FAILNAMED_SO" ]; then
-	preload=$FAILNAMED_SO
+	DAEMON_PRELOAD=$FAILNAMED_SO
 	ike_run daemon5.log
 	check "named reads refused: auto logs why, once" \
 		'[ "$(grep -cF "$nolog" "$tmp/daemon5.log")" = 1 ]'
@@ -443,6 +437,7 @@ if [ -f "$FAILNAMED_SO" ]; then
 		 [ "$(jstat offload scan_errors)" = 0 ] &&
 		 [ "$(ike_pkts 1200)" = 6 ]'
 	kill "$pid"
+	DAEMON_PRELOAD=
 else
 	check "build/failnamed.so built (make integration builds it)" false
 fi

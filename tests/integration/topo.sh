@@ -166,8 +166,12 @@ rules_load() {
 # daemon_start LOG: espmasqd on $tmp/espmasq.conf in the router, its
 # stderr in $tmp/LOG; waits for its control socket and sets $pid
 daemon_start() {
+	local pre=()
+	# DAEMON_PRELOAD: a library for the daemon's LD_PRELOAD
+	[ -n "${DAEMON_PRELOAD:-}" ] &&
+		pre=(env "LD_PRELOAD=$DAEMON_PRELOAD" ASAN_OPTIONS=verify_asan_link_order=0)
 	rm -f "$tmp/espmasq.sock"
-	ns_bg r "$ESPMASQD" -f "$tmp/espmasq.conf" -d 2>"$tmp/$1"
+	ns_bg r "${pre[@]}" "$ESPMASQD" -f "$tmp/espmasq.conf" -d 2>"$tmp/$1"
 	for _ in $(seq 50); do [ -S "$tmp/espmasq.sock" ] && break; sleep 0.1; done
 	pid=$(pgrep -f "espmasqd -f $tmp/espmasq.conf -d" | head -1)
 }
