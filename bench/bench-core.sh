@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # In-core benchmark per packet kind: time per packet at 1,000 and at
 # 1,000,000 sessions (rounds interleaved, median), instructions per packet
-# from callgrind (parse to rewrite, deterministic) at both sizes, and the
-# memory a session costs, and the memory's own cost per random cache line
-# at both sizes (the floor under the flatness target).  Prints numbers;
+# from callgrind (parse to rewrite, deterministic) at both sizes, the
+# ratio (large over small) of each, the memory a session costs, and the
+# memory's own cost per random cache line at both sizes (the floor under
+# the flatness target).  Prints numbers;
 # fails only if the benchmark itself fails, never on timing.
 #
 #   bench/bench-core.sh [-b BUILD_DIR] [--small N] [--large N] [--rounds N]
@@ -39,8 +40,8 @@ ir() {
 }
 
 echo "bench-core: $(nproc) CPUs, $(uname -r), $rounds rounds of $pkts packets per size"
-printf '%-9s %12s %12s %7s %14s %14s\n' kind "ns/pkt ${small}" "ns/pkt ${large}" ratio \
-	"instr ${small}" "instr ${large}"
+printf '%-9s %12s %12s %7s %14s %14s %7s\n' kind "ns/pkt ${small}" "ns/pkt ${large}" ratio \
+	"instr ${small}" "instr ${large}" ratio
 status=0
 for k in esp esp-udp ike natt-ike mix; do
 	: >/tmp/bc-$$-s; : >/tmp/bc-$$-l
@@ -55,7 +56,8 @@ for k in esp esp-udp ike natt-ike mix; do
 		il=$(ir $k "$large") || status=1
 	fi
 	ratio=$(awk -v a="$s" -v b="$l" 'BEGIN { if (a > 0) printf "%.2f", b / a; else print "-" }')
-	printf '%-9s %12s %12s %7s %14s %14s\n' $k "$s" "$l" "$ratio" "$is" "$il"
+	iratio=$(awk -v a="$is" -v b="$il" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", b / a; else print "-" }')
+	printf '%-9s %12s %12s %7s %14s %14s %7s\n' $k "$s" "$l" "$ratio" "$is" "$il" "$iratio"
 	[ $k = esp ] && esp_small=$s
 done
 rm -f /tmp/bc-$$-s /tmp/bc-$$-l
