@@ -396,17 +396,30 @@ for c in order:
         m[4] * 1e4 / m[0] if m[0] else 0, m[5], m[6], m[7], m[9]))
 def ratio(a, b, i):
     return med[a][i] / med[b][i] if med[b][i] else float("nan")
+def spread(a, b, i):
+    # the ratio within each round (the two ran minutes apart, in turn),
+    # lowest and highest: how far one round's answer can be trusted
+    by = {}
+    for r in rows:
+        if r[0] in (a, b):
+            by.setdefault(r[1], {})[r[0]] = float(r[2 + i])
+    rs = [v[a] / v[b] for v in by.values() if a in v and v.get(b)]
+    if len(rs) < 2:
+        return ""
+    return " (rounds %.2f-%.2f)" % (min(rs), max(rs))
 print()
 for c in order:
     b, _, g = c.partition("@")
     k = "snat" + ("@" + g if g else "")
     if b in ("q1", "q2", "q2h", "q1o", "q2o") and k in med:
-        print("%-36s sat %.2fx  zero-loss %.2fx of kernel SNAT" % (
-            name(c) + ":", ratio(c, k, 0), ratio(c, k, 1)))
+        print("%-36s sat %.2fx%s  zero-loss %.2fx%s of kernel SNAT" % (
+            name(c) + ":", ratio(c, k, 0), spread(c, k, 0),
+            ratio(c, k, 1), spread(c, k, 1)))
     k = "plain" + ("@" + g if g else "")
     if b == "snat" and k in med:
-        print("%-36s sat %.2fx  zero-loss %.2fx of plain forwarding" % (
-            name(c) + ":", ratio(c, k, 0), ratio(c, k, 1)))
+        print("%-36s sat %.2fx%s  zero-loss %.2fx%s of plain forwarding" % (
+            name(c) + ":", ratio(c, k, 0), spread(c, k, 0),
+            ratio(c, k, 1), spread(c, k, 1)))
 for c in order:
     b, _, g = c.partition("@")
     k = "plain" + ("@" + g if g else "")
