@@ -231,13 +231,15 @@ for i in $CLIENTS; do
 		198.51.100.1 >"$tmp/ping-$i.txt" 2>&1
 done
 # while the pings still flow: each client's inbound SAs that carried a
-# packet in the last 2 s, and what espmasq's table lists for it
+# packet in the last 2 s, and then what espmasq's table lists for it (in
+# that order: each of those packets had passed espmasqd before the table
+# is read, where the other order misses an SA rekeyed between the two)
 sleep $((DUR - 6))
 for i in $CLIENTS; do
 	for _ in 1 2 3 4; do
-		ctl sessions >"$tmp/snap-table-$i.txt" 2>&1
 		swanctl_ "c$i" --list-sas | awk '$1 == "in" && $5 + 0 > 0 && $7 + 0 <= 2 {sub(/,/, "", $2); print $2}' |
 			sort -u >"$tmp/snap-sas-$i.txt"
+		ctl sessions >"$tmp/snap-table-$i.txt" 2>&1
 		[ -s "$tmp/snap-sas-$i.txt" ] && break
 		sleep 0.5
 	done
