@@ -26,7 +26,15 @@
 #
 #   bench-kernel.sh [--smoke] [--rounds N] [--clients N] [--size IPLEN]
 #                   [--mix ESP,UDP,IKE] [--configs "plain snat q1 q2 ..."]
-#                   [--rules iptables|nft]
+#                   [--rules iptables|nft] [--paired "q1o q2o@2"] [--pairs N]
+#
+# Then, for each espmasqd configuration of --paired, saturation in pairs
+# (--pairs, 10; 1 with --smoke; 0: none): kernel SNAT's rules and that
+# configuration up together, espmasqd's rules taken out for SNAT's trial
+# and put back for espmasqd's, one after the other seconds apart, each
+# first in turn; each pair's own ratio, median and range.  A round's two
+# configurations run minutes apart, over which a shared host's speed can
+# move more than what is measured; a pair's, seconds apart.
 #
 # --rules nft loads espmasqd's nft script instead of its iptables rules
 # (it needs the kernel's nft queue expression, CONFIG_NFT_QUEUE).  From
@@ -48,6 +56,7 @@ EMP=ebk$$
 
 smoke=0 rounds=3 clients=16 size=128 mix=6,3,1 rules=iptables
 configs="plain snat q1 q1o q2 plain@2 snat@2 q1@2 q2@2 q2h@2 q2o@2"
+paired="q1o q2o@2" pairs=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--smoke) smoke=1 ;;
@@ -56,10 +65,12 @@ while [ $# -gt 0 ]; do
 	--size) size=$2; shift ;;
 	--mix) mix=$2; shift ;;
 	--configs) configs=$2; shift ;;
+	--paired) paired=$2; shift ;;
+	--pairs) pairs=$2; shift ;;
 	--rules) rules=$2; shift ;;
 	*) echo "usage: bench-kernel.sh [--smoke] [--rounds N] [--clients N]" \
 		"[--size IPLEN] [--mix ESP,UDP,IKE] [--configs LIST]" \
-		"[--rules iptables|nft]" >&2
+		"[--rules iptables|nft] [--paired LIST] [--pairs N]" >&2
 	   exit 2 ;;
 	esac
 	shift
@@ -70,9 +81,16 @@ if [ $smoke = 1 ]; then
 else
 	t_sat=2 t_zl=1 zl_iters=7 t_lat=2 t_idle=0.5
 fi
+# paired trials: seconds each, pairs per configuration
+if [ $smoke = 1 ]; then
+	t_pair=0.3 pairs=${pairs:-1}
+else
+	t_pair=1 pairs=${pairs:-10}
+fi
 [ "$rounds" -ge 1 ] && [ "$rounds" -le 20 ] &&
-	[ "$clients" -ge 1 ] && [ "$clients" -le 100 ] || {
-	echo "bench: rounds 1-20, clients 1-100" >&2; exit 2; }
+	[ "$clients" -ge 1 ] && [ "$clients" -le 100 ] &&
+	[ "$pairs" -ge 0 ] && [ "$pairs" -le 100 ] || {
+	echo "bench: rounds 1-20, clients 1-100, pairs 0-100" >&2; exit 2; }
 for b in "$ESPMASQD" "$GEN" "$SINK"; do
 	[ -x "$b" ] || { echo "bench: $b missing (make bench-tools)" >&2; exit 1; }
 done
@@ -185,16 +203,21 @@ write_conf() {
 	} >"$tmp/espmasq.conf"
 }
 
+# kernel SNAT: one rule per client to its own alias, as in the seed
+snat_rules() {
+	local i
+	for i in $(seq 0 $((clients - 1))); do
+		ns r iptables -t nat -A POSTROUTING -o r-out \
+			-s "192.0.2.$((128 + i))" -j SNAT \
+			--to-source "${aliases[$i]}" || return 1
+	done
+}
+
 cfg_up() {
 	local i
 	case $1 in
 	plain) ;;
-	snat)
-		for i in $(seq 0 $((clients - 1))); do
-			ns r iptables -t nat -A POSTROUTING -o r-out \
-				-s "192.0.2.$((128 + i))" -j SNAT \
-				--to-source "${aliases[$i]}" || return 1
-		done ;;
+	snat) snat_rules || return 1 ;;
 	q1|q2|q2h|q1o|q2o)
 		write_conf "$1"
 		"$ESPMASQD" -f "$tmp/espmasq.conf" -t >/dev/null || return 1
@@ -357,6 +380,124 @@ for round in $(seq "$rounds"); do
 	done
 done
 
+# Paired trials.  The rounds above run each configuration minutes after
+# the other, and on a shared host the machine's speed drifts over minutes
+# more than the differences measured (kernel SNAT alone moved by a third
+# between two blocks of one run).  Here kernel SNAT's rules and espmasqd
+# (running, its rules loaded) stay up together, and espmasqd's rules go out
+# and back in between saturation trials of T_PAIR seconds: each pair is
+# one trial of each seconds apart, first in turn, and its ratio is read
+# within the pair.  With espmasqd's rules out, the router has SNAT's alone
+# (the raw and mangle tables and the offload table's two chains are
+# deleted, not emptied, so that SNAT pays for no hook of espmasqd's); the
+# offload table's maps stay, and so do the daemon's sessions.
+
+# The parts of the configuration's rules that pair_off takes away:
+# the iptables raw and mangle tables ($tmp/rules, from cfg_up) and, with
+# offload, the offload table's base chains.
+pair_save() {
+	awk '/^\*(raw|mangle)$/ { on = 1 } on { print } /^COMMIT$/ { on = 0 }' \
+		"$tmp/rules" >"$tmp/rules.rm" || return 1
+	[ -s "$tmp/rules.rm" ] || return 1
+	: >"$tmp/chains.nft"
+	case $1 in
+	*o)
+		{
+			echo "table ip espmasq_offload {"
+			"$ESPMASQD" -f "$tmp/espmasq.conf" --print-rules=offload |
+				awk '/^\tchain (pre|post) \{$/ { on = 1 }
+				     on { print }
+				     on && /^\t\}$/ { on = 0 }'
+			echo "}"
+		} >"$tmp/chains.nft" || return 1
+		grep -q "chain post" "$tmp/chains.nft" || return 1 ;;
+	esac
+}
+pair_off() {
+	if [ -s "$tmp/chains.nft" ]; then
+		printf '%s\n' "flush chain ip espmasq_offload pre" \
+			"delete chain ip espmasq_offload pre" \
+			"flush chain ip espmasq_offload post" \
+			"delete chain ip espmasq_offload post" |
+			ns r nft -f - || return 1
+	fi
+	ns r nft delete table ip raw && ns r nft delete table ip mangle
+}
+pair_on() {
+	ns r iptables-restore --noflush <"$tmp/rules.rm" || return 1
+	[ ! -s "$tmp/chains.nft" ] || ns r nft -f "$tmp/chains.nft"
+}
+# delivered pkts/s offered flat out for T_PAIR seconds
+pair_sat() {
+	local r0 r1 out sent secs
+	r0=$(rxc)
+	out=$(gen 0 "$t_pair")
+	r1=$(rxc)
+	settle
+	read -r sent secs <<<"$out"
+	[ -n "$out" ] && [ "${sent:-0}" -gt 0 ] || return 1
+	awk -v d=$((r1 - r0)) -v s="$secs" 'BEGIN { printf "%d", d / s }'
+}
+# paired CFG: PAIRS pairs of CFG (an espmasqd one) and kernel SNAT
+pair_run() {
+	local cfg=$1 b=${1%@*} i s e lat got inside
+	gens=1
+	case $cfg in *@2) gens=2 ;; esac
+	cfg_up "$b" && snat_rules && pair_save "$b" || {
+		fail "paired $cfg: set-up failed"; return 1; }
+	# both ways warm: SNAT's conntrack entries, espmasqd's sessions
+	pair_off && gen 20000 0.2 >/dev/null && settle && pair_on &&
+		gen 20000 0.2 >/dev/null && settle || {
+		fail "paired $cfg: switching the rules failed"; return 1; }
+	for i in $(seq "$pairs"); do
+		if [ $((i % 2)) = 1 ]; then
+			e=$(pair_sat) && pair_off && s=$(pair_sat) && pair_on
+		else
+			pair_off && s=$(pair_sat) && pair_on && e=$(pair_sat)
+		fi || { fail "paired $cfg: pair $i failed"; return 1; }
+		alive || { fail "paired $cfg: espmasqd died"; return 1; }
+		[ "$s" -gt 0 ] && [ "$e" -gt 0 ] || {
+			fail "paired $cfg: nothing arrived"; return 1; }
+		printf 'paired %-6s %2d: kernel SNAT %7d, espmasqd %7d pps (%s first)\n' \
+			"$cfg" "$i" "$s" "$e" \
+			"$([ $((i % 2)) = 1 ] && echo espmasqd || echo SNAT)"
+		echo "$cfg $i $s $e" >>"$tmp/paired"
+	done
+	# espmasqd's rules back in, SNAT's out and its conntrack entries gone:
+	# espmasqd alone still translates every packet
+	ns r iptables -t nat -F POSTROUTING &&
+		ns r conntrack -F >/dev/null 2>&1 || {
+		fail "paired $cfg: removing SNAT's rules failed"; return 1; }
+	rm -f "$tmp/ready"
+	ns s "$SINK" -i s-in -t 5.3 -q "$t_idle" -r "$tmp/ready" \
+		>"$tmp/sink.out" &
+	local spid=$!
+	for _ in $(seq 50); do [ -e "$tmp/ready" ] && break; sleep 0.05; done
+	gen 20000 0.3 >/dev/null
+	wait "$spid"
+	lat=$(cat "$tmp/sink.out")
+	got=$(sed -n 's/.*received=\([0-9]*\).*/\1/p' <<<"$lat")
+	inside=$(sed -n 's/.*inside_src=\([0-9]*\).*/\1/p' <<<"$lat")
+	[ "${got:-0}" -gt 0 ] || { fail "paired $cfg: the sink received nothing"; return 1; }
+	[ "${inside:-0}" = 0 ] ||
+		fail "paired $cfg: $inside packets reached the server untranslated"
+}
+
+: >"$tmp/paired"
+if [ "$rules" != iptables ]; then
+	[ -z "$paired" ] || [ "$pairs" = 0 ] ||
+		echo "bench-kernel: paired trials need --rules iptables; skipped"
+elif [ "$pairs" -gt 0 ]; then
+	for cfg in $paired; do
+		case ${cfg%@*} in
+		q1|q2|q2h|q1o|q2o) ;;
+		*) fail "paired: $cfg is not an espmasqd configuration"; continue ;;
+		esac
+		pair_run "$cfg"
+		cfg_down
+	done
+fi
+
 "$PYTHON" - "$tmp/results" "$configs" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
@@ -431,6 +572,31 @@ for g, what in (("", "1 generator"), ("@2", "2 generators")):
         print("espmasqd workers, %s: 1 -> %.0f pkts/s, 2 -> %.0f pkts/s "
               "(sat, %.2fx)" % (what, med["q1" + g][0], med["q2" + g][0],
                                 ratio("q2" + g, "q1" + g, 0)))
+PY
+"$PYTHON" - "$tmp/paired" "$paired" "$pairs" "$t_pair" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+if not rows:
+    sys.exit(0)
+base = {"q1": "espmasqd 1 queue", "q2": "espmasqd 2 queues, cpu-fanout",
+        "q2h": "espmasqd 2 queues, flow hash",
+        "q1o": "espmasqd 1 queue, offload on",
+        "q2o": "espmasqd 2 queues, cpu-fanout, offload on"}
+print("\npaired with kernel SNAT: %s pair(s) of %s s saturation trials, "
+      "espmasqd's rules taken out and put back in between\n(both up "
+      "together, each first in turn); the ratio is each pair's own, median "
+      "(lowest-highest):" % (sys.argv[3], sys.argv[4]))
+for c in sys.argv[2].split():
+    rs = [r for r in rows if r[0] == c]
+    if not rs:
+        continue
+    b, _, g = c.partition("@")
+    name = base.get(b, b) + (", 2 gens" if g == "2" else "")
+    q = [int(r[3]) / int(r[2]) for r in rs]
+    print("%-36s sat %.2fx (%.2f-%.2f) of kernel SNAT; medians: espmasqd %.0fk, kernel SNAT %.0fk pkts/s" % (
+        name + ":", statistics.median(q), min(q), max(q),
+        statistics.median(int(r[3]) for r in rs) / 1e3,
+        statistics.median(int(r[2]) for r in rs) / 1e3))
 PY
 echo "bench-kernel: $((SECONDS - start)) s"
 if [ ${#broken[@]} -gt 0 ]; then
