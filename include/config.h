@@ -144,7 +144,8 @@ struct config {
 	uint16_t natt_lo, natt_hi;	/* NAT-T ports for clients sharing an
 					 * alias; 0: ports kept */
 	uint32_t queue_maxlen;		/* kernel queue length per queue */
-	uint32_t rcvbuf;		/* netlink socket buffer, bytes */
+	uint32_t rcvbuf;		/* netlink socket buffer, bytes; 0:
+					 * auto, see config_rcvbuf() */
 	uint32_t batch;			/* packets per receive / verdict burst */
 	bool offload;			/* established ESP rewritten by nft:
 					 * what offload_mode came to */
@@ -242,5 +243,27 @@ bool config_alias_pinned(const struct config *c, uint32_t alias);
  * none applies. */
 struct mark config_mark_for(const struct config *c, uint32_t client,
 			    uint32_t server, uint32_t alias);
+
+/*
+ * The socket buffer of each queue.  A queued packet waits in it as a
+ * message until its verdict, so it must hold queue-maxlen of them, or the
+ * kernel drops the rest (user_dropped) before the queue is full.  rcvbuf
+ * auto (not written) is 2 KiB a packet of queue-maxlen, at least 8m, at
+ * most 1g: bench-kernel.sh measured a 1400-byte packet's message at 2304
+ * bytes of the buffer (QUEUE_PKT_BUF_MTU), which the kernel counts against
+ * twice the size set.
+ */
+#define CONFIG_RCVBUF_AUTO_PER_PKT	2048u
+#define CONFIG_RCVBUF_AUTO_MIN		(8u << 20)
+#define CONFIG_RCVBUF_MAX		(1u << 30)
+static inline uint32_t config_rcvbuf(const struct config *c)
+{
+	uint64_t v = (uint64_t)c->queue_maxlen * CONFIG_RCVBUF_AUTO_PER_PKT;
+
+	if (c->rcvbuf)
+		return c->rcvbuf;
+	return v < CONFIG_RCVBUF_AUTO_MIN ? CONFIG_RCVBUF_AUTO_MIN :
+	       v > CONFIG_RCVBUF_MAX ? CONFIG_RCVBUF_MAX : (uint32_t)v;
+}
 
 #endif

@@ -54,6 +54,17 @@ void queue_close(struct queue *q);
 int queue_fd(const struct queue *q);
 
 /*
+ * What a packet of up to 1500 bytes takes of the socket buffer while it
+ * waits for its verdict: its message's truesize, 2304 bytes for a
+ * 1400-byte packet and 832 for a 128-byte one, measured with the queue
+ * full and the daemon stopped (/proc/net/netlink, Linux 6.18).
+ */
+#define QUEUE_PKT_BUF_MTU	2304u
+/* How many such packets the socket buffer, as the kernel set it, holds
+ * (0 if it cannot be read). */
+uint32_t queue_packets_held(const struct queue *q);
+
+/*
  * Receives up to the burst size of packets without blocking.  Fills
  * @pkts (capacity: the batch size) and returns how many, 0 when nothing was
  * waiting, or -errno on a socket error.

@@ -841,10 +841,14 @@ static int config_do_batch(struct config_ctx *x, char **argv)
 
 static int config_do_rcvbuf(struct config_ctx *x, char **argv)
 {
-	const uint64_t min = 64 << 10, max = 1 << 30;
+	const uint64_t min = 64 << 10, max = CONFIG_RCVBUF_MAX;
 	const char *end;
 	uint64_t v, unit = 1;
 
+	if (!strcmp(argv[0], "auto")) {
+		x->c->rcvbuf = 0;
+		return 0;
+	}
 	end = config_digits(argv[0], &v);
 	if (end && *end && !end[1]) {
 		unit = (*end | 0x20) == 'k' ? 1 << 10 :
@@ -854,12 +858,12 @@ static int config_do_rcvbuf(struct config_ctx *x, char **argv)
 			end++;
 	}
 	if (!end || *end)
-		return config_error(x, "invalid size '%s' (bytes, or a number "
-				    "followed by k, m or g)", argv[0]);
+		return config_error(x, "invalid size '%s' (auto, bytes, or a "
+				    "number followed by k, m or g)", argv[0]);
 	v *= unit;
 	if (v < min || v > max)
-		return config_error(x, "'rcvbuf' must be 64k to 1g, not %s",
-				    argv[0]);
+		return config_error(x, "'rcvbuf' must be auto or 64k to 1g, "
+				    "not %s", argv[0]);
 	x->c->rcvbuf = (uint32_t)v;
 	return 0;
 }
@@ -1061,7 +1065,7 @@ static const struct config_directive config_directives[] = {
 	  config_do_gate_hold },
 	{ "queue-maxlen", 1, 1, ONCE_QUEUE_MAXLEN, "queue-maxlen N",
 	  config_do_queue_maxlen },
-	{ "rcvbuf", 1, 1, ONCE_RCVBUF, "rcvbuf SIZE", config_do_rcvbuf },
+	{ "rcvbuf", 1, 1, ONCE_RCVBUF, "rcvbuf auto|SIZE", config_do_rcvbuf },
 	{ "batch", 1, 1, ONCE_BATCH, "batch N", config_do_batch },
 	{ "control", 1, 1, ONCE_CONTROL, "control PATH", config_do_control },
 	{ "state", 1, 1, ONCE_STATE, "state PATH", config_do_state },
@@ -1103,7 +1107,7 @@ void config_init(struct config *c)
 	c->offload_dump_max = OFFLOAD_DUMP_MAX_DEFAULT;
 	c->alias_clients = 0;
 	c->queue_maxlen = 4096;
-	c->rcvbuf = 8 << 20;
+	c->rcvbuf = 0;			/* auto */
 	c->batch = 64;
 	strcpy(c->control, CONFIG_DEFAULT_CONTROL);
 	c->fail_policy = FAIL_POLICY_DROP;

@@ -183,6 +183,16 @@ int queue_fd(const struct queue *q)
 	return q->fd;
 }
 
+uint32_t queue_packets_held(const struct queue *q)
+{
+	int sz = 0;
+	socklen_t len = sizeof(sz);
+
+	if (getsockopt(q->fd, SOL_SOCKET, SO_RCVBUF, &sz, &len) < 0 || sz < 0)
+		return 0;
+	return (uint32_t)sz / QUEUE_PKT_BUF_MTU;
+}
+
 static bool parse_packet(const struct nlmsghdr *nlh, struct queue_pkt *pkt)
 {
 	struct nlattr *attr[NFQA_MAX + 1] = { 0 };

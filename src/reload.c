@@ -36,7 +36,7 @@ static void restart_only(const struct config *o, const struct config *n,
 		problem(e, "max-sessions-per-client");
 	if (o->queue_maxlen != n->queue_maxlen)
 		problem(e, "queue-maxlen");
-	if (o->rcvbuf != n->rcvbuf)
+	if (config_rcvbuf(o) != config_rcvbuf(n))
 		problem(e, "rcvbuf");
 	if (o->batch != n->batch)
 		problem(e, "batch");

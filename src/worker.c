@@ -655,9 +655,10 @@ int worker_new(struct daemon *d, unsigned index, uint16_t queue, int cpu,
 {
 	struct queue_params qp = {
 		.num = queue, .maxlen = d->cfg->queue_maxlen,
-		.rcvbuf = d->cfg->rcvbuf, .batch = d->cfg->batch,
+		.rcvbuf = config_rcvbuf(d->cfg), .batch = d->cfg->batch,
 	};
 	struct worker *w = calloc(1, sizeof(*w));
+	uint32_t held;
 	int err;
 
 	if (!w)
@@ -704,6 +705,15 @@ int worker_new(struct daemon *d, unsigned index, uint16_t queue, int cpu,
 			 errno == EPERM ? " (needs CAP_NET_ADMIN)" : "");
 		goto fail;
 	}
+	held = queue_packets_held(w->q);
+	if (held && held < qp.maxlen)
+		log_warnx("queue %u: its socket buffer holds about %u packets "
+			  "of 1500 bytes waiting for their verdicts, fewer "
+			  "than queue-maxlen %u: past that the kernel drops "
+			  "them (user_dropped); rcvbuf %um or more would hold "
+			  "them all", queue, held, qp.maxlen,
+			  (unsigned)(((uint64_t)qp.maxlen * QUEUE_PKT_BUF_MTU
+				      / 2 + (1u << 20) - 1) >> 20));
 	w->base = event_base_new();
 	if (!w->base) {
 		err = -ENOMEM;

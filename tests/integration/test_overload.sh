@@ -4,11 +4,14 @@
 # queue (queue-maxlen 64) overflows, then SIGCONT: it recovers by itself,
 # the loss shows in its stats and in two log lines (begun, over), and
 # traffic flows again.  Then kill -9 with packets waiting in the queue:
-# the kernel stays untainted and a new daemon serves again.  Needs root.
+# the kernel stays untainted and a new daemon serves again.  Last, a long
+# queue (16384) stopped with big packets: the socket buffer holds it all
+# with rcvbuf auto, and not with 8m.  Needs root.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 ESPMASQD=${ESPMASQD:-$here/../../build/espmasqd}
 ESPMASQCTL=${ESPMASQCTL:-$here/../../build/espmasqctl}
+GEN=${BENCH_GEN:-$here/../../build/bench_gen}
 EMP=emo$$
 . "$here/topo.sh"
 tmp=$(mktemp -d)
@@ -82,5 +85,50 @@ check "the queue went away with the daemon" \
 daemon_start daemon-2.log
 client restarted 20 0.02
 check "a new daemon serves again: all answered" '[ "$(answered restarted)" = "(20, 20)" ]'
+kill "$pid"; wait "$pid" 2>/dev/null
+
+# A long queue needs a socket buffer to match: each packet waits in it as a
+# message until its verdict (2304 bytes for a 1400-byte packet).  With
+# rcvbuf auto (not written), queue-maxlen 16384 holds 16384 such packets
+# while the daemon is stopped, the rest counted as queue_dropped; with
+# rcvbuf 8m (what the default was before auto) the buffer is full first,
+# the kernel drops the rest as user_dropped, and the daemon said so when
+# it started.
+# burst NAME: stop the daemon, send 20000 ESP packets of 1400 bytes, read
+# the queue's line (queue_total, queue_dropped, user_dropped), go on.
+rmac=$(ip -n "${EMP}r" -br link show br0 | awk '{print $3}')
+burst() {
+	kill -STOP "$pid"
+	ns c1 "$GEN" -i c-e -M "$rmac" -c 1 -a 192.0.2.11 -d 203.0.113.100 \
+		-k 4 -m 1,0,0 -s 1400 -r 50000 -n 20000 >/dev/null
+	sleep 0.5
+	ns r awk '$1 == 0 { print $3, $6, $7 }' \
+		/proc/net/netfilter/nfnetlink_queue >"$tmp/burst-$1"
+	kill -CONT "$pid"
+	echo "$1: queue_total queue_dropped user_dropped: $(cat "$tmp/burst-$1")"
+}
+if [ -x "$GEN" ]; then
+	sed -i 's/^queue-maxlen 64$/queue-maxlen 16384/' "$tmp/espmasq.conf"
+	daemon_start daemon-3.log
+	burst auto
+	read -r total qdrop udrop <"$tmp/burst-auto"
+	check "rcvbuf auto: the queue held all 16384, the rest queue_dropped, none user_dropped" \
+		'[ "$total" = 16384 ] && [ "$qdrop" -gt 0 ] && [ "$udrop" = 0 ]'
+	check "rcvbuf auto: no warning about the socket buffer" \
+		'! grep -q "socket buffer holds" "$tmp/daemon-3.log"'
+	kill "$pid"; wait "$pid" 2>/dev/null
+	echo "rcvbuf 8m" >>"$tmp/espmasq.conf"
+	daemon_start daemon-4.log
+	grep "socket buffer holds" "$tmp/daemon-4.log"
+	check "rcvbuf 8m: a warning that it holds fewer than queue-maxlen" \
+		'grep -q "queue 0: its socket buffer holds about 7281 packets.*rcvbuf 18m or more" "$tmp/daemon-4.log"'
+	burst 8m
+	read -r total qdrop udrop <"$tmp/burst-8m"
+	check "rcvbuf 8m: the buffer filled first, the rest user_dropped" \
+		'[ "$total" -lt 16384 ] && [ "$udrop" -gt 0 ]'
+	kill "$pid"; wait "$pid" 2>/dev/null
+else
+	check "$GEN built (make bench-tools)" false
+fi
 echo "overload: $pass passed, $fail failed"
 [ $fail = 0 ]

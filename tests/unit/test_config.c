@@ -171,7 +171,8 @@ static void test_defaults(void **state)
 	assert_int_equal(f->c.timeout_natt, 300);
 	assert_int_equal(f->c.max_sessions, 65536);
 	assert_int_equal(f->c.queue_maxlen, 4096);
-	assert_int_equal(f->c.rcvbuf, 8 * 1024 * 1024);
+	assert_int_equal(f->c.rcvbuf, 0);	/* auto */
+	assert_int_equal(config_rcvbuf(&f->c), 8 * 1024 * 1024);
 	assert_int_equal(f->c.batch, 64);
 	assert_string_equal(f->c.control, CONFIG_DEFAULT_CONTROL);
 	assert_string_equal(f->c.state, "");
@@ -1043,27 +1044,67 @@ static void test_rcvbuf(void **state)
 	assert_int_equal(f->e.n, 0);
 
 	expect_error(LINES("rcvbuf 65535"),
-		     "f.conf:1: 'rcvbuf' must be 64k to 1g, not 65535");
+		     "f.conf:1: 'rcvbuf' must be auto or 64k to 1g, "
+		     "not 65535");
 	expect_error(LINES("rcvbuf 63k"),
-		     "f.conf:1: 'rcvbuf' must be 64k to 1g, not 63k");
+		     "f.conf:1: 'rcvbuf' must be auto or 64k to 1g, "
+		     "not 63k");
 	expect_error(LINES("rcvbuf 1025m"),
-		     "f.conf:1: 'rcvbuf' must be 64k to 1g, not 1025m");
+		     "f.conf:1: 'rcvbuf' must be auto or 64k to 1g, "
+		     "not 1025m");
 	expect_error(LINES("rcvbuf 2g"),
-		     "f.conf:1: 'rcvbuf' must be 64k to 1g, not 2g");
+		     "f.conf:1: 'rcvbuf' must be auto or 64k to 1g, "
+		     "not 2g");
 	expect_error(LINES("rcvbuf 99999999999999999999g"),
-		     "f.conf:1: 'rcvbuf' must be 64k to 1g, not "
-		     "99999999999999999999g");
+		     "f.conf:1: 'rcvbuf' must be auto or 64k to 1g, "
+		     "not 99999999999999999999g");
 	expect_error(LINES("rcvbuf 8x"),
-		     "f.conf:1: invalid size '8x' (bytes, or a number followed "
-		     "by k, m or g)");
+		     "f.conf:1: invalid size '8x' (auto, bytes, or a number "
+		     "followed by k, m or g)");
 	expect_error(LINES("rcvbuf k"),
-		     "f.conf:1: invalid size 'k' (bytes, or a number followed "
-		     "by k, m or g)");
+		     "f.conf:1: invalid size 'k' (auto, bytes, or a number "
+		     "followed by k, m or g)");
 	expect_error(LINES("rcvbuf 8mb"),
-		     "f.conf:1: invalid size '8mb' (bytes, or a number "
+		     "f.conf:1: invalid size '8mb' (auto, bytes, or a number "
+		     "followed by k, m or g)");
+	expect_error(LINES("rcvbuf Auto"),
+		     "f.conf:1: invalid size 'Auto' (auto, bytes, or a number "
 		     "followed by k, m or g)");
 	expect_error(LINES("rcvbuf 1m", "rcvbuf 2m"),
 		     "f.conf:2: duplicate 'rcvbuf' (first at line 1)");
+}
+
+/* rcvbuf auto: 2 KiB a packet of queue-maxlen, 8m to 1g; written, as is */
+static void test_rcvbuf_auto(void **state)
+{
+	struct fx *f = *state;
+	static const struct {
+		const char *maxlen, *rcvbuf;
+		uint32_t v;
+	} c[] = {
+		{ NULL, "rcvbuf auto", 8u << 20 },
+		{ "queue-maxlen 1", NULL, 8u << 20 },
+		{ "queue-maxlen 4096", NULL, 8u << 20 },
+		{ "queue-maxlen 4097", NULL, (8u << 20) + 2048 },
+		{ "queue-maxlen 16384", "rcvbuf auto", 32u << 20 },
+		{ "queue-maxlen 524288", NULL, 1u << 30 },
+		{ "queue-maxlen 1048576", NULL, 1u << 30 },
+		{ "queue-maxlen 16384", "rcvbuf 4m", 4u << 20 },
+		{ "queue-maxlen 64", "rcvbuf 64k", 64u << 10 },
+	};
+	unsigned i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		config_init(&f->c);
+		if (c[i].maxlen)
+			assert_int_equal(config_line(&f->c, "f.conf", 1,
+						     c[i].maxlen, &f->e), 0);
+		if (c[i].rcvbuf)
+			assert_int_equal(config_line(&f->c, "f.conf", 2,
+						     c[i].rcvbuf, &f->e), 0);
+		assert_int_equal(config_rcvbuf(&f->c), c[i].v);
+	}
+	assert_int_equal(f->e.n, 0);
 }
 
 /* --- paths and policy ----------------------------------------------------- */
@@ -2072,6 +2113,7 @@ int main(void)
 		T(test_timeout),
 		T(test_numbers),
 		T(test_rcvbuf),
+		T(test_rcvbuf_auto),
 		T(test_paths),
 		T(test_fail_policy),
 		T(test_mode_gateway),
