@@ -25,7 +25,7 @@
 # use during saturation, and the kernel's queue drop counters.
 #
 #   bench-kernel.sh [--smoke] [--rounds N] [--clients N] [--size IPLEN]
-#                   [--mix ESP,UDP,IKE] [--configs "plain snat q1 q2 ..."]
+#                   [--mix ESP,UDP,IKE[,TCP]] [--configs "plain snat q1 q2 ..."]
 #                   [--rules iptables|nft] [--paired "q1o q2o@2"] [--pairs N]
 #
 # Then, for each espmasqd configuration of --paired, saturation in pairs
@@ -69,7 +69,7 @@ while [ $# -gt 0 ]; do
 	--pairs) pairs=$2; shift ;;
 	--rules) rules=$2; shift ;;
 	*) echo "usage: bench-kernel.sh [--smoke] [--rounds N] [--clients N]" \
-		"[--size IPLEN] [--mix ESP,UDP,IKE] [--configs LIST]" \
+		"[--size IPLEN] [--mix ESP,UDP,IKE[,TCP]] [--configs LIST]" \
 		"[--rules iptables|nft] [--paired LIST] [--pairs N]" >&2
 	   exit 2 ;;
 	esac

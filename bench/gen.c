@@ -8,7 +8,7 @@
  * receiver in another namespace of this host can compute one-way latency.
  *
  *   gen -i IFNAME -M DSTMAC [-c CLIENTS] [-a FIRST_CLIENT] [-d DST]
- *       [-k SPIS] [-m ESP,UDP,IKE] [-s IPLEN] [-r PPS] [-t SECONDS]
+ *       [-k SPIS] [-m ESP,UDP,IKE[,TCP]] [-s IPLEN] [-r PPS] [-t SECONDS]
  *       [-n PACKETS] [-b BATCH]
  *
  * -r 0 sends as fast as the socket takes packets.  It prints one line,
@@ -41,12 +41,17 @@
 #define MIN_IPLEN	(IP_LEN + UDP_LEN + 28 + STAMP_LEN)
 #define MAX_IPLEN	1500
 
-enum kind { K_ESP, K_UDP, K_IKE, K_MAX };
+/* K_TCP: traffic that is not IPsec (a TCP segment to port 443), to
+ * measure what espmasq's rules cost the router's other traffic */
+enum kind { K_ESP, K_UDP, K_IKE, K_TCP, K_MAX };
+#define TCP_LEN		20
 
 struct frame {
 	uint8_t *buf;
 	size_t len;
-	uint32_t udp_sum;	/* partial sum with the stamp zeroed; 0: no UDP */
+	uint32_t udp_sum;	/* partial sum with the stamp zeroed; 0: no UDP
+				 * or TCP checksum */
+	uint8_t csum_off;	/* where that checksum is, from the L4 header */
 };
 
 struct opts {
@@ -110,7 +115,7 @@ static void build(struct frame *f, const struct opts *o, const uint8_t *smac,
 	put16(ip + 2, (uint16_t)o->iplen);
 	put16(ip + 4, ipid);
 	ip[8] = 64;
-	ip[9] = k == K_ESP ? 50 : IPPROTO_UDP;
+	ip[9] = k == K_ESP ? 50 : k == K_TCP ? IPPROTO_TCP : IPPROTO_UDP;
 	put32(ip + 12, src);
 	put32(ip + 16, o->dst);
 	put16(ip + 10, fold(sum16(ip, IP_LEN, 0)));
@@ -120,6 +125,18 @@ static void build(struct frame *f, const struct opts *o, const uint8_t *smac,
 		put32(l4, spi);
 		put32(l4 + 4, 1);
 		pl = l4 + 8;
+	} else if (k == K_TCP) {
+		/* an ACK of an established connection, one per SPI index */
+		put16(l4, (uint16_t)(40000 + spi_ix));
+		put16(l4 + 2, 443);
+		put32(l4 + 4, spi);
+		put32(l4 + 8, 1);
+		l4[12] = TCP_LEN / 4 << 4;
+		l4[13] = 0x10;
+		put16(l4 + 14, 65535);
+		f->csum_off = 16;
+		f->udp_sum = sum16(ip + 12, 8, IPPROTO_TCP + (uint32_t)l4len);
+		f->udp_sum = sum16(l4, l4len, f->udp_sum);
 	} else {
 		put16(l4, k == K_IKE ? 500 : 4500);
 		put16(l4 + 2, k == K_IKE ? 500 : 4500);
@@ -143,25 +160,26 @@ static void build(struct frame *f, const struct opts *o, const uint8_t *smac,
 		}
 		/* pseudo header, UDP header and payload with the stamp
 		 * still zero; gen adds the stamp per packet */
+		f->csum_off = 6;
 		f->udp_sum = sum16(ip + 12, 8, IPPROTO_UDP + (uint32_t)l4len);
 		f->udp_sum = sum16(l4, l4len, f->udp_sum);
 	}
 }
 
-/* The stamp sits at an even offset from the UDP header (iplen is even),
- * so its bytes add to the precomputed sum as whole 16-bit words. */
+/* The stamp sits at an even offset from the UDP or TCP header (iplen is
+ * even), so its bytes add to the precomputed sum as whole 16-bit words. */
 static void stamp_frame(struct frame *f, uint64_t seq, uint64_t now)
 {
 	struct stamp s = { STAMP_MAGIC, seq, now };
 	uint8_t *end = f->buf + f->len;
-	uint8_t *udp = f->buf + ETH_LEN + IP_LEN;
+	uint8_t *l4 = f->buf + ETH_LEN + IP_LEN;
 	uint16_t c;
 
 	stamp_put(end, &s);
 	if (!f->udp_sum)
 		return;
 	c = fold(sum16(end - STAMP_LEN, STAMP_LEN, f->udp_sum));
-	put16(udp + 6, c ? c : 0xffff);
+	put16(l4 + f->csum_off, c ? c : 0xffff);
 }
 
 static int parse_mac(const char *s, uint8_t *m)
@@ -193,7 +211,7 @@ static int parse_addr(const char *s, uint32_t *a)
 static void usage(void)
 {
 	fprintf(stderr, "usage: gen -i IFNAME -M DSTMAC [-c CLIENTS] "
-		"[-a FIRST_CLIENT] [-d DST] [-k SPIS] [-m ESP,UDP,IKE] "
+		"[-a FIRST_CLIENT] [-d DST] [-k SPIS] [-m ESP,UDP,IKE[,TCP]] "
 		"[-s IPLEN] [-r PPS] [-t SECONDS] [-n PACKETS] [-b BATCH]\n");
 	exit(2);
 }
@@ -220,8 +238,9 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 		case 'd': if (parse_addr(optarg, &o->dst)) usage(); break;
 		case 'k': o->spis = (unsigned)atoi(optarg); break;
 		case 'm':
-			if (sscanf(optarg, "%u,%u,%u", &o->weight[0],
-				   &o->weight[1], &o->weight[2]) != 3)
+			if (sscanf(optarg, "%u,%u,%u,%u", &o->weight[0],
+				   &o->weight[1], &o->weight[2],
+				   &o->weight[3]) < 3)
 				usage();
 			break;
 		case 's': o->iplen = (unsigned)atoi(optarg); break;
@@ -237,8 +256,8 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	    !o->spis || o->spis > 256 || o->iplen < MIN_IPLEN ||
 	    o->iplen > MAX_IPLEN || !o->batch || o->batch > MAX_BATCH ||
 	    o->rate < 0 || o->seconds <= 0 || o->seconds > MAX_SECONDS ||
-	    o->weight[0] + o->weight[1] + o->weight[2] == 0 ||
-	    o->weight[0] + o->weight[1] + o->weight[2] > 100)
+	    o->weight[0] + o->weight[1] + o->weight[2] + o->weight[3] == 0 ||
+	    o->weight[0] + o->weight[1] + o->weight[2] + o->weight[3] > 100)
 		usage();
 }
 
@@ -282,7 +301,7 @@ int main(int argc, char **argv)
 
 	/* frames cycle client fastest, then SPI, then kind, so each batch
 	 * spreads over all clients (and queues, with --queue-balance) */
-	w = o.weight[0] + o.weight[1] + o.weight[2];
+	w = o.weight[0] + o.weight[1] + o.weight[2] + o.weight[3];
 	nf = o.clients * o.spis * w;
 	if (nf > MAX_FRAMES)
 		nf = MAX_FRAMES - MAX_FRAMES % o.clients;
@@ -294,8 +313,10 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < nf; i++) {
 		unsigned slot = (i / (o.clients * o.spis)) % w;
-		enum kind kd = slot < o.weight[0] ? K_ESP :
-			slot < o.weight[0] + o.weight[1] ? K_UDP : K_IKE;
+		enum kind kd = K_ESP;
+
+		while (kd < K_TCP && slot >= o.weight[kd])
+			slot -= o.weight[kd++];
 
 		fr[i].buf = mem + (size_t)i * (ETH_LEN + o.iplen);
 		build(&fr[i], &o, smac, i % o.clients,
