@@ -221,6 +221,12 @@ static void print_iptables(FILE *f, const struct config *c,
 	}
 	fprintf(f, "*raw\n:%s - [0:0]\n", RULES_CHAIN_RAW);
 	fprintf(f, "-I PREROUTING 1 -j %s\n", RULES_CHAIN_RAW);
+	/* Every packet the router forwards comes through these chains:
+	 * what cannot be espmasq's leaves each at its first rule instead
+	 * of failing all of them (TCP everywhere, ICMP here, where only
+	 * ESP and UDP are untracked) */
+	fprintf(f, "-A %s -p tcp -j RETURN\n-A %s -p icmp -j RETURN\n",
+		RULES_CHAIN_RAW, RULES_CHAIN_RAW);
 	for (i = 0; i < c->n_inside; i++)
 		for (j = 0; j < ns; j++)
 			for (k = 0; k < 3; k++) {
@@ -249,6 +255,8 @@ static void print_iptables(FILE *f, const struct config *c,
 		RULES_CHAIN_OUTQ, RULES_CHAIN_GWIN, RULES_CHAIN_GWOUT);
 	fprintf(f, "-I PREROUTING 1 -j %s\n", RULES_CHAIN_IN);
 	fprintf(f, "-I POSTROUTING 1 -j %s\n", RULES_CHAIN_OUT);
+	fprintf(f, "-A %s -p tcp -j RETURN\n-A %s -p tcp -j RETURN\n",
+		RULES_CHAIN_IN, RULES_CHAIN_OUT);
 	if (c->offload)
 		print_iptables_skip(f, c, ar, nar);
 	for (i = 0; i < nar; i++) {

@@ -70,6 +70,17 @@ static void test_iptables(void **state)
 				    "-I PREROUTING 1 -j ESPMASQ-RAW\n"));
 	assert_non_null(strstr(out, "-I PREROUTING 1 -j ESPMASQ-IN\n"));
 	assert_non_null(strstr(out, "-I POSTROUTING 1 -j ESPMASQ-OUT\n"));
+	/* every forwarded packet comes through: what cannot be espmasq's
+	 * leaves each chain at its first rule (ICMP errors are queued by
+	 * the mangle chains, and untracked by none) */
+	assert_non_null(strstr(out, "-I PREROUTING 1 -j ESPMASQ-RAW\n"
+				    "-A ESPMASQ-RAW -p tcp -j RETURN\n"
+				    "-A ESPMASQ-RAW -p icmp -j RETURN\n"));
+	assert_non_null(strstr(out, "-I POSTROUTING 1 -j ESPMASQ-OUT\n"
+				    "-A ESPMASQ-IN -p tcp -j RETURN\n"
+				    "-A ESPMASQ-OUT -p tcp -j RETURN\n"));
+	assert_null(strstr(out, "-A ESPMASQ-IN -p icmp -j RETURN"));
+	assert_null(strstr(out, "-A ESPMASQ-OUT -p icmp -j RETURN"));
 	/* outbound: untracked, then queued after routing */
 	/* ESP first, then a rule a port: iptables-nft matches ports
 	 * itself, multiport only through the xtables module */
@@ -460,6 +471,8 @@ static void test_offload(void **state)
 	/* what the offload table rewrote leaves the mangle chains at once,
 	 * before their first rule */
 	assert_non_null(strstr(out, "-I POSTROUTING 1 -j ESPMASQ-OUT\n"
+				    "-A ESPMASQ-IN -p tcp -j RETURN\n"
+				    "-A ESPMASQ-OUT -p tcp -j RETURN\n"
 				    "-A ESPMASQ-IN ! -i eth1 -j RETURN\n"
 				    "-A ESPMASQ-OUT ! -o eth1 -j RETURN\n"
 				    "-A ESPMASQ-IN -d 192.0.2.0/25 -j RETURN\n"
@@ -501,7 +514,11 @@ static void test_offload(void **state)
 	assert_null(strstr(out, "espmasq_offload"));
 	free(out);
 	out = render(conf_off, RULES_IPTABLES, &rc);
-	assert_null(strstr(out, "RETURN"));
+	/* no skips for what the table rewrote: only the protocol gates */
+	assert_null(strstr(out, "! -i eth1 -j RETURN"));
+	assert_null(strstr(out, "! -o eth1 -j RETURN"));
+	assert_null(strstr(out, "-d 192.0.2.0/25 -j RETURN"));
+	assert_non_null(strstr(out, "-A ESPMASQ-OUT -p tcp -j RETURN\n"));
 	free(out);
 
 	/* no offload line: auto, the table comes, marked so that
