@@ -85,7 +85,15 @@ check "the queue went away with the daemon" \
 daemon_start daemon-2.log
 client restarted 20 0.02
 check "a new daemon serves again: all answered" '[ "$(answered restarted)" = "(20, 20)" ]'
-kill "$pid"; wait "$pid" 2>/dev/null
+# the daemon is not this shell's child: wait until it has let the queue go
+daemon_gone() {
+	kill "$pid" 2>/dev/null
+	for _ in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+}
+daemon_gone
 
 # A long queue needs a socket buffer to match: each packet waits in it as a
 # message until its verdict (2304 bytes for a 1400-byte packet).  With
@@ -116,7 +124,7 @@ if [ -x "$GEN" ]; then
 		'[ "$total" = 16384 ] && [ "$qdrop" -gt 0 ] && [ "$udrop" = 0 ]'
 	check "rcvbuf auto: no warning about the socket buffer" \
 		'! grep -q "socket buffer holds" "$tmp/daemon-3.log"'
-	kill "$pid"; wait "$pid" 2>/dev/null
+	daemon_gone
 	echo "rcvbuf 8m" >>"$tmp/espmasq.conf"
 	daemon_start daemon-4.log
 	grep "socket buffer holds" "$tmp/daemon-4.log"
@@ -126,7 +134,7 @@ if [ -x "$GEN" ]; then
 	read -r total qdrop udrop <"$tmp/burst-8m"
 	check "rcvbuf 8m: the buffer filled first, the rest user_dropped" \
 		'[ "$total" -lt 16384 ] && [ "$udrop" -gt 0 ]'
-	kill "$pid"; wait "$pid" 2>/dev/null
+	daemon_gone
 else
 	check "$GEN built (make bench-tools)" false
 fi
